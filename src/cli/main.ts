@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { Command } from 'commander';
+import { catalogue, runTool } from '../../tools/index.js';
+import { loadConfig } from '../config.js';
+import { LabError } from '../core/errors.js';
+import { IMAGE_KINDS, type ImageKind } from '../core/images.js';
+import { createLab } from '../core/lab.js';
+import { createLogger } from '../log.js';
+import { createMcpServer } from '../mcp/server.js';
+
+function fail(message: string): never {
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(1);
+}
+
+function lab() {
+  try {
+    return createLab(loadConfig());
+  } catch (err) {
+    fail((err as Error).message);
+  }
+}
+
+/** Progress lines on stderr, so stdout stays the machine-readable result. */
+const stderrProgress = (message: string) => process.stderr.write(`… ${message}\n`);
+
+const program = new Command('nslab')
+  .description('netstream-lab: container BGP labs from MCP, Slack, REST and the shell')
+  .version('0.1.0');
+
+program
+  .command('mcp')
+  .description('MCP server on stdio (for editors and MCP hosts)')
+  .action(async () => {
+    const l = lab();
+    const log = createLogger(l.config.logLevel);
+    const server = createMcpServer(l);
+    await server.connect(new StdioServerTransport());
+    log.info({ dataDir: l.config.dataDir, readOnly: l.config.readOnly }, 'MCP server ready on stdio');
+  });
+
+program
+  .command('call')
+  .description('run one tool and print its result as JSON ("-" reads the arguments from stdin)')
+  .argument('<tool>', 'tool name, e.g. daemon_list')
+  .argument('[json-args]', 'arguments as a JSON object, or - for stdin', '{}')
+  .action(async (tool: string, raw: string) => {
+    const text = raw === '-' ? readFileSync(0, 'utf8') : raw;
+    let args: unknown;
+    try {
+      args = JSON.parse(text || '{}');
+    } catch (err) {
+      fail(`arguments are not valid JSON: ${(err as Error).message}`);
+    }
+    const outcome = await runTool(lab(), tool, args, { progress: stderrProgress });
+    if (!outcome.ok) fail(outcome.error.toText());
+    process.stdout.write(`${JSON.stringify(outcome.result, null, 2)}\n`);
+  });
+
+program
+  .command('tools')
+  .description('list the tools and their effect')
+  .action(() => {
+    for (const t of catalogue) process.stdout.write(`${t.name.padEnd(22)} ${t.effect.padEnd(11)} ${t.title}\n`);
+  });
+
+const images = program.command('images').description('lab images');
+images
+  .command('build')
+  .description(`build the lab images (${IMAGE_KINDS.join(', ')}); only missing or changed ones are built`)
+  .argument('[kind...]', 'kinds to build (default: all)')
+  .action(async (kinds: string[]) => {
+    const bad = kinds.filter((k) => !(IMAGE_KINDS as readonly string[]).includes(k));
+    if (bad.length) fail(`unknown image kind ${bad.join(', ')}; use ${IMAGE_KINDS.join(', ')}`);
+    const l = lab();
+    try {
+      await l.engine.ready();
+      const refs = await l.images.buildAll(kinds.length ? (kinds as ImageKind[]) : IMAGE_KINDS, stderrProgress);
+      process.stdout.write(`${JSON.stringify(refs, null, 2)}\n`);
+    } catch (err) {
+      fail(err instanceof LabError ? err.toText() : (err as Error).message);
+    }
+  });
+
+program.parseAsync().catch((err) => fail(err instanceof Error ? err.message : String(err)));

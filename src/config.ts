@@ -1,0 +1,83 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+export const TOOLSETS = ['daemons', 'hosts', 'networks', 'tunnels', 'topologies', 'sync'] as const;
+export type Toolset = (typeof TOOLSETS)[number];
+
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off']);
+
+/** `1/true/yes` on, `0/false/no` off, empty or missing = unset. */
+export function parseBool(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const v = raw.trim().toLowerCase();
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  throw new Error(`${name}=${raw} is not a boolean: use 1/true/yes or 0/false/no`);
+}
+
+const ConfigSchema = z.object({
+  dataDir: z.string().min(1),
+  dockerHost: z.string().optional(),
+  readOnly: z.boolean(),
+  toolsets: z.array(z.enum(TOOLSETS)),
+  /** Root of the checkout or bundle (images/ lives here). */
+  rootDir: z.string(),
+  /** Extra labels put on everything created (tests mark their objects with one). */
+  extraLabels: z.record(z.string(), z.string()),
+  logLevel: z.string(),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  const xdg = env.XDG_DATA_HOME?.trim();
+  return xdg ? join(xdg, 'netstream-lab') : join(homedir(), '.local', 'share', 'netstream-lab');
+}
+
+function parseToolsets(raw: string | undefined): Toolset[] {
+  if (raw === undefined || raw.trim() === '' || raw.trim() === 'all') return [...TOOLSETS];
+  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(TOOLSETS as readonly string[]).includes(n)) {
+      throw new Error(`NSLAB_TOOLSETS: unknown toolset '${n}'; use a comma list of ${TOOLSETS.join(', ')} or 'all'`);
+    }
+  }
+  return names as Toolset[];
+}
+
+function parseLabels(raw: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!raw?.trim()) return out;
+  for (const pair of raw.split(',')) {
+    const [k, v] = pair.split('=');
+    if (!k || v === undefined) throw new Error(`NSLAB_EXTRA_LABELS: '${pair}' is not key=value`);
+    out[k.trim()] = v.trim();
+  }
+  return out;
+}
+
+/** defaults <- environment <- flags. Throws a plain Error naming the variable on bad values. */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  flags: Partial<Config> = {},
+  rootDir: string = defaultRoot(),
+): Config {
+  const cfg = {
+    dataDir: env.NSLAB_DATA_DIR?.trim() || defaultDataDir(env),
+    dockerHost: env.DOCKER_HOST?.trim() || undefined,
+    readOnly: parseBool('NSLAB_READ_ONLY', env.NSLAB_READ_ONLY, false),
+    toolsets: parseToolsets(env.NSLAB_TOOLSETS),
+    rootDir,
+    extraLabels: parseLabels(env.NSLAB_EXTRA_LABELS),
+    logLevel: env.NSLAB_LOG_LEVEL?.trim() || 'info',
+    ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
+  };
+  return ConfigSchema.parse(cfg);
+}
+
+/** The package root, found from this file whether it runs from src/ (tsx) or dist/src/. */
+export function defaultRoot(): string {
+  const here = new URL('.', import.meta.url).pathname;
+  return here.includes('/dist/src/') ? join(here, '..', '..') : join(here, '..');
+}

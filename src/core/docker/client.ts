@@ -1,0 +1,60 @@
+import Docker from 'dockerode';
+import { LabError } from '../errors.js';
+
+export function describeHost(dockerHost: string | undefined): string {
+  return dockerHost ?? 'unix:///var/run/docker.sock';
+}
+
+/** dockerode options from a DOCKER_HOST URL (unix://, tcp://, ssh://). */
+export function dockerOptions(dockerHost: string | undefined): Docker.DockerOptions {
+  if (!dockerHost) return { socketPath: '/var/run/docker.sock' };
+  const url = new URL(dockerHost);
+  switch (url.protocol) {
+    case 'unix:':
+      return { socketPath: url.pathname };
+    case 'tcp:':
+    case 'http:':
+      return { protocol: 'http', host: url.hostname, port: Number(url.port || 2375) };
+    case 'https:':
+      return { protocol: 'https', host: url.hostname, port: Number(url.port || 2376) };
+    case 'ssh:':
+      return {
+        protocol: 'ssh',
+        host: url.hostname,
+        port: Number(url.port || 22),
+        ...(url.username ? { username: url.username } : {}),
+      } as Docker.DockerOptions;
+    default:
+      throw new LabError('INVALID_INPUT', `DOCKER_HOST=${dockerHost}: unsupported scheme ${url.protocol}`, {
+        hint: 'use unix:///path, tcp://host:port or ssh://user@host',
+      });
+  }
+}
+
+export function unreachable(dockerHost: string | undefined, err: unknown): LabError {
+  const why = err instanceof Error ? err.message : String(err);
+  return new LabError(
+    'DOCKER_UNAVAILABLE',
+    `cannot reach the Docker engine at ${describeHost(dockerHost)}: ${why}; start dockerd or set DOCKER_HOST`,
+    { cause: err },
+  );
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT']);
+
+/** True for errors that mean "no engine there", as opposed to an engine that answered with an error. */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; syscall?: string; statusCode?: number } | undefined;
+  return !!e && e.statusCode === undefined && !!e.code && CONNECTION_CODES.has(e.code);
+}
+
+/** The engine's HTTP status of a failed call, if it answered. */
+export function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number } | undefined)?.statusCode;
+}
+
+/** Message the engine gave for a failed call, without dockerode's "(HTTP code ...)" prefix noise. */
+export function engineMessage(err: unknown): string {
+  const e = err as { json?: { message?: string }; message?: string };
+  return e?.json?.message ?? e?.message ?? String(err);
+}

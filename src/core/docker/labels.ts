@@ -1,0 +1,46 @@
+/** Ownership labels: the only way the lab recognises what it made. Everything created carries them. */
+
+export const LABEL_PREFIX = 'netstream-lab';
+export const LABELS = {
+  managed: `${LABEL_PREFIX}.managed`,
+  /** daemon | host | network | image | helper */
+  role: `${LABEL_PREFIX}.role`,
+  /** frr | gobgp | exabgp | host, on node containers */
+  nodeKind: `${LABEL_PREFIX}.kind`,
+  topology: `${LABEL_PREFIX}.topology`,
+  /** the store file that owns the object, so two stores on one engine do not adopt each other's objects */
+  store: `${LABEL_PREFIX}.store`,
+} as const;
+
+export type Role = 'daemon' | 'host' | 'network' | 'image';
+
+export interface LabelContext {
+  extra: Record<string, string>;
+  storeFile: string;
+}
+
+export function ownershipLabels(
+  ctx: LabelContext,
+  role: Role,
+  more: Record<string, string | undefined> = {},
+): Record<string, string> {
+  const labels: Record<string, string> = {
+    ...ctx.extra,
+    [LABELS.managed]: 'true',
+    [LABELS.role]: role,
+    [LABELS.store]: ctx.storeFile,
+  };
+  for (const [k, v] of Object.entries(more)) if (v !== undefined) labels[k] = v;
+  return labels;
+}
+
+export function isManaged(labels: Record<string, string> | null | undefined): boolean {
+  return labels?.[LABELS.managed] === 'true';
+}
+
+/** A docker `filters` value that selects only lab objects (optionally of one role). */
+export function managedFilter(role?: Role): { label: string[] } {
+  const label = [`${LABELS.managed}=true`];
+  if (role) label.push(`${LABELS.role}=${role}`);
+  return { label };
+}

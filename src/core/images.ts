@@ -1,0 +1,151 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { DockerEngine } from './docker/engine.js';
+import { LABELS } from './docker/labels.js';
+import { LabError } from './errors.js';
+import type { Progress } from './progress.js';
+
+const run = promisify(execFile);
+
+export const IMAGE_KINDS = ['frr', 'gobgp', 'exabgp', 'host'] as const;
+export type ImageKind = (typeof IMAGE_KINDS)[number];
+export const IMAGE_REPO = 'netstream-lab';
+
+async function hashDir(dir: string, salt: string): Promise<string> {
+  const h = createHash('sha256').update(salt);
+  const names = (await readdir(dir)).sort();
+  for (const n of names) h.update(n).update('\0').update(await readFile(join(dir, n))).update('\0');
+  return h.digest('hex').slice(0, 12);
+}
+
+/**
+ * Lab images, tagged by a hash of their inputs (Dockerfile, scripts, base) so an unchanged image is
+ * never rebuilt and a changed one always is. The base is made locally (debootstrap + docker import)
+ * because no registry can be reached.
+ */
+export class Images {
+  readonly #inflight = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly engine: DockerEngine,
+    private readonly imagesDir: string,
+  ) {}
+
+  async #exists(ref: string): Promise<boolean> {
+    try {
+      await this.engine.call(this.engine.api.getImage(ref).inspect());
+      return true;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return false;
+      throw err;
+    }
+  }
+
+  async baseRef(): Promise<string> {
+    return `${IMAGE_REPO}/base:bookworm-${await hashDir(join(this.imagesDir, 'base'), '')}`;
+  }
+
+  async refFor(kind: ImageKind): Promise<string> {
+    const base = await this.baseRef();
+    return `${IMAGE_REPO}/${kind}:${await hashDir(join(this.imagesDir, kind), base)}`;
+  }
+
+  /** The image for `kind`, built first (with its base) when missing. Concurrent callers share one build. */
+  ensure(kind: ImageKind, progress?: Progress): Promise<string> {
+    let p = this.#inflight.get(kind);
+    if (!p) {
+      p = this.#ensure(kind, progress).finally(() => this.#inflight.delete(kind));
+      this.#inflight.set(kind, p);
+    }
+    return p;
+  }
+
+  async #ensure(kind: ImageKind, progress?: Progress): Promise<string> {
+    const ref = await this.refFor(kind);
+    if (await this.#exists(ref)) return ref;
+    const base = await this.#ensureBase(progress);
+    progress?.(`building image ${ref} (first use of ${kind}; about 20 s)`);
+    await this.#build(kind, ref, base, progress);
+    return ref;
+  }
+
+  #baseBuild: Promise<string> | undefined;
+  #ensureBase(progress?: Progress): Promise<string> {
+    this.#baseBuild ??= (async () => {
+      const ref = await this.baseRef();
+      if (await this.#exists(ref)) return ref;
+      progress?.(`making base image ${ref} with debootstrap (about a minute, once per machine)`);
+      await ensureDebootstrap(progress);
+      try {
+        await run('bash', [join(this.imagesDir, 'base', 'bootstrap.sh'), ref], {
+          maxBuffer: 64 * 1024 * 1024,
+          env: this.engine.host ? { ...process.env, DOCKER_HOST: this.engine.host } : process.env,
+        });
+      } catch (err) {
+        const e = err as { stderr?: string; message: string };
+        throw new LabError('IMAGE_BUILD_FAILED', `could not make the base image ${ref}: ${tail(e.stderr ?? e.message)}`, {
+          hint: 'the base is made with debootstrap from Debian; check that deb.debian.org is reachable',
+        });
+      }
+      return ref;
+    })().finally(() => {
+      this.#baseBuild = undefined;
+    });
+    return this.#baseBuild;
+  }
+
+  async #build(kind: ImageKind, ref: string, base: string, progress?: Progress): Promise<void> {
+    const dir = join(this.imagesDir, kind);
+    const src = await readdir(dir);
+    const stream = await this.engine.call(
+      this.engine.api.buildImage(
+        { context: dir, src },
+        { t: ref, buildargs: { BASE_IMAGE: base }, labels: { [LABELS.managed]: 'true', [LABELS.role]: 'image' }, rm: true },
+      ),
+    );
+    const log: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      this.engine.api.modem.followProgress(
+        stream,
+        (err: Error | null, output: Array<{ error?: string }>) => {
+          const failed = err?.message ?? output?.find((o) => o.error)?.error;
+          if (failed) reject(new LabError('IMAGE_BUILD_FAILED', `building ${ref} failed: ${failed}`, {
+            hint: `last build output:\n${log.slice(-15).join('')}`,
+          }));
+          else resolve();
+        },
+        (event: { stream?: string }) => {
+          if (!event.stream) return;
+          log.push(event.stream);
+          if (/^Step \d+\/\d+/.test(event.stream)) progress?.(`${kind}: ${event.stream.trim()}`);
+        },
+      );
+    });
+  }
+
+  /** `nslab images build`: build the named kinds (all by default); returns their refs. */
+  async buildAll(kinds: readonly ImageKind[] = IMAGE_KINDS, progress?: Progress): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const k of kinds) out[k] = await this.ensure(k, progress);
+    return out;
+  }
+}
+
+async function ensureDebootstrap(progress?: Progress): Promise<void> {
+  if (existsSync('/usr/sbin/debootstrap')) return;
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
+    throw new LabError('IMAGE_BUILD_FAILED', 'debootstrap is needed to make the base image and is not installed', {
+      hint: 'install it (apt-get install debootstrap) and try again',
+    });
+  }
+  progress?.('installing debootstrap (apt-get)');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await run('apt-get', ['update', '-qq'], { env });
+  await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'debootstrap'], { env });
+}
+
+const tail = (s: string): string => s.trim().split('\n').slice(-5).join('\n');

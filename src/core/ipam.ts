@@ -1,0 +1,81 @@
+import ipaddr from 'ipaddr.js';
+
+/** Pure IPv4 address math for lab networks. Strings in, strings out; callers hold the state. */
+
+export interface Subnet {
+  cidr: string;
+  network: number;
+  prefix: number;
+  size: number;
+}
+
+const toInt = (ip: string): number => ipaddr.IPv4.parse(ip).toByteArray().reduce((a, b) => a * 256 + b, 0);
+const toIp = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+
+export function isIpv4(s: string): boolean {
+  return ipaddr.IPv4.isValidFourPartDecimal(s);
+}
+
+/** Parse "a.b.c.d/n"; returns an error message instead of throwing. */
+export function parseCidr(cidr: string): Subnet | string {
+  const [addr, len, extra] = cidr.split('/');
+  if (extra !== undefined || !addr || len === undefined || !/^\d{1,2}$/.test(len)) {
+    return `${cidr} is not an IPv4 prefix like 10.0.0.0/24`;
+  }
+  if (!isIpv4(addr)) return `${addr} is not an IPv4 address`;
+  const prefix = Number(len);
+  if (prefix > 32) return `/${len} is not a valid prefix length (0-32)`;
+  const size = 2 ** (32 - prefix);
+  const n = toInt(addr);
+  const network = n - (n % size);
+  return { cidr: `${toIp(network)}/${prefix}`, network, prefix, size };
+}
+
+/** Parse a subnet whose address must be the network address (10.0.0.0/24, not 10.0.0.5/24). */
+export function parseSubnet(cidr: string): Subnet | string {
+  const s = parseCidr(cidr);
+  if (typeof s === 'string') return s;
+  if (s.cidr !== cidr) return `${cidr} has host bits set; did you mean ${s.cidr}?`;
+  if (s.prefix > 30) return `${cidr} is too small for a lab network: use /30 or larger`;
+  return s;
+}
+
+export function contains(subnet: Subnet, ip: string): boolean {
+  const n = toInt(ip);
+  return n >= subnet.network && n < subnet.network + subnet.size;
+}
+
+export function overlaps(a: Subnet, b: Subnet): boolean {
+  return a.network < b.network + b.size && b.network < a.network + a.size;
+}
+
+/** The first usable address: the conventional gateway. */
+export function defaultGateway(subnet: Subnet): string {
+  return toIp(subnet.network + 1);
+}
+
+export function broadcast(subnet: Subnet): string {
+  return toIp(subnet.network + subnet.size - 1);
+}
+
+/** Why `ip` cannot be used on this subnet, or undefined when it can. */
+export function checkAddress(subnet: Subnet, gateway: string, taken: Record<string, string>, ip: string): string | undefined {
+  if (!isIpv4(ip)) return `${ip} is not an IPv4 address`;
+  if (!contains(subnet, ip)) return `${ip} is not in ${subnet.cidr}`;
+  const n = toInt(ip);
+  if (n === subnet.network) return `${ip} is the network address of ${subnet.cidr}`;
+  if (n === subnet.network + subnet.size - 1) return `${ip} is the broadcast address of ${subnet.cidr}`;
+  if (ip === gateway) return `${ip} is the gateway of ${subnet.cidr}`;
+  const owner = taken[ip];
+  if (owner !== undefined) return `${ip} is already taken by ${owner}`;
+  return undefined;
+}
+
+/** The lowest free host address, skipping the gateway and everything taken; undefined when full. */
+export function allocate(subnet: Subnet, gateway: string, taken: Record<string, string>): string | undefined {
+  for (let n = subnet.network + 1; n < subnet.network + subnet.size - 1; n++) {
+    const ip = toIp(n);
+    if (ip !== gateway && taken[ip] === undefined) return ip;
+  }
+  return undefined;
+}

@@ -1,0 +1,229 @@
+import { createHash } from 'node:crypto';
+import type { DockerEngine } from './docker/engine.js';
+import { engineMessage, statusOf } from './docker/engine.js';
+import { allowRouted, removeRouted } from './docker/firewall.js';
+import { isManaged, LABELS, ownershipLabels } from './docker/labels.js';
+import { conflict, invalid, LabError, notFound } from './errors.js';
+import { allocate, checkAddress, defaultGateway, overlaps, parseCidr, parseSubnet, type Subnet } from './ipam.js';
+import type { Store } from './store/store.js';
+import type { NetworkRecord, StoreState } from './store/schema.js';
+
+export interface NetworkCreateInput {
+  name: string;
+  subnet: string;
+  gateway?: string | undefined;
+  driver?: 'bridge' | 'macvlan' | undefined;
+  parent?: string | undefined;
+  internal?: boolean | undefined;
+  topology?: string | undefined;
+}
+
+export interface NetworkView {
+  name: string;
+  subnet: string;
+  gateway: string;
+  driver: 'bridge' | 'macvlan';
+  internal: boolean;
+  bridge?: string | undefined;
+  topology?: string | undefined;
+  /** present: Docker has it; missing: only the store remembers it (sync can recreate it) */
+  state: 'present' | 'missing';
+  containers: Array<{ name: string; ip: string }>;
+  warnings?: string[];
+}
+
+/** Bridge names are at most 15 characters; derive one from the network name so rules can find it. */
+export const bridgeName = (name: string): string =>
+  `nsl${createHash('sha1').update(name).digest('hex').slice(0, 12)}`;
+
+const subnetOf = (rec: NetworkRecord): Subnet => parseSubnet(rec.subnet) as Subnet;
+
+export class Networks {
+  constructor(
+    private readonly engine: DockerEngine,
+    private readonly store: Store,
+  ) {}
+
+  #view(rec: NetworkRecord, present: boolean, warnings?: string[]): NetworkView {
+    return {
+      name: rec.name,
+      subnet: rec.subnet,
+      gateway: rec.gateway,
+      driver: rec.driver,
+      internal: rec.internal,
+      bridge: rec.bridge,
+      topology: rec.topology,
+      state: present ? 'present' : 'missing',
+      containers: Object.entries(rec.allocations)
+        .map(([ip, name]) => ({ name, ip }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+      ...(warnings?.length ? { warnings } : {}),
+    };
+  }
+
+  async list(): Promise<NetworkView[]> {
+    await this.engine.ready();
+    const [state, nets] = await Promise.all([
+      this.store.read(),
+      this.engine.call(this.engine.api.listNetworks({ filters: { label: [`${LABELS.managed}=true`] } })),
+    ]);
+    const present = new Set(nets.map((n) => n.Name));
+    return Object.values(state.networks)
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((r) => this.#view(r, present.has(r.name)));
+  }
+
+  async get(name: string): Promise<NetworkView> {
+    await this.engine.ready();
+    const rec = (await this.store.read()).networks[name];
+    if (!rec) throw notFound('network', name);
+    const info = await this.engine.inspectNetwork(name);
+    return this.#view(rec, !!info && isManaged(info.Labels));
+  }
+
+  async create(input: NetworkCreateInput): Promise<NetworkView> {
+    const subnet = parseSubnet(input.subnet);
+    if (typeof subnet === 'string') throw invalid('subnet', subnet);
+    const driver = input.driver ?? 'bridge';
+    const gateway = input.gateway ?? defaultGateway(subnet);
+    const gwProblem = checkAddress(subnet, '', {}, gateway);
+    if (gwProblem) throw invalid('gateway', gwProblem);
+    if (driver === 'macvlan' && !input.parent) throw invalid('parent', 'a macvlan network needs the host interface to attach to', 'set parent, e.g. parent=eth0');
+    if (driver === 'bridge' && input.parent) throw invalid('parent', 'only macvlan networks take a parent interface');
+
+    await this.engine.ready();
+    await this.#refuseClashes(input.name, subnet);
+    const bridge = driver === 'bridge' ? bridgeName(input.name) : undefined;
+    const rec: NetworkRecord = {
+      name: input.name,
+      subnet: subnet.cidr,
+      gateway,
+      driver,
+      ...(input.parent ? { parent: input.parent } : {}),
+      internal: input.internal ?? true,
+      ...(bridge ? { bridge } : {}),
+      ...(input.topology ? { topology: input.topology } : {}),
+      created_at: new Date().toISOString(),
+      allocations: {},
+    };
+    // Reserve the name in the store first so two concurrent creates cannot both pass the checks.
+    await this.store.update((s) => {
+      if (s.networks[rec.name]) throw conflict(`network '${rec.name}' already exists`);
+      const clash = Object.values(s.networks).find((n) => overlaps(subnetOf(n), subnet));
+      if (clash) throw conflict(`subnet ${subnet.cidr} overlaps network '${clash.name}' (${clash.subnet})`, 'choose a subnet that does not overlap');
+      s.networks[rec.name] = rec;
+    });
+    let created = false;
+    try {
+      const net = await this.engine.call(
+        this.engine.api.createNetwork({
+          Name: rec.name,
+          Driver: driver,
+          Internal: rec.internal,
+          CheckDuplicate: true,
+          IPAM: { Driver: 'default', Config: [{ Subnet: rec.subnet, Gateway: gateway }] },
+          Options: bridge ? { 'com.docker.network.bridge.name': bridge } : { parent: input.parent ?? '' },
+          Labels: ownershipLabels(this.engine.labels, 'network', {
+            [LABELS.topology]: rec.topology,
+            [`${LABELS.managed}.bridge`]: bridge,
+          }),
+        }),
+      );
+      created = true;
+      const warnings: string[] = [];
+      if (bridge) {
+        const w = await allowRouted(bridge);
+        if (w) warnings.push(w);
+      }
+      await this.store.update((s) => {
+        const r = s.networks[rec.name];
+        if (r) r.id = net.id;
+      });
+      return this.#view({ ...rec, id: net.id }, true, warnings);
+    } catch (err) {
+      if (created) await this.#removeDocker(rec).catch(() => undefined);
+      await this.store.update((s) => {
+        delete s.networks[rec.name];
+      });
+      if (err instanceof LabError) throw err;
+      throw new LabError('DAEMON_ERROR', `Docker refused to create network '${rec.name}': ${engineMessage(err)}`, { cause: err });
+    }
+  }
+
+  async #refuseClashes(name: string, subnet: Subnet): Promise<void> {
+    const all = await this.engine.call(this.engine.api.listNetworks());
+    for (const n of all) {
+      if (n.Name === name) {
+        throw conflict(
+          `a Docker network named '${name}' already exists${isManaged(n.Labels) ? '' : ' (not created by netstream-lab)'}`,
+          'pick another name',
+        );
+      }
+      for (const c of n.IPAM?.Config ?? []) {
+        const other = c.Subnet ? parseCidr(c.Subnet) : undefined;
+        if (other && typeof other !== 'string' && overlaps(other, subnet)) {
+          throw conflict(`subnet ${subnet.cidr} overlaps Docker network '${n.Name}' (${c.Subnet})`, 'choose a subnet that does not overlap');
+        }
+      }
+    }
+  }
+
+  async #removeDocker(rec: NetworkRecord): Promise<void> {
+    const info = await this.engine.inspectNetwork(rec.name);
+    if (info && isManaged(info.Labels)) {
+      try {
+        await this.engine.call(this.engine.api.getNetwork(info.Id).remove());
+      } catch (err) {
+        if (statusOf(err) !== 404) throw err;
+      }
+    }
+    if (rec.bridge) await removeRouted(rec.bridge);
+  }
+
+  async delete(name: string): Promise<{ deleted: string }> {
+    await this.engine.ready();
+    const rec = (await this.store.read()).networks[name];
+    if (!rec) throw notFound('network', name);
+    const users = new Set(Object.values(rec.allocations));
+    const info = await this.engine.inspectNetwork(name);
+    for (const c of Object.values(info?.Containers ?? {})) if (c.Name) users.add(c.Name);
+    if (users.size > 0) {
+      throw conflict(
+        `network '${name}' is still used by ${[...users].sort().join(', ')}`,
+        'delete those daemons/hosts or disconnect them first (network_disconnect)',
+      );
+    }
+    await this.#removeDocker(rec);
+    await this.store.update((s) => {
+      delete s.networks[name];
+    });
+    return { deleted: name };
+  }
+
+  // --- address allocation, used by daemons and hosts inside a store transaction -------------------
+
+  /** Reserve an address on `network` for `owner` (chosen, or the lowest free). Mutates the state. */
+  static reserve(state: StoreState, field: string, network: string, owner: string, ip?: string): string {
+    const rec = state.networks[network];
+    if (!rec) throw invalid(`${field}.network`, `network '${network}' does not exist`, 'create it first with network_create, or list them with network_list');
+    const subnet = subnetOf(rec);
+    if (ip === undefined || ip === 'auto') {
+      const free = allocate(subnet, rec.gateway, rec.allocations);
+      if (!free) throw conflict(`network '${network}' (${rec.subnet}) has no free address left`);
+      rec.allocations[free] = owner;
+      return free;
+    }
+    const problem = checkAddress(subnet, rec.gateway, rec.allocations, ip);
+    if (problem) throw invalid(`${field}.ip`, problem);
+    rec.allocations[ip] = owner;
+    return ip;
+  }
+
+  /** Release every address held by `owner` (or one network's). Mutates the state. */
+  static release(state: StoreState, owner: string, network?: string): void {
+    for (const rec of Object.values(state.networks)) {
+      if (network && rec.name !== network) continue;
+      for (const [ip, who] of Object.entries(rec.allocations)) if (who === owner) delete rec.allocations[ip];
+    }
+  }
+}

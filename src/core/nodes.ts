@@ -1,0 +1,163 @@
+import type { DockerEngine } from './docker/engine.js';
+import { engineMessage } from './docker/engine.js';
+import type { FileEntry } from './docker/archive.js';
+import type { ExecOptions, ExecResult } from './docker/exec.js';
+import { LABELS, ownershipLabels } from './docker/labels.js';
+import { conflict, LabError, notFound } from './errors.js';
+import type { ImageKind, Images } from './images.js';
+import { Networks } from './networks.js';
+import type { OpContext } from './progress.js';
+import type { DaemonRecord, HostRecord, StoreState } from './store/schema.js';
+import type { Store } from './store/store.js';
+
+/** Daemons and hosts are both "nodes": a lab container with interfaces on lab networks. */
+export type NodeCollection = 'daemons' | 'hosts';
+export type NodeRecord = DaemonRecord | HostRecord;
+export type ContainerState = 'running' | 'stopped' | 'restarting' | 'missing';
+
+export interface InterfaceRequest {
+  network: string;
+  ip?: string | undefined;
+}
+
+/** Capabilities instead of --privileged: enough to route, ping, add addresses and tunnels. */
+const CAPS = ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'];
+const SYSCTLS = {
+  'net.ipv4.ip_forward': '1',
+  'net.ipv4.conf.all.rp_filter': '0',
+  'net.ipv4.conf.default.rp_filter': '0',
+};
+
+export function containerState(info: { State: { Running: boolean; Restarting: boolean } } | undefined): ContainerState {
+  if (!info) return 'missing';
+  if (info.State.Restarting) return 'restarting';
+  return info.State.Running ? 'running' : 'stopped';
+}
+
+export class NodeBase {
+  constructor(
+    protected readonly engine: DockerEngine,
+    protected readonly store: Store,
+    protected readonly images: Images,
+  ) {}
+
+  /** Refuse a name any daemon, host or container already has. */
+  protected async refuseTakenName(name: string): Promise<void> {
+    const info = await this.engine.inspectContainer(name);
+    if (info) {
+      throw conflict(`a container named '${name}' already exists`, 'pick another name, or delete the existing one first');
+    }
+  }
+
+  protected static takenInStore(s: StoreState, name: string): void {
+    if (s.daemons[name] || s.hosts[name]) {
+      throw conflict(`'${name}' already exists as a ${s.daemons[name] ? 'daemon' : 'host'}`, 'pick another name');
+    }
+  }
+
+  /** Reserve addresses for every requested interface. Mutates the state. */
+  protected static reserveInterfaces(s: StoreState, owner: string, reqs: InterfaceRequest[]): Array<{ network: string; ip: string }> {
+    const seen = new Set<string>();
+    return reqs.map((r, i) => {
+      if (seen.has(r.network)) {
+        throw new LabError('INVALID_INPUT', `interfaces.${i}.network: '${r.network}' is listed twice`, {
+          issues: [{ path: `interfaces.${i}.network`, message: 'listed twice' }],
+        });
+      }
+      seen.add(r.network);
+      return { network: r.network, ip: Networks.reserve(s, `interfaces.${i}`, r.network, owner, r.ip) };
+    });
+  }
+
+  /**
+   * Create, wire and start the container for a node record. Docker 20.10 takes one network at
+   * create time; the others are connected before the first start. Config files go in before start
+   * so the entrypoint finds them. On any failure the half-made container is removed.
+   */
+  protected async createContainer(
+    rec: NodeRecord,
+    role: 'daemon' | 'host',
+    imageKind: ImageKind,
+    files: FileEntry[],
+    ctx: OpContext,
+  ): Promise<{ id: string; image: string }> {
+    const image = await this.images.ensure(imageKind, ctx.progress);
+    const [first, ...rest] = rec.interfaces;
+    if (!first) throw new LabError('INVALID_INPUT', 'interfaces: at least one interface is needed');
+    ctx.progress?.(`creating container ${rec.name}`);
+    let id: string | undefined;
+    try {
+      const c = await this.engine.call(
+        this.engine.api.createContainer({
+          name: rec.name,
+          Image: image,
+          Hostname: rec.name,
+          Labels: ownershipLabels(this.engine.labels, role, {
+            [LABELS.nodeKind]: imageKind,
+            [LABELS.topology]: rec.topology,
+          }),
+          HostConfig: {
+            CapAdd: CAPS,
+            Sysctls: SYSCTLS,
+            RestartPolicy: { Name: 'unless-stopped' },
+            NetworkMode: first.network,
+            Init: false,
+          },
+          NetworkingConfig: {
+            EndpointsConfig: { [first.network]: { IPAMConfig: { IPv4Address: first.ip } } },
+          },
+        }),
+      );
+      id = c.id;
+      for (const i of rest) {
+        await this.engine.call(
+          this.engine.api.getNetwork(i.network).connect({ Container: id, EndpointConfig: { IPAMConfig: { IPv4Address: i.ip } } }),
+        );
+      }
+      await this.engine.putFiles(id, files);
+      await this.engine.call(c.start());
+      return { id, image };
+    } catch (err) {
+      if (id) await this.engine.call(this.engine.api.getContainer(id).remove({ force: true })).catch(() => undefined);
+      if (err instanceof LabError) throw err;
+      throw new LabError('DAEMON_ERROR', `could not create container '${rec.name}': ${engineMessage(err)}`, { cause: err });
+    }
+  }
+
+  protected async record<C extends NodeCollection>(coll: C, name: string): Promise<StoreState[C][string]> {
+    const rec = (await this.store.read())[coll][name];
+    if (!rec) throw notFound(coll === 'daemons' ? 'daemon' : 'host', name);
+    return rec as StoreState[C][string];
+  }
+
+  protected async removeNode(coll: NodeCollection, name: string): Promise<void> {
+    await this.record(coll, name);
+    await this.engine.removeContainer(name);
+    await this.forget(coll, name);
+  }
+
+  /** Drop the record and free its addresses (after a failed create, or a delete). */
+  protected forget(coll: NodeCollection, name: string): Promise<void> {
+    return this.store.update((s) => {
+      delete s[coll][name];
+      Networks.release(s, name);
+    });
+  }
+
+  protected async stopNode(coll: NodeCollection, name: string): Promise<void> {
+    await this.record(coll, name);
+    const info = await this.engine.ownedContainer(name);
+    if (info) await this.engine.stopContainer(info.Id);
+    await this.store.update((s) => {
+      const r = s[coll][name];
+      if (r) r.desired = 'stopped';
+    });
+  }
+
+  protected async execNode(coll: NodeCollection, name: string, opts: ExecOptions): Promise<ExecResult> {
+    await this.record(coll, name);
+    const info = await this.engine.ownedContainer(name);
+    if (!info) throw new LabError('CONFLICT', `the container of '${name}' is missing`, { hint: `recreate it with ${coll === 'daemons' ? 'daemon' : 'host'}_start` });
+    return this.engine.exec(info.Id, opts);
+  }
+}

@@ -1,0 +1,118 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { TextFile } from 'lowdb/node';
+import lockfile from 'proper-lockfile';
+import { LabError } from '../errors.js';
+import { emptyState, StoreState } from './schema.js';
+
+/** lowdb adapter that refuses a file it cannot parse or validate, and never rewrites it. */
+class ValidatedFile {
+  readonly #file: TextFile;
+  constructor(readonly path: string) {
+    this.#file = new TextFile(path);
+  }
+
+  async read(): Promise<StoreState | null> {
+    let text: string | null;
+    try {
+      text = await this.#file.read();
+    } catch (err) {
+      throw storeError(this.path, `cannot read it: ${(err as Error).message}`, err);
+    }
+    if (text === null) return null;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw storeError(this.path, `it is not valid JSON (${(err as Error).message})`, err);
+    }
+    const parsed = StoreState.safeParse(json);
+    if (!parsed.success) {
+      const first = parsed.error.issues[0];
+      const where = first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'unknown';
+      throw storeError(this.path, `it does not match the store schema (${where})`);
+    }
+    return parsed.data;
+  }
+
+  async write(data: StoreState): Promise<void> {
+    await this.#file.write(`${JSON.stringify(data, null, 2)}\n`);
+  }
+}
+
+function storeError(path: string, why: string, cause?: unknown): LabError {
+  return new LabError('STORE_ERROR', `the store ${path} is unusable: ${why}`, {
+    hint: 'it was left untouched; fix or move the file aside (a new empty store is created when it is missing)',
+    cause,
+  });
+}
+
+/**
+ * The JSON store. Every change runs under a cross-process file lock on a fresh read, so an editor's
+ * stdio server and the Slack bot can share one file without losing each other's writes.
+ */
+export class Store {
+  readonly file: string;
+  readonly #adapter: ValidatedFile;
+  #ready: Promise<void> | undefined;
+
+  constructor(readonly dataDir: string) {
+    this.file = join(dataDir, 'state.json');
+    this.#adapter = new ValidatedFile(this.file);
+  }
+
+  #init(): Promise<void> {
+    this.#ready ??= (async () => {
+      try {
+        await mkdir(this.dataDir, { recursive: true });
+        // The lock needs an existing file; 'wx' never overwrites one that is there.
+        await writeFile(this.file, `${JSON.stringify(emptyState(), null, 2)}\n`, { flag: 'wx' }).catch((err) => {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        });
+      } catch (err) {
+        this.#ready = undefined;
+        throw storeError(this.file, `cannot create it: ${(err as Error).message}`, err);
+      }
+    })();
+    return this.#ready;
+  }
+
+  async #load(): Promise<Low<StoreState>> {
+    const db = new Low<StoreState>(this.#adapter, emptyState());
+    await db.read();
+    return db;
+  }
+
+  /** A consistent snapshot (writes are atomic renames, so no lock is needed to read). */
+  async read(): Promise<StoreState> {
+    await this.#init();
+    return (await this.#load()).data;
+  }
+
+  /** Run fn on a fresh copy under the lock; what it leaves in the state is written atomically. */
+  async update<T>(fn: (state: StoreState) => T | Promise<T>): Promise<T> {
+    await this.#init();
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(this.file, {
+        retries: { retries: 200, factor: 1.2, minTimeout: 10, maxTimeout: 200 },
+        stale: 15_000,
+        realpath: false,
+      });
+    } catch (err) {
+      throw new LabError('STORE_ERROR', `cannot lock the store ${this.file}: ${(err as Error).message}`, {
+        hint: 'another netstream-lab process holds it; try again, or remove a stale state.json.lock',
+        cause: err,
+      });
+    }
+    try {
+      const db = await this.#load();
+      const result = await fn(db.data);
+      await db.write();
+      return result;
+    } finally {
+      await release().catch(() => undefined);
+    }
+  }
+}

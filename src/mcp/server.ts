@@ -1,0 +1,53 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { runTool, visibleTools } from '../../tools/index.js';
+import type { Lab } from '../core/lab.js';
+import { annotations, inputJsonSchema, outputJsonSchema } from './schema.js';
+
+export const SERVER_INFO = { name: 'netstream-lab', version: '0.1.0' };
+
+/**
+ * An MCP server built from the catalogue. The low-level Server is used on purpose: tools are
+ * registered with their strict JSON Schemas as declared (the high-level API would strip unknown
+ * keys before validation), and every call goes through runTool like on the other front ends.
+ */
+export function createMcpServer(lab: Lab): Server {
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: { listChanged: false } },
+    instructions:
+      'netstream-lab runs container BGP labs (FRR, GoBGP, ExaBGP daemons, hosts, networks). Typical flow: network_create, daemon_create (with neighbors), daemon_status until neighbors are Established, host_create + host_exec ping to check forwarding.',
+  });
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: visibleTools(lab.config).map((t) => ({
+      name: t.name,
+      title: t.title,
+      description: t.description,
+      inputSchema: inputJsonSchema(t),
+      outputSchema: outputJsonSchema(t),
+      annotations: annotations(t),
+    })),
+  }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+    const token = req.params._meta?.progressToken;
+    let step = 0;
+    const progress =
+      token === undefined
+        ? undefined
+        : (message: string) => {
+            step += 1;
+            void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: step, message } });
+          };
+    const outcome = await runTool(lab, req.params.name, req.params.arguments ?? {}, {
+      signal: extra.signal,
+      ...(progress ? { progress } : {}),
+    });
+    if (!outcome.ok) return { isError: true, content: [{ type: 'text', text: outcome.error.toText() }] };
+    return {
+      content: [{ type: 'text', text: JSON.stringify(outcome.result, null, 2) }],
+      structuredContent: outcome.result,
+    };
+  });
+  return server;
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { allocate, checkAddress, defaultGateway, overlaps, parseCidr, parseSubnet } from '../../src/core/ipam.js';
+
+const net = (c: string) => {
+  const s = parseSubnet(c);
+  if (typeof s === 'string') throw new Error(s);
+  return s;
+};
+
+describe('ipam', () => {
+  it('parses subnets and refuses host bits, bad lengths and tiny networks', () => {
+    expect(net('10.10.0.0/24')).toMatchObject({ prefix: 24, size: 256 });
+    expect(parseSubnet('10.10.0.5/24')).toBe('10.10.0.5/24 has host bits set; did you mean 10.10.0.0/24?');
+    expect(parseSubnet('10.10.0.0/33')).toMatch(/not a valid prefix length/);
+    expect(parseSubnet('10.10.0.300/24')).toMatch(/not an IPv4 address/);
+    expect(parseSubnet('10.10.0.0/31')).toMatch(/too small/);
+    expect(parseSubnet('banana')).toMatch(/not an IPv4 prefix/);
+    expect(parseCidr('10.10.0.5/24')).toMatchObject({ cidr: '10.10.0.0/24' });
+  });
+
+  it('allocates the lowest free address, skipping the gateway and taken ones', () => {
+    const s = net('10.10.0.0/29');
+    const gw = defaultGateway(s);
+    expect(gw).toBe('10.10.0.1');
+    const taken: Record<string, string> = { '10.10.0.2': 'r1' };
+    expect(allocate(s, gw, taken)).toBe('10.10.0.3');
+    for (const ip of ['10.10.0.3', '10.10.0.4', '10.10.0.5', '10.10.0.6']) taken[ip] = 'x';
+    expect(allocate(s, gw, taken)).toBeUndefined();
+  });
+
+  it('explains why a chosen address cannot be used', () => {
+    const s = net('10.10.0.0/24');
+    const taken = { '10.10.0.7': 'r2' };
+    expect(checkAddress(s, '10.10.0.1', taken, '10.10.1.5')).toBe('10.10.1.5 is not in 10.10.0.0/24');
+    expect(checkAddress(s, '10.10.0.1', taken, '10.10.0.1')).toBe('10.10.0.1 is the gateway of 10.10.0.0/24');
+    expect(checkAddress(s, '10.10.0.1', taken, '10.10.0.7')).toBe('10.10.0.7 is already taken by r2');
+    expect(checkAddress(s, '10.10.0.1', taken, '10.10.0.0')).toMatch(/network address/);
+    expect(checkAddress(s, '10.10.0.1', taken, '10.10.0.255')).toMatch(/broadcast/);
+    expect(checkAddress(s, '10.10.0.1', taken, '10.10.0.8')).toBeUndefined();
+  });
+
+  it('detects overlapping subnets', () => {
+    expect(overlaps(net('10.10.0.0/16'), net('10.10.5.0/24'))).toBe(true);
+    expect(overlaps(net('10.10.0.0/24'), net('10.10.1.0/24'))).toBe(false);
+  });
+});

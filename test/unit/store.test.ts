@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { LabError } from '../../src/core/errors.js';
+import { Store } from '../../src/core/store/store.js';
+
+const run = promisify(execFile);
+const tmp = () => mkdtemp(join(tmpdir(), 'nslab-store-'));
+
+const network = {
+  name: 'shared',
+  subnet: '10.0.0.0/24',
+  gateway: '10.0.0.1',
+  driver: 'bridge' as const,
+  internal: true,
+  created_at: new Date(0).toISOString(),
+  allocations: {},
+};
+
+describe('store', () => {
+  it('creates an empty, versioned store on first use and keeps what an update leaves', async () => {
+    const store = new Store(join(await tmp(), 'nested', 'dir'));
+    expect(await store.read()).toEqual({ version: 1, networks: {}, daemons: {}, hosts: {} });
+    await store.update((s) => {
+      s.networks.shared = network;
+    });
+    const onDisk = JSON.parse(await readFile(store.file, 'utf8'));
+    expect(onDisk.networks.shared.subnet).toBe('10.0.0.0/24');
+  });
+
+  it('writes nothing when an update throws', async () => {
+    const store = new Store(await tmp());
+    await store.update((s) => {
+      s.networks.shared = network;
+    });
+    const before = await readFile(store.file, 'utf8');
+    await expect(
+      store.update((s) => {
+        delete s.networks.shared;
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await readFile(store.file, 'utf8')).toBe(before);
+  });
+
+  it('loses nothing when two processes write at once', async () => {
+    const dir = await tmp();
+    const store = new Store(dir);
+    await store.update((s) => {
+      s.networks.shared = network;
+    });
+    const writer = join(import.meta.dirname, '..', 'helpers', 'store-writer.ts');
+    const tsx = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+    await Promise.all([run(tsx, [writer, dir, 'a', '40']), run(tsx, [writer, dir, 'b', '40'])]);
+    const allocations = (await store.read()).networks.shared?.allocations ?? {};
+    expect(Object.values(allocations).filter((v) => v === 'a')).toHaveLength(40);
+    expect(Object.values(allocations).filter((v) => v === 'b')).toHaveLength(40);
+  }, 60_000);
+
+  it('reports a corrupt store with its path and leaves the file untouched', async () => {
+    const store = new Store(await tmp());
+    await store.read();
+    await writeFile(store.file, '{"version": 1, "networks": {');
+    const err = await store.read().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LabError);
+    expect((err as LabError).code).toBe('STORE_ERROR');
+    expect((err as LabError).message).toContain(store.file);
+    expect((err as LabError).message).toContain('not valid JSON');
+    await expect(store.update(() => undefined)).rejects.toThrow(/unusable/);
+    expect(await readFile(store.file, 'utf8')).toBe('{"version": 1, "networks": {');
+  });
+
+  it('refuses a store whose shape does not match the schema, naming the field', async () => {
+    const store = new Store(await tmp());
+    await store.read();
+    await writeFile(store.file, JSON.stringify({ version: 1, networks: { x: { name: 'x' } }, daemons: {}, hosts: {} }));
+    await expect(store.read()).rejects.toThrow(/networks\.x\.subnet/);
+  });
+});

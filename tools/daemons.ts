@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import { BGP_STATES, DAEMON_KINDS } from '../src/core/bgp/types.js';
+import { defineTool } from './define.js';
+import { Asn, ContainerState, Deleted, ExecInput, ExecOutput, InterfaceInput, Interface, Ipv4, Name, NameInput, Prefix, SafeText } from './schemas.js';
+
+const NeighborInput = z.strictObject({
+  address: Ipv4.describe("the peer's address"),
+  asn: Asn.describe("the peer's AS number"),
+  password: SafeText('password', 80).min(1).optional().describe('TCP MD5 password (both sides must set the same)'),
+  description: SafeText('description', 80).optional(),
+  multihop: z.number().int().min(1).max(255).optional().describe('eBGP multihop TTL, for peers not on a shared network'),
+});
+
+const Daemon = z.object({
+  name: z.string(),
+  kind: z.enum(DAEMON_KINDS),
+  asn: z.number(),
+  router_id: z.string(),
+  interfaces: z.array(Interface),
+  neighbors: z.array(
+    z.object({ address: z.string(), asn: z.number(), description: z.string().optional(), multihop: z.number().optional(), has_password: z.boolean() }),
+  ),
+  advertise: z.array(z.string()),
+  state: ContainerState,
+  image: z.string().optional(),
+  topology: z.string().optional(),
+});
+
+const DaemonStatus = z.object({
+  name: z.string(),
+  kind: z.enum(DAEMON_KINDS),
+  state: ContainerState,
+  neighbors: z.array(
+    z.object({
+      address: z.string(),
+      asn: z.number(),
+      state: z.enum(BGP_STATES),
+      uptime_s: z.number().optional(),
+      prefixes_received: z.number().optional(),
+      prefixes_sent: z.number().optional(),
+    }),
+  ),
+  routes: z
+    .array(z.object({ prefix: z.string(), next_hop: z.string().optional(), as_path: z.array(z.number()).optional(), best: z.boolean().optional() }))
+    .optional(),
+  note: z.string().optional(),
+});
+
+export const daemonTools = [
+  defineTool({
+    name: 'daemon_list',
+    title: 'List BGP daemons',
+    description: 'List the lab BGP daemons (FRR, GoBGP, ExaBGP) with AS, router id, addresses and whether their container runs.',
+    toolset: 'daemons',
+    effect: 'read',
+    idempotent: true,
+    http: { method: 'GET', path: '/daemons' },
+    input: z.strictObject({}),
+    output: z.object({ daemons: z.array(Daemon) }),
+    handle: async (lab) => ({ daemons: await lab.daemons.list() }),
+  }),
+  defineTool({
+    name: 'daemon_get',
+    title: 'Show a BGP daemon',
+    description: "Show one daemon's configuration (AS, router id, interfaces, neighbors, advertised prefixes) and container state.",
+    toolset: 'daemons',
+    effect: 'read',
+    idempotent: true,
+    input: NameInput,
+    output: Daemon,
+    handle: (lab, i) => lab.daemons.get(i.name),
+  }),
+  defineTool({
+    name: 'daemon_create',
+    title: 'Create BGP daemon',
+    description:
+      'Start an FRR, GoBGP or ExaBGP container on lab networks with a generated BGP configuration (lab timers: sessions come up in seconds). Addresses are allocated when omitted. Builds the lab image on first use. Check sessions with daemon_status.',
+    toolset: 'daemons',
+    effect: 'write',
+    idempotent: false,
+    http: { method: 'POST', path: '/daemons' },
+    input: z.strictObject({
+      name: Name,
+      kind: z.enum(DAEMON_KINDS).describe('frr, gobgp or exabgp'),
+      asn: Asn,
+      router_id: Ipv4.optional().describe('default: the address of the first interface'),
+      interfaces: z.array(InterfaceInput).min(1, 'give at least one interface, e.g. [{"network": "core"}]').describe('networks to attach, first one first'),
+      neighbors: z.array(NeighborInput).optional().describe('BGP peers'),
+      advertise: z.array(Prefix).optional().describe('prefixes this daemon originates'),
+    }),
+    output: Daemon,
+    handle: (lab, i, ctx) => lab.daemons.create(i, ctx),
+  }),
+  defineTool({
+    name: 'daemon_delete',
+    title: 'Delete BGP daemon',
+    description: 'Remove a lab daemon: its container, its addresses and its record. Containers not created by netstream-lab are never touched.',
+    toolset: 'daemons',
+    effect: 'destructive',
+    idempotent: false,
+    http: { method: 'DELETE', path: '/daemons/{name}' },
+    input: NameInput,
+    output: Deleted,
+    handle: (lab, i) => lab.daemons.delete(i.name),
+  }),
+  defineTool({
+    name: 'daemon_start',
+    title: 'Start BGP daemon',
+    description: "Start a stopped daemon's container; if the container is gone, recreate it from the stored configuration.",
+    toolset: 'daemons',
+    effect: 'write',
+    idempotent: true,
+    http: { method: 'POST', path: '/daemons/{name}/start' },
+    input: NameInput,
+    output: Daemon,
+    handle: (lab, i, ctx) => lab.daemons.start(i.name, ctx),
+  }),
+  defineTool({
+    name: 'daemon_stop',
+    title: 'Stop BGP daemon',
+    description: 'Stop a daemon\'s container, keeping it and its configuration (daemon_start brings it back). Its BGP sessions go down.',
+    toolset: 'daemons',
+    effect: 'destructive',
+    idempotent: true,
+    http: { method: 'POST', path: '/daemons/{name}/stop' },
+    input: NameInput,
+    output: Daemon,
+    handle: (lab, i) => lab.daemons.stop(i.name),
+  }),
+  defineTool({
+    name: 'daemon_status',
+    title: 'BGP session status',
+    description:
+      "Live BGP state of a daemon, read from the daemon itself: each neighbor's FSM state (Idle, Connect, Active, OpenSent, OpenConfirm, Established), uptime and prefix counts, and its BGP routes.",
+    toolset: 'daemons',
+    effect: 'read',
+    idempotent: true,
+    input: NameInput,
+    output: DaemonStatus,
+    handle: (lab, i) => lab.daemons.status(i.name),
+  }),
+  defineTool({
+    name: 'daemon_exec',
+    title: 'Run a command in a daemon',
+    description: 'Run a program inside a daemon container (argv, no shell), e.g. ["vtysh", "-c", "show bgp summary"] or ["gobgp", "neighbor"]. Returns exit code, stdout and stderr.',
+    toolset: 'daemons',
+    effect: 'write',
+    idempotent: false,
+    input: ExecInput,
+    output: ExecOutput,
+    handle: (lab, i) => lab.daemons.exec(i.name, { command: i.command, timeoutS: i.timeout_s, maxOutputBytes: i.max_output_bytes }),
+  }),
+];

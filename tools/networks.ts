@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { defineTool } from './define.js';
+import { Cidr, Deleted, Ipv4, Name, NameInput } from './schemas.js';
+
+const Network = z.object({
+  name: z.string(),
+  subnet: z.string(),
+  gateway: z.string(),
+  driver: z.enum(['bridge', 'macvlan']),
+  internal: z.boolean(),
+  bridge: z.string().optional(),
+  topology: z.string().optional(),
+  state: z.enum(['present', 'missing']),
+  containers: z.array(z.object({ name: z.string(), ip: z.string() })),
+  warnings: z.array(z.string()).optional(),
+});
+
+const Connection = z.object({ network: z.string(), container: z.string(), ip: z.string() });
+
+export const networkTools = [
+  defineTool({
+    name: 'network_list',
+    title: 'List lab networks',
+    description: 'List the Docker networks netstream-lab manages, with subnet, gateway and the address of every container on each.',
+    toolset: 'networks',
+    effect: 'read',
+    idempotent: true,
+    http: { method: 'GET', path: '/networks' },
+    input: z.strictObject({}),
+    output: z.object({ networks: z.array(Network) }),
+    handle: async (lab) => ({ networks: await lab.networks.list() }),
+  }),
+  defineTool({
+    name: 'network_get',
+    title: 'Show a lab network',
+    description: 'Show one lab network: subnet, gateway, driver, and which containers hold which addresses.',
+    toolset: 'networks',
+    effect: 'read',
+    idempotent: true,
+    input: NameInput,
+    output: Network,
+    handle: (lab, i) => lab.networks.get(i.name),
+  }),
+  defineTool({
+    name: 'network_create',
+    title: 'Create lab network',
+    description:
+      'Create a Docker network for lab containers with the given IPv4 subnet. Networks are internal by default (no route out of the machine) but carry routed traffic between lab networks through lab routers. Refuses a subnet that overlaps any existing Docker network.',
+    toolset: 'networks',
+    effect: 'write',
+    idempotent: false,
+    http: { method: 'POST', path: '/networks' },
+    input: z.strictObject({
+      name: Name,
+      subnet: Cidr.describe('IPv4 subnet, e.g. 10.10.0.0/24'),
+      gateway: Ipv4.optional().describe('gateway address Docker keeps for itself (default: first address of the subnet)'),
+      driver: z.enum(['bridge', 'macvlan']).optional().describe('bridge (default) or macvlan'),
+      parent: z.string().regex(/^[a-zA-Z0-9_.@-]{1,15}$/, 'must be a host interface name').optional().describe('host interface, macvlan only'),
+      internal: z.boolean().optional().describe('default true: containers on it cannot reach outside the machine'),
+    }),
+    output: Network,
+    handle: (lab, i) => lab.networks.create(i),
+  }),
+  defineTool({
+    name: 'network_delete',
+    title: 'Delete lab network',
+    description: 'Delete a lab network. Refused while daemons or hosts still use it (it names them).',
+    toolset: 'networks',
+    effect: 'destructive',
+    idempotent: false,
+    http: { method: 'DELETE', path: '/networks/{name}' },
+    input: NameInput,
+    output: Deleted,
+    handle: (lab, i) => lab.networks.delete(i.name),
+  }),
+  defineTool({
+    name: 'network_connect',
+    title: 'Connect container to network',
+    description: 'Attach a lab daemon or host to another lab network, with a chosen or allocated address.',
+    toolset: 'networks',
+    effect: 'write',
+    idempotent: false,
+    http: { method: 'POST', path: '/networks/connect' },
+    input: z.strictObject({
+      network: Name,
+      container: Name.describe('name of a lab daemon or host'),
+      ip: z.union([Ipv4, z.literal('auto')]).optional().describe('address on the network; omit to allocate'),
+    }),
+    output: Connection,
+    handle: (lab, i) => lab.wiring.connect(i),
+  }),
+  defineTool({
+    name: 'network_disconnect',
+    title: 'Disconnect container from network',
+    description: "Detach a lab daemon or host from a lab network and free its address. A container's only network cannot be removed.",
+    toolset: 'networks',
+    effect: 'destructive',
+    idempotent: false,
+    http: { method: 'POST', path: '/networks/disconnect' },
+    input: z.strictObject({ network: Name, container: Name.describe('name of a lab daemon or host') }),
+    output: Connection,
+    handle: (lab, i) => lab.wiring.disconnect(i),
+  }),
+];

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { isIpv4, parseCidr } from '../src/core/ipam.js';
+
+/** Field types shared by the tool declarations. Messages say what is accepted. */
+
+export const Name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{1,62}$/, 'must be 2-63 characters: lower-case letters, digits, "_", "." or "-", starting with a letter or digit')
+  .describe('Docker-safe name; also the container or network name in Docker');
+
+export const Asn = z
+  .number()
+  .int('must be a whole number')
+  .min(1, 'must be between 1 and 4294967295')
+  .max(4294967295, 'must be between 1 and 4294967295')
+  .describe('BGP autonomous system number (1..4294967295)');
+
+export const Ipv4 = z.string().refine(isIpv4, { message: 'must be an IPv4 address like 10.0.0.1' }).describe('IPv4 address');
+
+export const Cidr = z
+  .string()
+  .refine((s) => typeof parseCidr(s) !== 'string', { message: 'must be an IPv4 prefix like 10.0.0.0/24' })
+  .describe('IPv4 prefix in CIDR form');
+
+export const Prefix = z
+  .string()
+  .refine((s) => {
+    const p = parseCidr(s);
+    return typeof p !== 'string' && p.cidr === s;
+  }, { message: 'must be an IPv4 prefix with no host bits, like 198.51.100.0/24' })
+  .describe('IPv4 prefix in CIDR form, network address (no host bits)');
+
+/** Free text that ends up in daemon config files: one line, no quotes or backslashes. */
+export const SafeText = (what: string, max: number) =>
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .regex(/^[^\n\r"'\\`$;{}#!]*$/, `${what} must be one line without quotes, backslashes or any of \` $ ; { } # !`);
+
+export const InterfaceInput = z.strictObject({
+  network: Name.describe('name of a lab network (network_create)'),
+  ip: z.union([Ipv4, z.literal('auto')]).optional().describe('address on that network; omit or "auto" to allocate the next free one'),
+});
+
+export const Interface = z.object({ network: z.string(), ip: z.string() });
+
+export const ContainerState = z.enum(['running', 'stopped', 'restarting', 'missing']).describe('missing: the store knows it but Docker has no container');
+
+export const Deleted = z.object({ deleted: z.string() });
+
+export const ExecInput = z.strictObject({
+  name: Name,
+  command: z.array(z.string()).min(1, 'give the program and its arguments, e.g. ["ping", "-c", "1", "10.0.0.1"]').describe('argv (no shell): ["ip", "route"]'),
+  timeout_s: z.number().int().min(1).max(600).optional().describe('kill the command after this many seconds (default 30)'),
+  max_output_bytes: z.number().int().min(1).max(16 * 1024 * 1024).optional().describe('cap on each of stdout and stderr (default 1 MiB)'),
+});
+
+export const ExecOutput = z.object({
+  exit_code: z.number().int(),
+  stdout: z.string(),
+  stderr: z.string(),
+  timed_out: z.boolean(),
+  truncated: z.boolean(),
+});
+
+export const NameInput = z.strictObject({ name: Name });
