@@ -37,7 +37,10 @@ function defaultDataDir(env: NodeJS.ProcessEnv): string {
 
 function parseToolsets(raw: string | undefined): Toolset[] {
   if (raw === undefined || raw.trim() === '' || raw.trim() === 'all') return [...TOOLSETS];
-  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const n of names) {
     if (!(TOOLSETS as readonly string[]).includes(n)) {
       throw new Error(`NSLAB_TOOLSETS: unknown toolset '${n}'; use a comma list of ${TOOLSETS.join(', ')} or 'all'`);
@@ -58,11 +61,7 @@ function parseLabels(raw: string | undefined): Record<string, string> {
 }
 
 /** defaults <- environment <- flags. Throws a plain Error naming the variable on bad values. */
-export function loadConfig(
-  env: NodeJS.ProcessEnv = process.env,
-  flags: Partial<Config> = {},
-  rootDir: string = defaultRoot(),
-): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<Config> = {}, rootDir: string = defaultRoot()): Config {
   const cfg = {
     dataDir: env.NSLAB_DATA_DIR?.trim() || defaultDataDir(env),
     dockerHost: env.DOCKER_HOST?.trim() || undefined,

@@ -1,6 +1,6 @@
 import type { Config } from '../src/config.js';
-import type { AnyTool } from './define.js';
 import { daemonTools } from './daemons.js';
+import type { AnyTool } from './define.js';
 import { hostTools } from './hosts.js';
 import { networkTools } from './networks.js';
 

@@ -1,7 +1,20 @@
 import { z } from 'zod';
 import { BGP_STATES, DAEMON_KINDS } from '../src/core/bgp/types.js';
 import { defineTool } from './define.js';
-import { Asn, ContainerState, Deleted, ExecInput, ExecOutput, InterfaceInput, Interface, Ipv4, Name, NameInput, Prefix, SafeText } from './schemas.js';
+import {
+  Asn,
+  ContainerState,
+  Deleted,
+  ExecInput,
+  ExecOutput,
+  Interface,
+  InterfaceInput,
+  Ipv4,
+  Name,
+  NameInput,
+  Prefix,
+  SafeText,
+} from './schemas.js';
 
 const NeighborInput = z.strictObject({
   address: Ipv4.describe("the peer's address"),
@@ -18,7 +31,13 @@ const Daemon = z.object({
   router_id: z.string(),
   interfaces: z.array(Interface),
   neighbors: z.array(
-    z.object({ address: z.string(), asn: z.number(), description: z.string().optional(), multihop: z.number().optional(), has_password: z.boolean() }),
+    z.object({
+      address: z.string(),
+      asn: z.number(),
+      description: z.string().optional(),
+      multihop: z.number().optional(),
+      has_password: z.boolean(),
+    }),
   ),
   advertise: z.array(z.string()),
   state: ContainerState,
@@ -41,7 +60,14 @@ const DaemonStatus = z.object({
     }),
   ),
   routes: z
-    .array(z.object({ prefix: z.string(), next_hop: z.string().optional(), as_path: z.array(z.number()).optional(), best: z.boolean().optional() }))
+    .array(
+      z.object({
+        prefix: z.string(),
+        next_hop: z.string().optional(),
+        as_path: z.array(z.number()).optional(),
+        best: z.boolean().optional(),
+      }),
+    )
     .optional(),
   note: z.string().optional(),
 });
@@ -84,7 +110,10 @@ export const daemonTools = [
       kind: z.enum(DAEMON_KINDS).describe('frr, gobgp or exabgp'),
       asn: Asn,
       router_id: Ipv4.optional().describe('default: the address of the first interface'),
-      interfaces: z.array(InterfaceInput).min(1, 'give at least one interface, e.g. [{"network": "core"}]').describe('networks to attach, first one first'),
+      interfaces: z
+        .array(InterfaceInput)
+        .min(1, 'give at least one interface, e.g. [{"network": "core"}]')
+        .describe('networks to attach, first one first'),
       neighbors: z.array(NeighborInput).optional().describe('BGP peers'),
       advertise: z.array(Prefix).optional().describe('prefixes this daemon originates'),
     }),
@@ -94,7 +123,8 @@ export const daemonTools = [
   defineTool({
     name: 'daemon_delete',
     title: 'Delete BGP daemon',
-    description: 'Remove a lab daemon: its container, its addresses and its record. Containers not created by netstream-lab are never touched.',
+    description:
+      'Remove a lab daemon: its container, its addresses and its record. Containers not created by netstream-lab are never touched.',
     toolset: 'daemons',
     effect: 'destructive',
     idempotent: false,
@@ -118,7 +148,7 @@ export const daemonTools = [
   defineTool({
     name: 'daemon_stop',
     title: 'Stop BGP daemon',
-    description: 'Stop a daemon\'s container, keeping it and its configuration (daemon_start brings it back). Its BGP sessions go down.',
+    description: "Stop a daemon's container, keeping it and its configuration (daemon_start brings it back). Its BGP sessions go down.",
     toolset: 'daemons',
     effect: 'destructive',
     idempotent: true,
@@ -142,7 +172,8 @@ export const daemonTools = [
   defineTool({
     name: 'daemon_exec',
     title: 'Run a command in a daemon',
-    description: 'Run a program inside a daemon container (argv, no shell), e.g. ["vtysh", "-c", "show bgp summary"] or ["gobgp", "neighbor"]. Returns exit code, stdout and stderr.',
+    description:
+      'Run a program inside a daemon container (argv, no shell), e.g. ["vtysh", "-c", "show bgp summary"] or ["gobgp", "neighbor"]. Returns exit code, stdout and stderr.',
     toolset: 'daemons',
     effect: 'write',
     idempotent: false,

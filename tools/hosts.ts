@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { Cidr, ContainerState, Deleted, ExecInput, ExecOutput, InterfaceInput, Interface, Name, NameInput } from './schemas.js';
+import { Cidr, ContainerState, Deleted, ExecInput, ExecOutput, Interface, InterfaceInput, Name, NameInput } from './schemas.js';
 
 const Host = z.object({
   name: z.string(),
@@ -48,7 +48,10 @@ export const hostTools = [
     input: z.strictObject({
       name: Name,
       interfaces: z.array(InterfaceInput).min(1, 'give at least one interface, e.g. [{"network": "lan1"}]'),
-      gateway: z.union([z.ipv4(), Name]).optional().describe('default route: an IPv4 address or the name of a daemon/host on a shared network'),
+      gateway: z
+        .union([z.ipv4(), Name])
+        .optional()
+        .describe('default route: an IPv4 address or the name of a daemon/host on a shared network'),
       loopback: Cidr.optional().describe('address to add on lo, e.g. 192.0.2.1/32'),
     }),
     output: Host,
@@ -91,7 +94,8 @@ export const hostTools = [
   defineTool({
     name: 'host_exec',
     title: 'Run a command on a host',
-    description: 'Run a program on a lab host (argv, no shell), e.g. ["ping", "-c", "3", "10.10.0.12"]. Returns exit code, stdout and stderr.',
+    description:
+      'Run a program on a lab host (argv, no shell), e.g. ["ping", "-c", "3", "10.10.0.12"]. Returns exit code, stdout and stderr.',
     toolset: 'hosts',
     effect: 'write',
     idempotent: false,

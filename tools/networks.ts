@@ -55,7 +55,11 @@ export const networkTools = [
       subnet: Cidr.describe('IPv4 subnet, e.g. 10.10.0.0/24'),
       gateway: Ipv4.optional().describe('gateway address Docker keeps for itself (default: first address of the subnet)'),
       driver: z.enum(['bridge', 'macvlan']).optional().describe('bridge (default) or macvlan'),
-      parent: z.string().regex(/^[a-zA-Z0-9_.@-]{1,15}$/, 'must be a host interface name').optional().describe('host interface, macvlan only'),
+      parent: z
+        .string()
+        .regex(/^[a-zA-Z0-9_.@-]{1,15}$/, 'must be a host interface name')
+        .optional()
+        .describe('host interface, macvlan only'),
       internal: z.boolean().optional().describe('default true: containers on it cannot reach outside the machine'),
     }),
     output: Network,
@@ -84,7 +88,10 @@ export const networkTools = [
     input: z.strictObject({
       network: Name,
       container: Name.describe('name of a lab daemon or host'),
-      ip: z.union([Ipv4, z.literal('auto')]).optional().describe('address on the network; omit to allocate'),
+      ip: z
+        .union([Ipv4, z.literal('auto')])
+        .optional()
+        .describe('address on the network; omit to allocate'),
     }),
     output: Connection,
     handle: (lab, i) => lab.wiring.connect(i),

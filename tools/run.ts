@@ -32,7 +32,10 @@ export function formatZodError(tool: string, error: z.ZodError): LabError {
 export async function runTool(lab: Lab, name: string, args: unknown, ctx: OpContext = {}): Promise<ToolOutcome> {
   const tool = findTool(name);
   if (!tool) {
-    return { ok: false, error: new LabError('NOT_FOUND', `unknown tool '${name}'`, { hint: 'list the tools with `nslab tools` or MCP tools/list' }) };
+    return {
+      ok: false,
+      error: new LabError('NOT_FOUND', `unknown tool '${name}'`, { hint: 'list the tools with `nslab tools` or MCP tools/list' }),
+    };
   }
   const why = unavailable(tool, lab.config);
   if (why) return { ok: false, error: new LabError('READ_ONLY', why) };

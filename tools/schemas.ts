@@ -5,7 +5,10 @@ import { isIpv4, parseCidr } from '../src/core/ipam.js';
 
 export const Name = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_.-]{1,62}$/, 'must be 2-63 characters: lower-case letters, digits, "_", "." or "-", starting with a letter or digit')
+  .regex(
+    /^[a-z0-9][a-z0-9_.-]{1,62}$/,
+    'must be 2-63 characters: lower-case letters, digits, "_", "." or "-", starting with a letter or digit',
+  )
   .describe('Docker-safe name; also the container or network name in Docker');
 
 export const Asn = z
@@ -24,10 +27,13 @@ export const Cidr = z
 
 export const Prefix = z
   .string()
-  .refine((s) => {
-    const p = parseCidr(s);
-    return typeof p !== 'string' && p.cidr === s;
-  }, { message: 'must be an IPv4 prefix with no host bits, like 198.51.100.0/24' })
+  .refine(
+    (s) => {
+      const p = parseCidr(s);
+      return typeof p !== 'string' && p.cidr === s;
+    },
+    { message: 'must be an IPv4 prefix with no host bits, like 198.51.100.0/24' },
+  )
   .describe('IPv4 prefix in CIDR form, network address (no host bits)');
 
 /** Free text that ends up in daemon config files: one line, no quotes or backslashes. */
@@ -39,20 +45,34 @@ export const SafeText = (what: string, max: number) =>
 
 export const InterfaceInput = z.strictObject({
   network: Name.describe('name of a lab network (network_create)'),
-  ip: z.union([Ipv4, z.literal('auto')]).optional().describe('address on that network; omit or "auto" to allocate the next free one'),
+  ip: z
+    .union([Ipv4, z.literal('auto')])
+    .optional()
+    .describe('address on that network; omit or "auto" to allocate the next free one'),
 });
 
 export const Interface = z.object({ network: z.string(), ip: z.string() });
 
-export const ContainerState = z.enum(['running', 'stopped', 'restarting', 'missing']).describe('missing: the store knows it but Docker has no container');
+export const ContainerState = z
+  .enum(['running', 'stopped', 'restarting', 'missing'])
+  .describe('missing: the store knows it but Docker has no container');
 
 export const Deleted = z.object({ deleted: z.string() });
 
 export const ExecInput = z.strictObject({
   name: Name,
-  command: z.array(z.string()).min(1, 'give the program and its arguments, e.g. ["ping", "-c", "1", "10.0.0.1"]').describe('argv (no shell): ["ip", "route"]'),
+  command: z
+    .array(z.string())
+    .min(1, 'give the program and its arguments, e.g. ["ping", "-c", "1", "10.0.0.1"]')
+    .describe('argv (no shell): ["ip", "route"]'),
   timeout_s: z.number().int().min(1).max(600).optional().describe('kill the command after this many seconds (default 30)'),
-  max_output_bytes: z.number().int().min(1).max(16 * 1024 * 1024).optional().describe('cap on each of stdout and stderr (default 1 MiB)'),
+  max_output_bytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(16 * 1024 * 1024)
+    .optional()
+    .describe('cap on each of stdout and stderr (default 1 MiB)'),
 });
 
 export const ExecOutput = z.object({

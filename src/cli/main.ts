@@ -26,9 +26,7 @@ function lab() {
 /** Progress lines on stderr, so stdout stays the machine-readable result. */
 const stderrProgress = (message: string) => process.stderr.write(`… ${message}\n`);
 
-const program = new Command('nslab')
-  .description('netstream-lab: container BGP labs from MCP, Slack, REST and the shell')
-  .version('0.1.0');
+const program = new Command('nslab').description('netstream-lab: container BGP labs from MCP, Slack, REST and the shell').version('0.1.0');
 
 program
   .command('mcp')
@@ -70,14 +68,15 @@ const images = program.command('images').description('lab images');
 images
   .command('build')
   .description(`build the lab images (${IMAGE_KINDS.join(', ')}); only missing or changed ones are built`)
-  .argument('[kind...]', 'kinds to build (default: all)')
+  .argument('[kind...]', 'kinds to build (default: all; "base" builds only the Debian base)')
   .action(async (kinds: string[]) => {
-    const bad = kinds.filter((k) => !(IMAGE_KINDS as readonly string[]).includes(k));
-    if (bad.length) fail(`unknown image kind ${bad.join(', ')}; use ${IMAGE_KINDS.join(', ')}`);
+    const bad = kinds.filter((k) => k !== 'base' && !(IMAGE_KINDS as readonly string[]).includes(k));
+    if (bad.length) fail(`unknown image kind ${bad.join(', ')}; use base, ${IMAGE_KINDS.join(', ')}`);
     const l = lab();
     try {
       await l.engine.ready();
-      const refs = await l.images.buildAll(kinds.length ? (kinds as ImageKind[]) : IMAGE_KINDS, stderrProgress);
+      const wanted = kinds.filter((k) => k !== 'base') as ImageKind[];
+      const refs = await l.images.buildAll(kinds.length ? wanted : IMAGE_KINDS, stderrProgress);
       process.stdout.write(`${JSON.stringify(refs, null, 2)}\n`);
     } catch (err) {
       fail(err instanceof LabError ? err.toText() : (err as Error).message);

@@ -25,11 +25,7 @@ export class LabError extends Error {
   readonly hint: string | undefined;
   readonly issues: FieldIssue[] | undefined;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    opts: { hint?: string; cause?: unknown; issues?: FieldIssue[] } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, opts: { hint?: string; cause?: unknown; issues?: FieldIssue[] } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'LabError';
     this.code = code;
@@ -57,8 +53,7 @@ export const notFound = (what: string, name: string, hint?: string): LabError =>
     hint: hint ?? `list them with ${what}_list; only objects created by netstream-lab are visible`,
   });
 
-export const conflict = (message: string, hint?: string): LabError =>
-  new LabError('CONFLICT', message, hint ? { hint } : {});
+export const conflict = (message: string, hint?: string): LabError => new LabError('CONFLICT', message, hint ? { hint } : {});
 
 export const invalid = (path: string, message: string, hint?: string): LabError =>
   new LabError('INVALID_INPUT', `${path}: ${message}`, {

@@ -18,7 +18,11 @@ export const IMAGE_REPO = 'netstream-lab';
 async function hashDir(dir: string, salt: string): Promise<string> {
   const h = createHash('sha256').update(salt);
   const names = (await readdir(dir)).sort();
-  for (const n of names) h.update(n).update('\0').update(await readFile(join(dir, n))).update('\0');
+  for (const n of names)
+    h.update(n)
+      .update('\0')
+      .update(await readFile(join(dir, n)))
+      .update('\0');
   return h.digest('hex').slice(0, 12);
 }
 
@@ -67,14 +71,15 @@ export class Images {
   async #ensure(kind: ImageKind, progress?: Progress): Promise<string> {
     const ref = await this.refFor(kind);
     if (await this.#exists(ref)) return ref;
-    const base = await this.#ensureBase(progress);
+    const base = await this.ensureBase(progress);
     progress?.(`building image ${ref} (first use of ${kind}; about 20 s)`);
     await this.#build(kind, ref, base, progress);
     return ref;
   }
 
   #baseBuild: Promise<string> | undefined;
-  #ensureBase(progress?: Progress): Promise<string> {
+  /** The Debian base every lab image builds on, made with debootstrap when missing. */
+  ensureBase(progress?: Progress): Promise<string> {
     this.#baseBuild ??= (async () => {
       const ref = await this.baseRef();
       if (await this.#exists(ref)) return ref;
@@ -113,9 +118,12 @@ export class Images {
         stream,
         (err: Error | null, output: Array<{ error?: string }>) => {
           const failed = err?.message ?? output?.find((o) => o.error)?.error;
-          if (failed) reject(new LabError('IMAGE_BUILD_FAILED', `building ${ref} failed: ${failed}`, {
-            hint: `last build output:\n${log.slice(-15).join('')}`,
-          }));
+          if (failed)
+            reject(
+              new LabError('IMAGE_BUILD_FAILED', `building ${ref} failed: ${failed}`, {
+                hint: `last build output:\n${log.slice(-15).join('')}`,
+              }),
+            );
           else resolve();
         },
         (event: { stream?: string }) => {
@@ -129,7 +137,7 @@ export class Images {
 
   /** `nslab images build`: build the named kinds (all by default); returns their refs. */
   async buildAll(kinds: readonly ImageKind[] = IMAGE_KINDS, progress?: Progress): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
+    const out: Record<string, string> = { base: await this.ensureBase(progress) };
     for (const k of kinds) out[k] = await this.ensure(k, progress);
     return out;
   }

@@ -9,7 +9,10 @@ export interface Subnet {
   size: number;
 }
 
-const toInt = (ip: string): number => ipaddr.IPv4.parse(ip).toByteArray().reduce((a, b) => a * 256 + b, 0);
+const toInt = (ip: string): number =>
+  ipaddr.IPv4.parse(ip)
+    .toByteArray()
+    .reduce((a, b) => a * 256 + b, 0);
 const toIp = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 
 export function isIpv4(s: string): boolean {

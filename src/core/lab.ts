@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config.js';
-import { DockerEngine } from './docker/engine.js';
 import { Daemons } from './daemons.js';
+import { DockerEngine } from './docker/engine.js';
 import { Hosts } from './hosts.js';
 import { Images } from './images.js';
 import { Networks } from './networks.js';

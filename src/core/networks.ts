@@ -5,8 +5,8 @@ import { allowRouted, removeRouted } from './docker/firewall.js';
 import { isManaged, LABELS, ownershipLabels } from './docker/labels.js';
 import { conflict, invalid, LabError, notFound } from './errors.js';
 import { allocate, checkAddress, defaultGateway, overlaps, parseCidr, parseSubnet, type Subnet } from './ipam.js';
-import type { Store } from './store/store.js';
 import type { NetworkRecord, StoreState } from './store/schema.js';
+import type { Store } from './store/store.js';
 
 export interface NetworkCreateInput {
   name: string;
@@ -33,8 +33,7 @@ export interface NetworkView {
 }
 
 /** Bridge names are at most 15 characters; derive one from the network name so rules can find it. */
-export const bridgeName = (name: string): string =>
-  `nsl${createHash('sha1').update(name).digest('hex').slice(0, 12)}`;
+export const bridgeName = (name: string): string => `nsl${createHash('sha1').update(name).digest('hex').slice(0, 12)}`;
 
 const subnetOf = (rec: NetworkRecord): Subnet => parseSubnet(rec.subnet) as Subnet;
 
@@ -88,7 +87,8 @@ export class Networks {
     const gateway = input.gateway ?? defaultGateway(subnet);
     const gwProblem = checkAddress(subnet, '', {}, gateway);
     if (gwProblem) throw invalid('gateway', gwProblem);
-    if (driver === 'macvlan' && !input.parent) throw invalid('parent', 'a macvlan network needs the host interface to attach to', 'set parent, e.g. parent=eth0');
+    if (driver === 'macvlan' && !input.parent)
+      throw invalid('parent', 'a macvlan network needs the host interface to attach to', 'set parent, e.g. parent=eth0');
     if (driver === 'bridge' && input.parent) throw invalid('parent', 'only macvlan networks take a parent interface');
 
     await this.engine.ready();
@@ -110,7 +110,8 @@ export class Networks {
     await this.store.update((s) => {
       if (s.networks[rec.name]) throw conflict(`network '${rec.name}' already exists`);
       const clash = Object.values(s.networks).find((n) => overlaps(subnetOf(n), subnet));
-      if (clash) throw conflict(`subnet ${subnet.cidr} overlaps network '${clash.name}' (${clash.subnet})`, 'choose a subnet that does not overlap');
+      if (clash)
+        throw conflict(`subnet ${subnet.cidr} overlaps network '${clash.name}' (${clash.subnet})`, 'choose a subnet that does not overlap');
       s.networks[rec.name] = rec;
     });
     let created = false;
@@ -162,7 +163,10 @@ export class Networks {
       for (const c of n.IPAM?.Config ?? []) {
         const other = c.Subnet ? parseCidr(c.Subnet) : undefined;
         if (other && typeof other !== 'string' && overlaps(other, subnet)) {
-          throw conflict(`subnet ${subnet.cidr} overlaps Docker network '${n.Name}' (${c.Subnet})`, 'choose a subnet that does not overlap');
+          throw conflict(
+            `subnet ${subnet.cidr} overlaps Docker network '${n.Name}' (${c.Subnet})`,
+            'choose a subnet that does not overlap',
+          );
         }
       }
     }
@@ -205,7 +209,12 @@ export class Networks {
   /** Reserve an address on `network` for `owner` (chosen, or the lowest free). Mutates the state. */
   static reserve(state: StoreState, field: string, network: string, owner: string, ip?: string): string {
     const rec = state.networks[network];
-    if (!rec) throw invalid(`${field}.network`, `network '${network}' does not exist`, 'create it first with network_create, or list them with network_list');
+    if (!rec)
+      throw invalid(
+        `${field}.network`,
+        `network '${network}' does not exist`,
+        'create it first with network_create, or list them with network_list',
+      );
     const subnet = subnetOf(rec);
     if (ip === undefined || ip === 'auto') {
       const free = allocate(subnet, rec.gateway, rec.allocations);

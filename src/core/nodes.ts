@@ -1,6 +1,6 @@
+import type { FileEntry } from './docker/archive.js';
 import type { DockerEngine } from './docker/engine.js';
 import { engineMessage } from './docker/engine.js';
-import type { FileEntry } from './docker/archive.js';
 import type { ExecOptions, ExecResult } from './docker/exec.js';
 import { LABELS, ownershipLabels } from './docker/labels.js';
 import { conflict, LabError, notFound } from './errors.js';
@@ -157,7 +157,10 @@ export class NodeBase {
   protected async execNode(coll: NodeCollection, name: string, opts: ExecOptions): Promise<ExecResult> {
     await this.record(coll, name);
     const info = await this.engine.ownedContainer(name);
-    if (!info) throw new LabError('CONFLICT', `the container of '${name}' is missing`, { hint: `recreate it with ${coll === 'daemons' ? 'daemon' : 'host'}_start` });
+    if (!info)
+      throw new LabError('CONFLICT', `the container of '${name}' is missing`, {
+        hint: `recreate it with ${coll === 'daemons' ? 'daemon' : 'host'}_start`,
+      });
     return this.engine.exec(info.Id, opts);
   }
 }

@@ -1,7 +1,7 @@
 import { engineMessage, statusOf } from './docker/engine.js';
 import { conflict, LabError, notFound } from './errors.js';
 import { Networks } from './networks.js';
-import { type NodeCollection, NodeBase } from './nodes.js';
+import { NodeBase, type NodeCollection } from './nodes.js';
 import type { StoreState } from './store/schema.js';
 
 export interface ConnectInput {
@@ -19,7 +19,11 @@ export interface ConnectResult {
 function collectionOf(s: StoreState, name: string): NodeCollection {
   if (s.daemons[name]) return 'daemons';
   if (s.hosts[name]) return 'hosts';
-  throw notFound('container', name, 'only daemons and hosts created by netstream-lab can be connected; list them with daemon_list or host_list');
+  throw notFound(
+    'container',
+    name,
+    'only daemons and hosts created by netstream-lab can be connected; list them with daemon_list or host_list',
+  );
 }
 
 /** Attaching lab containers to lab networks after creation, with addresses kept in the store. */
@@ -47,7 +51,9 @@ export class Wiring extends NodeBase {
     } catch (err) {
       await this.#drop(coll, input.container, input.network);
       if (err instanceof LabError) throw err;
-      throw new LabError('DAEMON_ERROR', `Docker could not connect '${input.container}' to '${input.network}': ${engineMessage(err)}`, { cause: err });
+      throw new LabError('DAEMON_ERROR', `Docker could not connect '${input.container}' to '${input.network}': ${engineMessage(err)}`, {
+        cause: err,
+      });
     }
     return { network: input.network, container: input.container, ip };
   }
@@ -58,9 +64,13 @@ export class Wiring extends NodeBase {
     const coll = collectionOf(s, input.container);
     const rec = s[coll][input.container];
     const iface = rec?.interfaces.find((i) => i.network === input.network);
-    if (!iface) throw notFound('connection', `${input.container} -> ${input.network}`, `'${input.container}' is not connected to '${input.network}'`);
+    if (!iface)
+      throw notFound('connection', `${input.container} -> ${input.network}`, `'${input.container}' is not connected to '${input.network}'`);
     if (rec && rec.interfaces.length === 1) {
-      throw conflict(`'${input.network}' is the only network of '${input.container}'`, `delete the ${coll === 'daemons' ? 'daemon' : 'host'} instead`);
+      throw conflict(
+        `'${input.network}' is the only network of '${input.container}'`,
+        `delete the ${coll === 'daemons' ? 'daemon' : 'host'} instead`,
+      );
     }
     const info = await this.engine.ownedContainer(input.container);
     if (info) {

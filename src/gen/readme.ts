@@ -5,7 +5,8 @@ export const TABLE_END = '<!-- tools:end -->';
 
 export function toolTable(): string {
   const rows = catalogue.map(
-    (t) => `| \`${t.name}\` | ${t.toolset} | ${t.effect} | ${t.http ? `\`${t.http.method} ${t.http.path}\`` : ''} | ${t.description.replace(/\|/g, '\\|')} |`,
+    (t) =>
+      `| \`${t.name}\` | ${t.toolset} | ${t.effect} | ${t.http ? `\`${t.http.method} ${t.http.path}\`` : ''} | ${t.description.replace(/\|/g, '\\|')} |`,
   );
   return ['| tool | toolset | effect | REST | what it does |', '|---|---|---|---|---|', ...rows].join('\n');
 }

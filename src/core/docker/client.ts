@@ -1,4 +1,4 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { LabError } from '../errors.js';
 
 export function describeHost(dockerHost: string | undefined): string {

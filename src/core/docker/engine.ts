@@ -1,8 +1,8 @@
 import Docker from 'dockerode';
 import { LabError } from '../errors.js';
+import { type FileEntry, tarFiles } from './archive.js';
 import { dockerOptions, engineMessage, isConnectionError, statusOf, unreachable } from './client.js';
 import { type ExecOptions, type ExecResult, execInContainer } from './exec.js';
-import { type FileEntry, tarFiles } from './archive.js';
 import { isManaged, type LabelContext } from './labels.js';
 
 export type ContainerInfo = Docker.ContainerInspectInfo;

@@ -64,8 +64,7 @@ export async function execInContainer(container: Docker.Container, opts: ExecOpt
   const stream = await exec.start({ hijack: true, stdin: false });
   const out = new CappedSink(limit);
   const err = new CappedSink(limit);
-  const modem = (container as unknown as { modem: { demuxStream: (s: unknown, o: Writable, e: Writable) => void } })
-    .modem;
+  const modem = (container as unknown as { modem: { demuxStream: (s: unknown, o: Writable, e: Writable) => void } }).modem;
   modem.demuxStream(stream, out, err);
 
   const started = Date.now();

@@ -19,11 +19,7 @@ export interface LabelContext {
   storeFile: string;
 }
 
-export function ownershipLabels(
-  ctx: LabelContext,
-  role: Role,
-  more: Record<string, string | undefined> = {},
-): Record<string, string> {
+export function ownershipLabels(ctx: LabelContext, role: Role, more: Record<string, string | undefined> = {}): Record<string, string> {
   const labels: Record<string, string> = {
     ...ctx.extra,
     [LABELS.managed]: 'true',

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createLab } from '../../src/core/lab.js';
+import { annotations, inputJsonSchema } from '../../src/mcp/schema.js';
+import { catalogue, runTool, visibleTools } from '../../tools/index.js';
+
+// A lab pointed at an engine that does not exist: input validation must fail before any Docker call.
+const lab = (env: Record<string, string> = {}) =>
+  createLab(loadConfig({ NSLAB_DATA_DIR: '/nonexistent/nslab-unit', DOCKER_HOST: 'unix:///nonexistent.sock', ...env }));
+
+describe('tool catalogue', () => {
+  it('names follow <resource>_<verb> and are unique', () => {
+    const names = catalogue.map((t) => t.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of names) expect(n).toMatch(/^[a-z]+_[a-z_]+$/);
+  });
+
+  it('every input schema is a strict object in JSON Schema', () => {
+    for (const t of catalogue) {
+      const s = inputJsonSchema(t);
+      expect(s.type, t.name).toBe('object');
+      expect(s.additionalProperties, t.name).toBe(false);
+    }
+  });
+
+  it('annotations follow the declared effect', () => {
+    const del = catalogue.find((t) => t.name === 'daemon_delete');
+    const list = catalogue.find((t) => t.name === 'daemon_list');
+    expect(del && annotations(del)).toMatchObject({ readOnlyHint: false, destructiveHint: true, openWorldHint: false });
+    expect(list && annotations(list)).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
+  });
+
+  it('read-only mode hides and refuses every tool that changes anything', async () => {
+    const ro = lab({ NSLAB_READ_ONLY: 'yes' });
+    expect(visibleTools(ro.config).every((t) => t.effect === 'read')).toBe(true);
+    const out = await runTool(ro, 'network_create', { name: 'core', subnet: '10.10.0.0/24' });
+    expect(out.ok).toBe(false);
+    if (!out.ok) expect(out.error.message).toMatch(/read-only \(NSLAB_READ_ONLY\)/);
+  });
+
+  it('NSLAB_TOOLSETS limits the tools', () => {
+    expect(new Set(visibleTools(lab({ NSLAB_TOOLSETS: 'networks' }).config).map((t) => t.toolset))).toEqual(new Set(['networks']));
+    expect(() => lab({ NSLAB_TOOLSETS: 'networks,bogus' })).toThrow(/unknown toolset 'bogus'/);
+  });
+});
+
+describe('input validation', () => {
+  const fails = async (tool: string, args: unknown) => {
+    const out = await runTool(lab(), tool, args);
+    if (out.ok) throw new Error(`${tool} accepted ${JSON.stringify(args)}`);
+    return out.error;
+  };
+
+  it('rejects unknown fields, naming them', async () => {
+    const e = await fails('network_create', { name: 'core', subnet: '10.10.0.0/24', colour: 'blue' });
+    expect(e.code).toBe('INVALID_INPUT');
+    expect(e.message).toContain('colour: unknown field');
+  });
+
+  it('names the field and the rule for bad names, ASNs, addresses and prefixes', async () => {
+    const e = await fails('daemon_create', {
+      name: 'R1!',
+      kind: 'bird',
+      asn: 0,
+      router_id: '1.2.3',
+      interfaces: [{ network: 'core', ip: '10.0.0.300' }],
+      advertise: ['10.0.0.1/24'],
+    });
+    const paths = (e.issues ?? []).map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(['name', 'kind', 'asn', 'router_id', 'interfaces.0.ip', 'advertise.0']));
+    expect(e.message).toContain('asn: must be between 1 and 4294967295');
+    expect(e.message).toContain('advertise.0: must be an IPv4 prefix with no host bits');
+  });
+
+  it('says which fields are required', async () => {
+    const e = await fails('daemon_create', { name: 'r1' });
+    expect(e.message).toMatch(/kind: (is required|Invalid option)/);
+    expect(e.message).toContain('asn: is required');
+  });
+
+  it('refuses description text that could inject configuration', async () => {
+    const e = await fails('daemon_create', {
+      name: 'r1',
+      kind: 'frr',
+      asn: 65001,
+      interfaces: [{ network: 'core' }],
+      neighbors: [{ address: '10.0.0.2', asn: 65002, description: 'x\n neighbor 6.6.6.6 remote-as 666' }],
+    });
+    expect(e.message).toContain('neighbors.0.description: description must be one line');
+  });
+
+  it('accepts the largest 4-byte ASN and reports an unreachable engine clearly', async () => {
+    const out = await runTool(lab(), 'daemon_create', { name: 'r1', kind: 'frr', asn: 4294967295, interfaces: [{ network: 'core' }] });
+    expect(out.ok).toBe(false);
+    if (!out.ok) {
+      expect(out.error.code).toBe('DOCKER_UNAVAILABLE');
+      expect(out.error.message).toMatch(/^cannot reach the Docker engine at unix:\/\/\/nonexistent.sock: .*; start dockerd or set DOCKER_HOST$/);
+    }
+  });
+
+  it('an unknown tool is a not-found error', async () => {
+    const e = await fails('daemon_explode', {});
+    expect(e.code).toBe('NOT_FOUND');
+  });
+});

@@ -1,0 +1,37 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { catalogue } from '../../tools/index.js';
+import { manifestText } from '../../src/gen/manifest.js';
+import { withToolTable } from '../../src/gen/readme.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const read = (f: string) => readFileSync(join(root, f), 'utf8');
+const pkg = JSON.parse(read('package.json')) as { version: string };
+
+describe('files generated from the catalogue', () => {
+  it('manifest.json is up to date (run `npm run gen`)', () => {
+    expect(read('manifest.json')).toBe(manifestText(pkg.version));
+  });
+
+  it("manifest.json lists every tool and the server's entry point with the mcp argument", () => {
+    const m = JSON.parse(read('manifest.json'));
+    expect(m.manifest_version).toBe('0.3');
+    expect(m.tools.map((t: { name: string }) => t.name)).toEqual(catalogue.map((t) => t.name));
+    expect(m.server.mcp_config.args).toEqual(['${__dirname}/dist/src/cli/main.js', 'mcp']);
+    expect(Object.keys(m.user_config).sort()).toEqual(['data_dir', 'docker_host', 'read_only']);
+  });
+
+  it('README tool table is up to date (run `npm run gen`)', () => {
+    const readme = read('README.md');
+    expect(readme).toBe(withToolTable(readme));
+    for (const t of catalogue) expect(readme).toContain(`| \`${t.name}\` |`);
+  });
+
+  it('mcpb validate accepts manifest.json', async () => {
+    const { stdout } = await promisify(execFile)(join(root, 'node_modules', '.bin', 'mcpb'), ['validate', join(root, 'manifest.json')]);
+    expect(stdout).toContain('validation passes');
+  });
+});
