@@ -109,7 +109,7 @@ export class Images {
     const stream = await this.engine.call(
       this.engine.api.buildImage(
         { context: dir, src },
-        { t: ref, buildargs: { BASE_IMAGE: base }, labels: { [LABELS.managed]: 'true', [LABELS.role]: 'image' }, rm: true },
+        { t: ref, buildargs: { BASE_IMAGE: base }, labels: { [LABELS.image]: kind }, rm: true },
       ),
     );
     const log: string[] = [];

@@ -126,7 +126,7 @@ export class Networks {
           Options: bridge ? { 'com.docker.network.bridge.name': bridge } : { parent: input.parent ?? '' },
           Labels: ownershipLabels(this.engine.labels, 'network', {
             [LABELS.topology]: rec.topology,
-            [`${LABELS.managed}.bridge`]: bridge,
+            [LABELS.bridge]: bridge,
           }),
         }),
       );

@@ -94,7 +94,9 @@ describe('input validation', () => {
     expect(out.ok).toBe(false);
     if (!out.ok) {
       expect(out.error.code).toBe('DOCKER_UNAVAILABLE');
-      expect(out.error.message).toMatch(/^cannot reach the Docker engine at unix:\/\/\/nonexistent.sock: .*; start dockerd or set DOCKER_HOST$/);
+      expect(out.error.message).toMatch(
+        /^cannot reach the Docker engine at unix:\/\/\/nonexistent.sock: .*; start dockerd or set DOCKER_HOST$/,
+      );
     }
   });
 

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { catalogue } from '../../tools/index.js';
 import { manifestText } from '../../src/gen/manifest.js';
 import { withToolTable } from '../../src/gen/readme.js';
+import { catalogue } from '../../tools/index.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const read = (f: string) => readFileSync(join(root, f), 'utf8');

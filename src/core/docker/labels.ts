@@ -10,9 +10,14 @@ export const LABELS = {
   topology: `${LABEL_PREFIX}.topology`,
   /** the store file that owns the object, so two stores on one engine do not adopt each other's objects */
   store: `${LABEL_PREFIX}.store`,
+  /** on networks: the Linux bridge name, whose forwarding rule goes with the network */
+  bridge: `${LABEL_PREFIX}.bridge`,
+  /** on lab images only. Not `managed`: containers inherit image labels, and a container someone
+   * else starts from a lab image is still not ours. */
+  image: `${LABEL_PREFIX}.image`,
 } as const;
 
-export type Role = 'daemon' | 'host' | 'network' | 'image';
+export type Role = 'daemon' | 'host' | 'network';
 
 export interface LabelContext {
   extra: Record<string, string>;
@@ -30,8 +35,9 @@ export function ownershipLabels(ctx: LabelContext, role: Role, more: Record<stri
   return labels;
 }
 
+/** Ours: carries the managed label and a role (a bare image label is not enough). */
 export function isManaged(labels: Record<string, string> | null | undefined): boolean {
-  return labels?.[LABELS.managed] === 'true';
+  return labels?.[LABELS.managed] === 'true' && !!labels[LABELS.role];
 }
 
 /** A docker `filters` value that selects only lab objects (optionally of one role). */

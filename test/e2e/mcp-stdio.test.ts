@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { root, sweep, testEnv, waitFor } from '../helpers/docker.js';
+
+/** An MCP host's view: spawn the server exactly as manifest.json says, with a bare environment. */
+const RUN = `mcp-${process.pid}`;
+const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8'));
+const cfg = manifest.server.mcp_config as { command: string; args: string[]; env: Record<string, string> };
+
+type Result = { isError?: boolean; structuredContent?: Record<string, unknown>; content: Array<{ type: string; text?: string }> };
+
+let client: Client;
+const callTool = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as Result;
+const ok = async (name: string, args: Record<string, unknown>) => {
+  const r = await callTool(name, args);
+  if (r.isError) throw new Error(`${name}: ${r.content[0]?.text}`);
+  return r.structuredContent as Record<string, any>;
+};
+
+describe('MCP over stdio, spawned from manifest.json', () => {
+  beforeAll(async () => {
+    const env = testEnv(RUN);
+    const transport = new StdioClientTransport({
+      command: cfg.command,
+      args: cfg.args.map((a) => a.replace('${__dirname}', root)),
+      // What an MCP Bundle host passes: PATH, HOME and the user_config values (blank = unset).
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        NSLAB_DATA_DIR: env.NSLAB_DATA_DIR as string,
+        DOCKER_HOST: '',
+        NSLAB_READ_ONLY: '',
+        NSLAB_EXTRA_LABELS: env.NSLAB_EXTRA_LABELS as string,
+      },
+      stderr: 'pipe',
+    });
+    client = new Client({ name: 'nslab-e2e', version: '1.0.0' });
+    await client.connect(transport);
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await sweep(RUN);
+  });
+
+  it('lists every tool with a strict input schema, an output schema and all four annotations', async () => {
+    const { tools } = await client.listTools();
+    const names = tools.map((t) => t.name);
+    expect(names).toEqual(manifest.tools.map((t: { name: string }) => t.name));
+    for (const t of tools) {
+      expect(t.inputSchema.additionalProperties, t.name).toBe(false);
+      expect(t.outputSchema?.type, t.name).toBe('object');
+      expect(Object.keys(t.annotations ?? {}).sort(), t.name).toEqual(
+        ['destructiveHint', 'idempotentHint', 'openWorldHint', 'readOnlyHint', 'title'].sort(),
+      );
+    }
+    const create = tools.find((t) => t.name === 'daemon_create');
+    expect(create?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false, openWorldHint: false });
+    expect(create?.inputSchema.required).toEqual(expect.arrayContaining(['name', 'kind', 'asn', 'interfaces']));
+  });
+
+  it('returns bad input as an isError result a person can act on', async () => {
+    const r = await callTool('network_create', { name: 'e2e-core', subnet: '10.252.0.0/24', internet: true });
+    expect(r.isError).toBe(true);
+    expect(r.content[0]?.text).toContain('internet: unknown field');
+  });
+
+  it('runs the three-daemon scenario to Established', async () => {
+    await ok('network_create', { name: 'e2e-core', subnet: '10.252.0.0/24' });
+    const t0 = Date.now();
+    const r1 = await ok('daemon_create', {
+      name: 'e2e-r1',
+      kind: 'frr',
+      asn: 65101,
+      interfaces: [{ network: 'e2e-core', ip: '10.252.0.11' }],
+      neighbors: [
+        { address: '10.252.0.12', asn: 65102 },
+        { address: '10.252.0.13', asn: 65103 },
+      ],
+    });
+    expect(r1).toMatchObject({ name: 'e2e-r1', kind: 'frr', state: 'running', router_id: '10.252.0.11' });
+    await ok('daemon_create', {
+      name: 'e2e-r2',
+      kind: 'gobgp',
+      asn: 65102,
+      interfaces: [{ network: 'e2e-core', ip: '10.252.0.12' }],
+      neighbors: [{ address: '10.252.0.11', asn: 65101 }],
+    });
+    await ok('daemon_create', {
+      name: 'e2e-r3',
+      kind: 'exabgp',
+      asn: 65103,
+      interfaces: [{ network: 'e2e-core', ip: '10.252.0.13' }],
+      neighbors: [{ address: '10.252.0.11', asn: 65101 }],
+      advertise: ['203.0.113.0/24'],
+    });
+    const s = await waitFor(
+      'e2e sessions Established',
+      async () => {
+        const st = await ok('daemon_status', { name: 'e2e-r1' });
+        return st.neighbors.length === 2 && st.neighbors.every((n: { state: string }) => n.state === 'Established') ? st : undefined;
+      },
+      90,
+    );
+    process.stderr.write(`[measure] MCP: first daemon_create -> Established: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    expect(s.neighbors.map((n: { asn: number }) => n.asn).sort()).toEqual([65102, 65103]);
+    const r2 = await waitFor(
+      'r2 learns 203.0.113.0/24',
+      async () => {
+        const st = await ok('daemon_status', { name: 'e2e-r2' });
+        return st.routes?.some((r: { prefix: string }) => r.prefix === '203.0.113.0/24') ? st : undefined;
+      },
+      30,
+    );
+    expect(r2.neighbors[0].state).toBe('Established');
+    const list = await ok('daemon_list', {});
+    expect(list.daemons.map((d: { name: string }) => d.name)).toEqual(['e2e-r1', 'e2e-r2', 'e2e-r3']);
+  });
+
+  it('deletes what it made through the same tools', async () => {
+    for (const n of ['e2e-r1', 'e2e-r2', 'e2e-r3']) await ok('daemon_delete', { name: n });
+    await ok('network_delete', { name: 'e2e-core' });
+    expect((await ok('network_list', {})).networks).toEqual([]);
+    const r = await callTool('daemon_get', { name: 'e2e-r1' });
+    expect(r.isError).toBe(true);
+    expect(r.content[0]?.text).toContain("daemon 'e2e-r1' not found");
+  });
+});

@@ -1,0 +1,79 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { loadConfig } from '../../src/config.js';
+import { removeRouted } from '../../src/core/docker/firewall.js';
+import { LABELS } from '../../src/core/docker/labels.js';
+import { createLab, type Lab } from '../../src/core/lab.js';
+import { runTool } from '../../tools/index.js';
+
+/** Everything a test creates carries this label, so a later run can sweep what a killed run left. */
+export const TEST_LABEL = 'netstream-lab.test';
+
+export const root = join(import.meta.dirname, '..', '..');
+
+/** Environment for a lab (in-process or a spawned server) whose objects are marked as test objects. */
+export function testEnv(run: string): Record<string, string> {
+  return {
+    NSLAB_DATA_DIR: mkdtempSync(join(tmpdir(), `nslab-${run}-`)),
+    NSLAB_EXTRA_LABELS: `${TEST_LABEL}=${run}`,
+  };
+}
+
+export function testLab(run: string): Lab {
+  return createLab(loadConfig({ ...process.env, ...testEnv(run) }, {}, root));
+}
+
+/** Call a tool the way a front end does; throw the error text if it fails. */
+export async function call<T = Record<string, unknown>>(lab: Lab, tool: string, args: unknown): Promise<T> {
+  const out = await runTool(lab, tool, args);
+  if (!out.ok) throw new Error(`${tool} failed: ${out.error.toText()}`);
+  return out.result as T;
+}
+
+export async function callError(lab: Lab, tool: string, args: unknown) {
+  const out = await runTool(lab, tool, args);
+  if (out.ok) throw new Error(`${tool} unexpectedly succeeded: ${JSON.stringify(out.result)}`);
+  return out.error;
+}
+
+/** Remove containers and networks carrying the test label (optionally one run's), and their rules. */
+export async function sweep(run?: string): Promise<number> {
+  const docker = new Docker();
+  const label = [run ? `${TEST_LABEL}=${run}` : TEST_LABEL];
+  const containers = await docker.listContainers({ all: true, filters: { label } });
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
+  const networks = await docker.listNetworks({ filters: { label } });
+  for (const n of networks) {
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => undefined);
+    const bridge = n.Labels?.[LABELS.bridge];
+    if (bridge) await removeRouted(bridge);
+  }
+  return containers.length + networks.length;
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutS: number, everyMs = 1000): Promise<T> {
+  const deadline = Date.now() + timeoutS * 1000;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutS} s waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+}
