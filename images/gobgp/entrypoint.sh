@@ -1,0 +1,169 @@
+#!/bin/bash
+# Entrypoint of the netstream-lab GoBGP image (PID 1).
+#
+# Each time the container starts:
+#   1. run `gobgpd -f /etc/gobgp/gobgpd.toml` with its gRPC API on 127.0.0.1:50051 only (the
+#      gobgp CLI's default, so `docker exec ... gobgp neighbor` works; not reachable from the
+#      lab networks) and pprof off;
+#   2. once `gobgp global` answers, originate every IPv4 CIDR in /etc/gobgp/advertise
+#      (one per line, may be empty) with `gobgp global rib add -a ipv4 PREFIX`;
+#   3. every ~2 s, install GoBGP's best paths learned from peers into the kernel (GoBGP does not
+#      do it itself): `ip route replace PREFIX via NEXTHOP proto 186 metric 20`, and delete
+#      routes of proto 186 that are no longer in the RIB. Metric 20 keeps a learned prefix from
+#      replacing a connected route (metric 0) of the same subnet.
+#
+# Supervision: if gobgpd exits, this script exits non-zero and the container's restart policy
+# (unless-stopped) brings it back (re-adding the advertised prefixes).
+# SIGTERM/SIGINT (docker stop): stop gobgpd, remove the installed routes, exit 0 at once.
+set -u
+
+log() { echo "nslab-gobgp: $*" >&2; }
+
+conf=/etc/gobgp/gobgpd.toml
+advertise=/etc/gobgp/advertise
+RT_PROTO=186
+RT_METRIC=20
+gobgpd_pid=''
+sleep_pid=''
+
+flush_routes() { ip -4 route flush proto "$RT_PROTO" 2>/dev/null || true; }
+
+on_term() {
+  log "SIGTERM: stopping gobgpd"
+  [ -n "$sleep_pid" ] && kill "$sleep_pid" 2>/dev/null
+  if [ -n "$gobgpd_pid" ]; then
+    kill -TERM "$gobgpd_pid" 2>/dev/null
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+      kill -0 "$gobgpd_pid" 2>/dev/null || break
+      sleep 0.2
+    done
+    kill -KILL "$gobgpd_pid" 2>/dev/null
+  fi
+  flush_routes
+  exit 0
+}
+trap on_term TERM INT
+
+if [ ! -s "$conf" ]; then
+  log "error: $conf is missing or empty"
+  exit 1
+fi
+
+# Routes a previous run installed are stale now.
+flush_routes
+
+gobgpd -f "$conf" -t toml --api-hosts=127.0.0.1:50051 --pprof-disable &
+gobgpd_pid=$!
+log "gobgpd started (pid $gobgpd_pid)"
+
+# Wait (up to ~30 s) for the API.
+ready=0
+for _ in $(seq 1 60); do
+  if ! kill -0 "$gobgpd_pid" 2>/dev/null; then
+    log "gobgpd exited during startup"
+    exit 1
+  fi
+  if gobgp global >/dev/null 2>&1; then
+    ready=1
+    break
+  fi
+  sleep 0.5
+done
+if [ "$ready" -ne 1 ]; then
+  log "gobgpd API did not answer within 30 s"
+  kill -TERM "$gobgpd_pid" 2>/dev/null
+  exit 1
+fi
+
+cidr4_re='^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$'
+ipv4_re='^([0-9]{1,3}\.){3}[0-9]{1,3}$'
+
+if [ -f "$advertise" ]; then
+  while IFS= read -r line || [ -n "$line" ]; do
+    prefix="${line%%#*}"
+    prefix="${prefix//[[:space:]]/}"
+    [ -z "$prefix" ] && continue
+    if [[ ! "$prefix" =~ $cidr4_re ]]; then
+      log "ignoring invalid prefix in $advertise: $prefix"
+      continue
+    fi
+    if gobgp global rib add -a ipv4 "$prefix" >/dev/null; then
+      log "advertising $prefix"
+    else
+      log "could not add $prefix to the global RIB"
+    fi
+  done < "$advertise"
+fi
+
+# Best IPv4 paths learned from a peer (locally originated paths carry no neighbor-ip),
+# as "PREFIX<TAB>NEXTHOP" lines.
+jq_best='
+  to_entries[] | .value[]
+  | select(.best == true)
+  | select((.["neighbor-ip"] // "") != "")
+  | [.nlri.prefix, (first(.attrs[]? | select(.type == 3) | .nexthop) // "")]
+  | select(.[1] != "" and .[1] != "0.0.0.0")
+  | @tsv'
+
+declare -A failed=()
+
+sync_routes() {
+  local rib line prefix nh batch=''
+  declare -A want=() have=()
+  if ! rib="$(gobgp global rib -a ipv4 -j 2>/dev/null)"; then
+    return 1
+  fi
+  while IFS=$'\t' read -r prefix nh; do
+    [ -z "$prefix" ] && continue
+    [[ "$prefix" =~ $cidr4_re && "$nh" =~ $ipv4_re ]] || continue
+    want["$prefix"]="$nh"
+  done < <(printf '%s' "$rib" | jq -r "$jq_best" 2>/dev/null)
+
+  # Installed routes of our proto: "PREFIX via NH dev IF metric 20 ..." (host routes have no /32).
+  while read -r prefix _ nh _; do
+    [ -z "$prefix" ] && continue
+    [ "$prefix" = default ] && prefix=0.0.0.0/0
+    [[ "$prefix" == */* ]] || prefix="$prefix/32"
+    have["$prefix"]="$nh"
+  done < <(ip -4 route show proto "$RT_PROTO" 2>/dev/null)
+
+  for prefix in "${!want[@]}"; do
+    nh="${want[$prefix]}"
+    if [ "${have[$prefix]:-}" != "$nh" ]; then
+      batch+="route replace $prefix via $nh proto $RT_PROTO metric $RT_METRIC"$'\n'
+    fi
+  done
+  for prefix in "${!have[@]}"; do
+    if [ -z "${want[$prefix]:-}" ]; then
+      batch+="route del $prefix proto $RT_PROTO metric $RT_METRIC"$'\n'
+    fi
+  done
+  if [ -n "$batch" ]; then
+    # -force: one unreachable next hop must not stop the other changes.
+    if ! printf '%s' "$batch" | ip -force -batch - 2>/tmp/nslab-route-errors; then
+      # Log each failing change once, not every 2 s.
+      local key
+      key="$(cat /tmp/nslab-route-errors)"
+      if [ -z "${failed[$key]:-}" ]; then
+        failed["$key"]=1
+        log "route sync errors: $key"
+      fi
+    fi
+  fi
+}
+
+while :; do
+  if ! kill -0 "$gobgpd_pid" 2>/dev/null; then
+    wait "$gobgpd_pid"
+    status=$?
+    [ "$status" -eq 0 ] && status=1
+    log "gobgpd exited (status $status): exiting so that the restart policy restarts the container"
+    flush_routes
+    exit "$status"
+  fi
+  sync_routes
+  sleep 2 &
+  sleep_pid=$!
+  wait "$sleep_pid"
+  sleep_pid=''
+done

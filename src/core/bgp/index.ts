@@ -1,0 +1,19 @@
+/** The BGP daemon drivers, one per DaemonKind. */
+import { exabgpDriver } from './exabgp.js';
+import { frrDriver } from './frr.js';
+import { gobgpDriver } from './gobgp.js';
+import type { DaemonDriver, DaemonKind } from './types.js';
+
+export const drivers: Record<DaemonKind, DaemonDriver> = {
+  frr: frrDriver,
+  gobgp: gobgpDriver,
+  exabgp: exabgpDriver,
+};
+
+export function driverFor(kind: DaemonKind): DaemonDriver {
+  return drivers[kind];
+}
+
+export { mapBgpState, toBgpState } from './states.js';
+export * from './types.js';
+export { exabgpDriver, frrDriver, gobgpDriver };

@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { FRR_CONF_PATH, frrDriver, renderFrrConf } from '../../src/core/bgp/frr.js';
+import type { BgpConfig } from '../../src/core/bgp/types.js';
+import { LAB } from '../fixtures/bgp/lab.js';
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/bgp/${name}`, import.meta.url), 'utf8');
+
+const r1 = LAB.r1;
+const base: BgpConfig = {
+  name: 'r1',
+  kind: 'frr',
+  asn: 65001,
+  router_id: '10.0.0.1',
+  interfaces: [{ network: 'core', ip: '10.0.0.1', subnet: '10.0.0.0/24' }],
+  neighbors: [{ address: '10.0.0.2', asn: 65002 }],
+  advertise: [],
+};
+
+describe('frr render', () => {
+  it('renders exactly the frr.conf that FRR 8.4 ran in the lab', () => {
+    const files = frrDriver.render(r1);
+    expect(files.map((f) => f.path)).toEqual([FRR_CONF_PATH]);
+    expect(files[0]?.content).toBe(fixture('rendered/r1-frr.conf'));
+  });
+
+  it('sets lab timers, disables the RFC 8212 and import checks, originates networks', () => {
+    const conf = renderFrrConf({ ...base, advertise: ['198.51.100.0/24', '203.0.113.0/25'] });
+    const lines = conf.split('\n');
+    for (const want of [
+      'frr defaults traditional',
+      'hostname r1',
+      'router bgp 65001',
+      ' bgp router-id 10.0.0.1',
+      ' no bgp ebgp-requires-policy',
+      ' no bgp network import-check',
+      ' timers bgp 3 9',
+      ' neighbor 10.0.0.2 remote-as 65002',
+      ' neighbor 10.0.0.2 timers 3 9',
+      ' neighbor 10.0.0.2 timers connect 5',
+      '  network 198.51.100.0/24',
+      '  network 203.0.113.0/25',
+      '  neighbor 10.0.0.2 activate',
+    ]) {
+      expect(lines).toContain(want);
+    }
+    expect(conf).not.toMatch(/password|description|ebgp-multihop/);
+  });
+
+  it('writes password, description and ebgp-multihop (eBGP only)', () => {
+    const conf = renderFrrConf({
+      ...base,
+      neighbors: [
+        { address: '10.0.0.2', asn: 65002, password: 's3cr#t!"', description: '  core   link  ', multihop: 3 },
+        { address: '10.0.0.3', asn: 65001, multihop: 2 },
+      ],
+    });
+    expect(conf).toContain(' neighbor 10.0.0.2 password s3cr#t!"\n');
+    // FRR joins the words of a description with single spaces: render what it will show.
+    expect(conf).toContain(' neighbor 10.0.0.2 description core link\n');
+    expect(conf).toContain(' neighbor 10.0.0.2 ebgp-multihop 3\n');
+    expect(conf).not.toContain('neighbor 10.0.0.3 ebgp-multihop');
+  });
+
+  it('never lets a description or password inject config lines', () => {
+    const inject = 'x\n neighbor 10.6.6.6 remote-as 666';
+    expect(() => renderFrrConf({ ...base, neighbors: [{ address: '10.0.0.2', asn: 65002, description: inject }] })).toThrow(
+      /neighbors\[0\]\.description/,
+    );
+    expect(() => renderFrrConf({ ...base, neighbors: [{ address: '10.0.0.2', asn: 65002, description: 'a\rb' }] })).toThrow(
+      /neighbors\[0\]\.description/,
+    );
+    expect(() => renderFrrConf({ ...base, neighbors: [{ address: '10.0.0.2', asn: 65002, password: inject }] })).toThrow(
+      /neighbors\[0\]\.password/,
+    );
+    expect(() => renderFrrConf({ ...base, neighbors: [{ address: '10.0.0.2', asn: 65002, password: 'two words' }] })).toThrow(
+      /neighbors\[0\]\.password must not contain whitespace/,
+    );
+    expect(() => renderFrrConf({ ...base, name: 'r1\nrouter bgp 1' })).toThrow(/name/);
+  });
+
+  it('keeps a blank description out of the config', () => {
+    expect(renderFrrConf({ ...base, neighbors: [{ address: '10.0.0.2', asn: 65002, description: '   ' }] })).not.toContain('description');
+  });
+});
+
+describe('frr parse', () => {
+  it('reads `show bgp neighbors json` (two Established, one not) and fills unreported neighbors', () => {
+    const cfg = { ...r1, neighbors: [...r1.neighbors, { address: '10.250.0.77', asn: 65077 }] };
+    const got = frrDriver.parseNeighbors(fixture('frr-neighbors.stdout'), cfg);
+    expect(got.map((n) => [n.address, n.asn, n.state])).toEqual([
+      ['10.250.0.12', 65002, 'Established'],
+      ['10.250.0.13', 65003, 'Established'],
+      ['10.250.0.99', 65099, 'Active'],
+      ['10.250.0.77', 65077, 'Idle'],
+    ]);
+    const [toR2, toR3, dead] = got;
+    expect(toR2?.prefixes_received).toBe(1);
+    expect(toR2?.prefixes_sent).toBeGreaterThanOrEqual(1);
+    expect(toR3?.prefixes_received).toBe(1);
+    expect(toR2?.uptime_s).toBeGreaterThan(0);
+    expect(Number.isInteger(toR2?.uptime_s)).toBe(true);
+    expect(dead?.uptime_s).toBeUndefined();
+    expect(got[3]?.prefixes_received).toBeUndefined();
+  });
+
+  it('maps qualified states such as "Idle (Admin)"', () => {
+    const out = JSON.stringify({
+      '10.0.0.2': { remoteAs: 65002, bgpState: 'Idle (Admin)', bgpTimerUpMsec: 5000 },
+      '10.0.0.3': { remoteAs: 65003, bgpState: 'OpenSent' },
+    });
+    const cfg = { ...base, neighbors: [...base.neighbors, { address: '10.0.0.3', asn: 65003 }] };
+    expect(frrDriver.parseNeighbors(out, cfg)).toEqual([
+      { address: '10.0.0.2', asn: 65002, state: 'Idle' },
+      { address: '10.0.0.3', asn: 65003, state: 'OpenSent' },
+    ]);
+  });
+
+  it('reports configured neighbors as Idle when FRR has none ({})', () => {
+    expect(frrDriver.parseNeighbors('{\n}\n', base)).toEqual([{ address: '10.0.0.2', asn: 65002, state: 'Idle' }]);
+  });
+
+  it('reads `show ip bgp json`', () => {
+    const routes = frrDriver.parseRoutes(fixture('frr-routes.stdout'));
+    expect(routes).toEqual([
+      { prefix: '192.0.2.0/24', next_hop: '10.250.0.12', as_path: [65002], best: true },
+      { prefix: '198.51.100.0/24', next_hop: '10.250.0.13', as_path: [65003], best: true },
+      { prefix: '203.0.113.0/24', next_hop: '0.0.0.0', as_path: [], best: true },
+    ]);
+  });
+
+  it('returns no routes without a BGP instance, one entry per path otherwise', () => {
+    expect(frrDriver.parseRoutes('{\n  "warning":"Default BGP instance not found"\n}\n')).toEqual([]);
+    const two = JSON.stringify({
+      routes: {
+        '10.9.0.0/16': [
+          { bestpath: true, path: '65002 65010', nexthops: [{ ip: '10.0.0.2', used: true }] },
+          { path: '65003 {65010,65011}', nexthops: [{ ip: '10.0.0.3', used: true }] },
+        ],
+      },
+    });
+    expect(frrDriver.parseRoutes(two)).toEqual([
+      { prefix: '10.9.0.0/16', next_hop: '10.0.0.2', as_path: [65002, 65010], best: true },
+      { prefix: '10.9.0.0/16', next_hop: '10.0.0.3', as_path: [65003, 65010, 65011], best: false },
+    ]);
+  });
+
+  it('throws a clear error on unparseable output', () => {
+    expect(() => frrDriver.parseNeighbors('Exiting: failed to connect to any daemons.', base)).toThrow(/FRR.*not JSON/);
+    expect(() => frrDriver.parseNeighbors('', base)).toThrow(/empty output/);
+    expect(() => frrDriver.parseNeighbors('[]', base)).toThrow(/expected a JSON object/);
+    expect(() => frrDriver.parseRoutes('% Unknown command: show ip bgp jsn')).toThrow(/FRR show ip bgp json/);
+  });
+});
