@@ -1,0 +1,83 @@
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Lab } from '../../src/core/lab.js';
+import { call, callError, sweep, testLab } from '../helpers/docker.js';
+
+type Exec = { exit_code: number; stdout: string; stderr: string; timed_out: boolean; truncated: boolean };
+
+const RUN = `exec-${process.pid}`;
+let lab: Lab;
+const docker = new Docker();
+const exec = (command: string[], extra: Record<string, unknown> = {}) =>
+  call<Exec>(lab, 'host_exec', { name: 'xtest-h1', command, ...extra });
+
+describe('hosts, exec and network wiring on a real engine', () => {
+  beforeAll(async () => {
+    lab = testLab(RUN);
+    await call(lab, 'network_create', { name: 'xtest-a', subnet: '10.254.0.0/24' });
+    await call(lab, 'network_create', { name: 'xtest-b', subnet: '10.254.1.0/24' });
+    await call(lab, 'host_create', { name: 'xtest-h1', interfaces: [{ network: 'xtest-a' }], loopback: '192.0.2.1/32' });
+  });
+
+  afterAll(async () => {
+    await sweep(RUN);
+  });
+
+  it('runs argv without a shell, with stdout, stderr and the exit code apart', async () => {
+    const r = await exec(['sh', '-c', 'echo out; echo err >&2; exit 3']);
+    expect(r).toEqual({ exit_code: 3, stdout: 'out\n', stderr: 'err\n', timed_out: false, truncated: false });
+    // A shell metacharacter in an argument is just text.
+    const lit = await exec(['echo', '$(id -u); rm -rf /']);
+    expect(lit.stdout).toBe('$(id -u); rm -rf /\n');
+  });
+
+  it('kills a command that runs past its timeout and says so', async () => {
+    const t0 = Date.now();
+    const r = await exec(['sleep', '30'], { timeout_s: 2 });
+    expect(r.timed_out).toBe(true);
+    expect(r.exit_code).not.toBe(0);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    // The process is gone from the container, not just abandoned.
+    expect((await exec(['pgrep', '-x', 'sleep'])).exit_code).toBe(1);
+  });
+
+  it('caps output and marks it truncated', async () => {
+    const r = await exec(['head', '-c', '100000', '/dev/zero'], { max_output_bytes: 1000 });
+    expect(r.stdout.length).toBe(1000);
+    expect(r.truncated).toBe(true);
+    expect(r.exit_code).toBe(0);
+  });
+
+  it('puts the loopback address on lo', async () => {
+    expect((await exec(['ip', '-4', '-br', 'addr', 'show', 'lo'])).stdout).toContain('192.0.2.1/32');
+  });
+
+  it('connects and disconnects a container, keeping addresses in the store', async () => {
+    const c = await call<{ ip: string }>(lab, 'network_connect', { network: 'xtest-b', container: 'xtest-h1', ip: '10.254.1.20' });
+    expect(c.ip).toBe('10.254.1.20');
+    expect((await exec(['ip', '-4', '-br', 'addr'])).stdout).toContain('10.254.1.20/24');
+    expect(
+      (await call<{ interfaces: Array<{ network: string }> }>(lab, 'host_get', { name: 'xtest-h1' })).interfaces.map((i) => i.network),
+    ).toEqual(['xtest-a', 'xtest-b']);
+    const again = await callError(lab, 'network_connect', { network: 'xtest-b', container: 'xtest-h1' });
+    expect(again.code).toBe('CONFLICT');
+    await call(lab, 'network_disconnect', { network: 'xtest-b', container: 'xtest-h1' });
+    expect((await exec(['ip', '-4', '-br', 'addr'])).stdout).not.toContain('10.254.1.20');
+    const last = await callError(lab, 'network_disconnect', { network: 'xtest-a', container: 'xtest-h1' });
+    expect(last.message).toContain("'xtest-a' is the only network of 'xtest-h1'");
+  });
+
+  it('keeps a stopped host and brings it back with its addresses', async () => {
+    await call(lab, 'host_stop', { name: 'xtest-h1' });
+    expect((await docker.getContainer('xtest-h1').inspect()).State.Running).toBe(false);
+    expect((await callError(lab, 'host_exec', { name: 'xtest-h1', command: ['true'] })).message).toContain('is not running');
+    await call(lab, 'host_start', { name: 'xtest-h1' });
+    expect((await exec(['ip', '-4', '-br', 'addr', 'show', 'lo'])).stdout).toContain('192.0.2.1/32');
+  });
+
+  it('deletes a network once nothing uses it, with its Docker network', async () => {
+    await call(lab, 'network_delete', { name: 'xtest-b' });
+    expect(await docker.listNetworks({ filters: { name: ['xtest-b'] } })).toEqual([]);
+    expect((await callError(lab, 'network_get', { name: 'xtest-b' })).code).toBe('NOT_FOUND');
+  });
+});
