@@ -6,4 +6,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 npm run -s typecheck
 npm run -s lint
-npx vitest run
+mkdir -p .nslab-test
+rc=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.nslab-test/results.json || rc=$?
+# One plain closing line: "tests: N passed, N failed".
+node -e 'const r=require("./.nslab-test/results.json");console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`+(r.numPendingTests?`, ${r.numPendingTests} skipped`:""))' || true
+exit "$rc"

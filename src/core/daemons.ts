@@ -178,9 +178,20 @@ export class Daemons extends NodeBase {
     if (nb.exit_code !== 0) {
       return { ...base, neighbors: idle(), note: `${daemon.kind} is not answering yet: ${(nb.stderr || nb.stdout).trim().slice(0, 300)}` };
     }
-    const neighbors = driver.parseNeighbors(nb.stdout, cfg);
+    let neighbors: NeighborStatus[];
+    try {
+      neighbors = driver.parseNeighbors(nb.stdout, cfg);
+    } catch (err) {
+      // A daemon that is still starting answers with a warning instead of its table.
+      return { ...base, neighbors: idle(), note: `${daemon.kind} answered without neighbor data yet: ${(err as Error).message}` };
+    }
     const rt = await this.engine.exec(info.Id, { command: driver.routesCommand, timeoutS: 10 });
-    const routes = rt.exit_code === 0 ? driver.parseRoutes(rt.stdout) : undefined;
+    let routes: RouteEntry[] | undefined;
+    try {
+      routes = rt.exit_code === 0 ? driver.parseRoutes(rt.stdout) : undefined;
+    } catch {
+      routes = undefined;
+    }
     return { ...base, neighbors, ...(routes ? { routes } : {}) };
   }
 }

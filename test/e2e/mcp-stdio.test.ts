@@ -20,25 +20,30 @@ const ok = async (name: string, args: Record<string, unknown>) => {
   return r.structuredContent as Record<string, any>;
 };
 
+/** Start the server as an MCP Bundle host would: PATH, HOME and the user_config values (blank = unset). */
+async function spawnServer(userConfig: { NSLAB_READ_ONLY?: string }): Promise<Client> {
+  const env = testEnv(RUN);
+  const transport = new StdioClientTransport({
+    command: cfg.command,
+    args: cfg.args.map((a) => a.replace('${__dirname}', root)),
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NSLAB_DATA_DIR: env.NSLAB_DATA_DIR as string,
+      DOCKER_HOST: '',
+      NSLAB_READ_ONLY: userConfig.NSLAB_READ_ONLY ?? '',
+      NSLAB_EXTRA_LABELS: env.NSLAB_EXTRA_LABELS as string,
+    },
+    stderr: 'pipe',
+  });
+  const c = new Client({ name: 'nslab-e2e', version: '1.0.0' });
+  await c.connect(transport);
+  return c;
+}
+
 describe('MCP over stdio, spawned from manifest.json', () => {
   beforeAll(async () => {
-    const env = testEnv(RUN);
-    const transport = new StdioClientTransport({
-      command: cfg.command,
-      args: cfg.args.map((a) => a.replace('${__dirname}', root)),
-      // What an MCP Bundle host passes: PATH, HOME and the user_config values (blank = unset).
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        NSLAB_DATA_DIR: env.NSLAB_DATA_DIR as string,
-        DOCKER_HOST: '',
-        NSLAB_READ_ONLY: '',
-        NSLAB_EXTRA_LABELS: env.NSLAB_EXTRA_LABELS as string,
-      },
-      stderr: 'pipe',
-    });
-    client = new Client({ name: 'nslab-e2e', version: '1.0.0' });
-    await client.connect(transport);
+    client = await spawnServer({});
   });
 
   afterAll(async () => {
@@ -127,5 +132,27 @@ describe('MCP over stdio, spawned from manifest.json', () => {
     const r = await callTool('daemon_get', { name: 'e2e-r1' });
     expect(r.isError).toBe(true);
     expect(r.content[0]?.text).toContain("daemon 'e2e-r1' not found");
+  });
+});
+
+describe('MCP in read-only mode (NSLAB_READ_ONLY=true)', () => {
+  let ro: Client;
+  beforeAll(async () => {
+    ro = await spawnServer({ NSLAB_READ_ONLY: 'true' });
+  });
+  afterAll(async () => {
+    await ro?.close();
+  });
+
+  it('lists only read-only tools and refuses a write with an explanation', async () => {
+    const { tools } = await ro.listTools();
+    expect(tools.length).toBeGreaterThan(0);
+    expect(tools.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
+    expect(tools.map((t) => t.name)).not.toContain('network_create');
+    const r = (await ro.callTool({ name: 'network_create', arguments: { name: 'ro-net', subnet: '10.252.9.0/24' } })) as Result;
+    expect(r.isError).toBe(true);
+    expect(r.content[0]?.text).toContain('read-only (NSLAB_READ_ONLY)');
+    const list = (await ro.callTool({ name: 'network_list', arguments: {} })) as Result;
+    expect(list.structuredContent).toEqual({ networks: [] });
   });
 });

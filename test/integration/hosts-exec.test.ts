@@ -33,12 +33,12 @@ describe('hosts, exec and network wiring on a real engine', () => {
 
   it('kills a command that runs past its timeout and says so', async () => {
     const t0 = Date.now();
-    const r = await exec(['sleep', '30'], { timeout_s: 2 });
+    const r = await exec(['sleep', '31'], { timeout_s: 2 });
     expect(r.timed_out).toBe(true);
     expect(r.exit_code).not.toBe(0);
     expect(Date.now() - t0).toBeLessThan(15_000);
     // The process is gone from the container, not just abandoned.
-    expect((await exec(['pgrep', '-x', 'sleep'])).exit_code).toBe(1);
+    expect((await exec(['pgrep', '-f', '^sleep 31$'])).exit_code).toBe(1);
   });
 
   it('caps output and marks it truncated', async () => {
