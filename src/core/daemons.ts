@@ -1,8 +1,8 @@
 import { drivers } from './bgp/index.js';
 import type { BgpConfig, BgpNeighbor, DaemonKind, NeighborStatus, RouteEntry } from './bgp/types.js';
-import type { ExecOptions, ExecResult } from './docker/exec.js';
-import { LabError } from './errors.js';
-import { type ContainerState, containerState, type InterfaceRequest, NodeBase } from './nodes.js';
+import type { FileEntry } from './docker/archive.js';
+import { notFound } from './errors.js';
+import { type ContainerState, containerState, type InterfaceRequest, NodeBase, NodeService } from './nodes.js';
 import type { OpContext } from './progress.js';
 import type { DaemonRecord, StoreState } from './store/schema.js';
 
@@ -53,8 +53,18 @@ export function bgpConfig(rec: DaemonRecord, state: StoreState): BgpConfig {
   };
 }
 
-export class Daemons extends NodeBase {
-  #view(rec: DaemonRecord, state: ContainerState): DaemonView {
+export class Daemons extends NodeService<'daemons', DaemonView> {
+  protected readonly coll = 'daemons';
+  protected readonly role = 'daemon';
+  protected imageKind(rec: DaemonRecord) {
+    return rec.kind;
+  }
+
+  protected files(rec: DaemonRecord, state: StoreState): FileEntry[] {
+    return drivers[rec.kind].render(bgpConfig(rec, state));
+  }
+
+  protected view(rec: DaemonRecord, state: ContainerState): DaemonView {
     return {
       name: rec.name,
       kind: rec.kind,
@@ -69,103 +79,33 @@ export class Daemons extends NodeBase {
     };
   }
 
-  async list(): Promise<DaemonView[]> {
-    await this.engine.ready();
-    const state = await this.store.read();
-    const recs = Object.values(state.daemons).sort((a, b) => a.name.localeCompare(b.name));
-    const infos = await Promise.all(recs.map((r) => this.engine.inspectContainer(r.name)));
-    return recs.map((r, i) => this.#view(r, containerState(infos[i])));
-  }
-
-  async get(name: string): Promise<DaemonView> {
-    await this.engine.ready();
-    const rec = await this.record('daemons', name);
-    return this.#view(rec, containerState(await this.engine.ownedContainer(name)));
-  }
-
   async create(input: DaemonCreateInput, ctx: OpContext = {}): Promise<DaemonView> {
-    await this.engine.ready();
-    await this.refuseTakenName(input.name);
-    const rec = await this.store.update((s) => {
-      NodeBase.takenInStore(s, input.name);
-      const interfaces = NodeBase.reserveInterfaces(s, input.name, input.interfaces);
-      const r: DaemonRecord = {
-        name: input.name,
-        kind: input.kind,
-        asn: input.asn,
-        router_id: input.router_id ?? (interfaces[0]?.ip as string),
-        interfaces,
-        neighbors: input.neighbors ?? [],
-        advertise: input.advertise ?? [],
-        ...(input.topology ? { topology: input.topology } : {}),
-        desired: 'running',
-        created_at: new Date().toISOString(),
-      };
-      s.daemons[r.name] = r;
-      return { rec: r, state: structuredClone(s) };
-    });
-    try {
-      const made = await this.#makeContainer(rec.rec, rec.state, ctx);
-      return this.#view(made, 'running');
-    } catch (err) {
-      await this.forget('daemons', input.name);
-      throw err;
-    }
-  }
-
-  async #makeContainer(rec: DaemonRecord, state: StoreState, ctx: OpContext): Promise<DaemonRecord> {
-    const files = drivers[rec.kind].render(bgpConfig(rec, state));
-    const { id, image } = await this.createContainer(rec, 'daemon', rec.kind, files, ctx);
-    return this.store.update((s) => {
-      const r = s.daemons[rec.name];
-      if (!r) throw new LabError('CONFLICT', `daemon '${rec.name}' was deleted while it was being created`);
-      r.container_id = id;
-      r.image = image;
-      return r;
-    });
-  }
-
-  async delete(name: string): Promise<{ deleted: string }> {
-    await this.engine.ready();
-    await this.removeNode('daemons', name);
-    return { deleted: name };
-  }
-
-  async stop(name: string): Promise<DaemonView> {
-    await this.engine.ready();
-    await this.stopNode('daemons', name);
-    return this.get(name);
-  }
-
-  /** Start the container, or recreate it from the store when it is gone. */
-  async start(name: string, ctx: OpContext = {}): Promise<DaemonView> {
-    await this.engine.ready();
-    const rec = await this.record('daemons', name);
-    const info = await this.engine.ownedContainer(name);
-    if (info) {
-      await this.engine.startContainer(info.Id);
-    } else {
-      ctx.progress?.(`container ${name} is gone; recreating it from the store`);
-      await this.#makeContainer(rec, await this.store.read(), ctx);
-    }
-    await this.store.update((s) => {
-      const r = s.daemons[name];
-      if (r) r.desired = 'running';
-    });
-    return this.get(name);
-  }
-
-  async exec(name: string, opts: ExecOptions): Promise<ExecResult> {
-    await this.engine.ready();
-    return this.execNode('daemons', name, opts);
+    return this.createNode(
+      input.name,
+      (s) => {
+        const interfaces = NodeBase.reserveInterfaces(s, input.name, input.interfaces);
+        return {
+          name: input.name,
+          kind: input.kind,
+          asn: input.asn,
+          router_id: input.router_id ?? (interfaces[0]?.ip as string),
+          interfaces,
+          neighbors: input.neighbors ?? [],
+          advertise: input.advertise ?? [],
+          ...(input.topology ? { topology: input.topology } : {}),
+          desired: 'running',
+          created_at: new Date().toISOString(),
+        };
+      },
+      ctx,
+    );
   }
 
   async status(name: string): Promise<DaemonStatus> {
     await this.engine.ready();
     const state = await this.store.read();
-    const rec = state.daemons[name];
-    if (!rec) await this.record('daemons', name);
-    const daemon = rec as DaemonRecord;
+    const daemon = state.daemons[name];
+    if (!daemon) throw notFound('daemon', name);
     const cfg = bgpConfig(daemon, state);
     const driver = drivers[daemon.kind];
     const info = await this.engine.ownedContainer(name);

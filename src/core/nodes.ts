@@ -130,12 +130,6 @@ export class NodeBase {
     return rec as StoreState[C][string];
   }
 
-  protected async removeNode(coll: NodeCollection, name: string): Promise<void> {
-    await this.record(coll, name);
-    await this.engine.removeContainer(name);
-    await this.forget(coll, name);
-  }
-
   /** Drop the record and free its addresses (after a failed create, or a delete). */
   protected forget(coll: NodeCollection, name: string): Promise<void> {
     return this.store.update((s) => {
@@ -143,24 +137,114 @@ export class NodeBase {
       Networks.release(s, name);
     });
   }
+}
 
-  protected async stopNode(coll: NodeCollection, name: string): Promise<void> {
-    await this.record(coll, name);
-    const info = await this.engine.ownedContainer(name);
-    if (info) await this.engine.stopContainer(info.Id);
+/**
+ * The lifecycle daemons and hosts share: list, get, create, delete, stop, start (recreating a
+ * container that is gone from the store), exec. A subclass says which image and files a record
+ * needs and how it is shown.
+ */
+export abstract class NodeService<C extends NodeCollection, V> extends NodeBase {
+  protected abstract readonly coll: C;
+  protected abstract readonly role: 'daemon' | 'host';
+  protected abstract imageKind(rec: StoreState[C][string]): ImageKind;
+  /** Files the entrypoint reads; may throw LabError when the record no longer fits the store. */
+  protected abstract files(rec: StoreState[C][string], state: StoreState): FileEntry[];
+  protected abstract view(rec: StoreState[C][string], state: ContainerState): V;
+
+  async list(): Promise<V[]> {
+    await this.engine.ready();
+    const recs = Object.values((await this.store.read())[this.coll]) as Array<StoreState[C][string]>;
+    recs.sort((a, b) => a.name.localeCompare(b.name));
+    const infos = await Promise.all(recs.map((r) => this.engine.inspectContainer(r.name)));
+    return recs.map((r, i) => this.view(r, containerState(infos[i])));
+  }
+
+  async get(name: string): Promise<V> {
+    await this.engine.ready();
+    const rec = await this.record(this.coll, name);
+    return this.view(rec, containerState(await this.engine.ownedContainer(name)));
+  }
+
+  /**
+   * Reserve name and addresses in the store (fill builds the record inside that transaction),
+   * then make the container. A failure removes the record again: nothing is left half made.
+   */
+  protected async createNode(name: string, fill: (s: StoreState) => StoreState[C][string], ctx: OpContext): Promise<V> {
+    await this.engine.ready();
+    await this.refuseTakenName(name);
     await this.store.update((s) => {
-      const r = s[coll][name];
-      if (r) r.desired = 'stopped';
+      NodeBase.takenInStore(s, name);
+      (s[this.coll] as Record<string, StoreState[C][string]>)[name] = fill(s);
+    });
+    try {
+      return this.view(await this.#build(name, ctx), 'running');
+    } catch (err) {
+      await this.forget(this.coll, name);
+      throw err;
+    }
+  }
+
+  async #build(name: string, ctx: OpContext): Promise<StoreState[C][string]> {
+    const state = await this.store.read();
+    const rec = state[this.coll][name] as StoreState[C][string] | undefined;
+    if (!rec) throw notFound(this.role, name);
+    const { id, image } = await this.createContainer(rec, this.role, this.imageKind(rec), this.files(rec, state), ctx);
+    return this.store.update((s) => {
+      const r = s[this.coll][name] as StoreState[C][string] | undefined;
+      if (!r) throw new LabError('CONFLICT', `${this.role} '${name}' was deleted while it was being created`);
+      r.container_id = id;
+      r.image = image;
+      return r;
     });
   }
 
-  protected async execNode(coll: NodeCollection, name: string, opts: ExecOptions): Promise<ExecResult> {
-    await this.record(coll, name);
+  async delete(name: string): Promise<{ deleted: string }> {
+    await this.engine.ready();
+    await this.record(this.coll, name);
+    await this.engine.removeContainer(name);
+    await this.forget(this.coll, name);
+    return { deleted: name };
+  }
+
+  async stop(name: string): Promise<V> {
+    await this.engine.ready();
+    await this.record(this.coll, name);
     const info = await this.engine.ownedContainer(name);
-    if (!info)
-      throw new LabError('CONFLICT', `the container of '${name}' is missing`, {
-        hint: `recreate it with ${coll === 'daemons' ? 'daemon' : 'host'}_start`,
-      });
+    if (info) await this.engine.stopContainer(info.Id);
+    await this.#setDesired(name, 'stopped');
+    return this.get(name);
+  }
+
+  /** Start the container, or recreate it from the store when it is gone. */
+  async start(name: string, ctx: OpContext = {}): Promise<V> {
+    await this.engine.ready();
+    await this.record(this.coll, name);
+    const info = await this.engine.ownedContainer(name);
+    if (info) {
+      await this.engine.startContainer(info.Id);
+    } else {
+      ctx.progress?.(`container ${name} is gone; recreating it from the store`);
+      await this.#build(name, ctx);
+    }
+    await this.#setDesired(name, 'running');
+    return this.get(name);
+  }
+
+  #setDesired(name: string, desired: 'running' | 'stopped'): Promise<void> {
+    return this.store.update((s) => {
+      const r = s[this.coll][name];
+      if (r) r.desired = desired;
+    });
+  }
+
+  async exec(name: string, opts: ExecOptions): Promise<ExecResult> {
+    await this.engine.ready();
+    await this.record(this.coll, name);
+    const info = await this.engine.ownedContainer(name);
+    if (!info) {
+      throw new LabError('CONFLICT', `the container of '${name}' is missing`, { hint: `recreate it with ${this.role}_start` });
+    }
     return this.engine.exec(info.Id, opts);
   }
 }
