@@ -153,22 +153,26 @@ export class Networks {
 
   async #refuseClashes(name: string, subnet: Subnet): Promise<void> {
     const all = await this.engine.call(this.engine.api.listNetworks());
-    for (const n of all) {
-      if (n.Name === name) {
-        throw conflict(
-          `a Docker network named '${name}' already exists${isManaged(n.Labels) ? '' : ' (not created by netstream-lab)'}`,
-          'pick another name',
-        );
-      }
-      for (const c of n.IPAM?.Config ?? []) {
-        const other = c.Subnet ? parseCidr(c.Subnet) : undefined;
-        if (other && typeof other !== 'string' && overlaps(other, subnet)) {
-          throw conflict(
-            `subnet ${subnet.cidr} overlaps Docker network '${n.Name}' (${c.Subnet})`,
-            'choose a subnet that does not overlap',
-          );
-        }
-      }
+    const same = all.find((n) => n.Name === name);
+    if (same) {
+      throw conflict(
+        `a Docker network named '${name}' already exists${isManaged(same.Labels) ? '' : ' (not created by netstream-lab)'}`,
+        'pick another name',
+      );
+    }
+    const clashes = all
+      .flatMap((n) => (n.IPAM?.Config ?? []).map((c) => ({ name: n.Name, subnet: c.Subnet ?? '' })))
+      .filter((c) => {
+        const other = parseCidr(c.subnet);
+        return typeof other !== 'string' && overlaps(other, subnet);
+      })
+      .sort((a, b) => a.name.localeCompare(b.name));
+    if (clashes.length) {
+      const list = clashes.map((c) => `'${c.name}' (${c.subnet})`).join(', ');
+      throw conflict(
+        `subnet ${subnet.cidr} overlaps Docker network${clashes.length > 1 ? 's' : ''} ${list}`,
+        'choose a subnet that does not overlap',
+      );
     }
   }
 

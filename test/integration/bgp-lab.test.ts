@@ -173,7 +173,9 @@ describe('a BGP lab on a real Docker engine', () => {
   it('refuses an overlapping subnet, naming the network it overlaps', async () => {
     const e = await callError(lab, 'network_create', { name: 'itest-overlap', subnet: '10.251.0.0/16' });
     expect(e.code).toBe('CONFLICT');
-    expect(e.message).toContain(NET.core);
+    expect(e.message).toBe(
+      "subnet 10.251.0.0/16 overlaps Docker networks 'itest-core' (10.251.0.0/24), 'itest-lan1' (10.251.1.0/24), 'itest-lan2' (10.251.2.0/24)",
+    );
     expect(await docker.listNetworks({ filters: { name: ['itest-overlap'] } })).toHaveLength(0);
   });
 
