@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { Cidr, Deleted, Ipv4, Name, NameInput } from './schemas.js';
+import { Deleted, Ipv4, Name, NameInput, SubnetCidr } from './schemas.js';
 
 const Network = z.object({
   name: z.string(),
@@ -52,7 +52,7 @@ export const networkTools = [
     http: { method: 'POST', path: '/networks' },
     input: z.strictObject({
       name: Name,
-      subnet: Cidr.describe('IPv4 subnet, e.g. 10.10.0.0/24'),
+      subnet: SubnetCidr,
       gateway: Ipv4.optional().describe('gateway address Docker keeps for itself (default: first address of the subnet)'),
       driver: z.enum(['bridge', 'macvlan']).optional().describe('bridge (default) or macvlan'),
       parent: z

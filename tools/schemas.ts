@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isIpv4, parseCidr } from '../src/core/ipam.js';
+import { isIpv4, parseCidr, parseSubnet } from '../src/core/ipam.js';
 
 /** Field types shared by the tool declarations. Messages say what is accepted. */
 
@@ -84,3 +84,12 @@ export const ExecOutput = z.object({
 });
 
 export const NameInput = z.strictObject({ name: Name });
+
+/** A lab network's subnet: network address, /30 or larger; the message says what is wrong. */
+export const SubnetCidr = z
+  .string()
+  .superRefine((s, ctx) => {
+    const p = parseSubnet(s);
+    if (typeof p === 'string') ctx.addIssue({ code: 'custom', message: p });
+  })
+  .describe('IPv4 subnet, e.g. 10.10.0.0/24');

@@ -72,6 +72,12 @@ describe('input validation', () => {
     expect(e.message).toContain('advertise.0: must be an IPv4 prefix with no host bits');
   });
 
+  it('reports every bad field at once, with a suggested fix for a subnet with host bits', async () => {
+    const e = await fails('network_create', { name: 'Bad Name', subnet: '10.0.0.1/24' });
+    expect(e.message).toContain('name: must be 2-63 characters');
+    expect(e.message).toContain('subnet: 10.0.0.1/24 has host bits set; did you mean 10.0.0.0/24?');
+  });
+
   it('says which fields are required', async () => {
     const e = await fails('daemon_create', { name: 'r1' });
     expect(e.message).toMatch(/kind: (is required|Invalid option)/);
