@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { root, sweep, testEnv, waitFor } from '../helpers/docker.js';
 
@@ -123,6 +124,17 @@ describe('MCP over stdio, spawned from manifest.json', () => {
     expect(r2.neighbors[0].state).toBe('Established');
     const list = await ok('daemon_list', {});
     expect(list.daemons.map((d: { name: string }) => d.name)).toEqual(['e2e-r1', 'e2e-r2', 'e2e-r3']);
+  });
+
+  it('sends progress notifications while it recreates a daemon whose container is gone', async () => {
+    await new Docker().getContainer('e2e-r3').remove({ force: true });
+    const messages: string[] = [];
+    const r = (await client.callTool({ name: 'daemon_start', arguments: { name: 'e2e-r3' } }, undefined, {
+      onprogress: (p) => messages.push(p.message ?? ''),
+    })) as Result;
+    expect(r.isError).toBeFalsy();
+    expect(r.structuredContent).toMatchObject({ name: 'e2e-r3', state: 'running' });
+    expect(messages).toEqual(expect.arrayContaining([expect.stringContaining('recreating it from the store')]));
   });
 
   it('deletes what it made through the same tools', async () => {

@@ -73,6 +73,13 @@ describe('store', () => {
     expect(await readFile(store.file, 'utf8')).toBe('{"version": 1, "networks": {');
   });
 
+  it('refuses a store written by a newer version instead of misreading it', async () => {
+    const store = new Store(await tmp());
+    await store.read();
+    await writeFile(store.file, JSON.stringify({ version: 99, networks: {}, daemons: {}, hosts: {} }));
+    await expect(store.read()).rejects.toThrow(/written by a newer netstream-lab \(store version 99; this one reads 1\)/);
+  });
+
   it('refuses a store whose shape does not match the schema, naming the field', async () => {
     const store = new Store(await tmp());
     await store.read();

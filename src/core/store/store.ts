@@ -4,7 +4,7 @@ import { Low } from 'lowdb';
 import { TextFile } from 'lowdb/node';
 import lockfile from 'proper-lockfile';
 import { LabError } from '../errors.js';
-import { emptyState, StoreState } from './schema.js';
+import { emptyState, STORE_VERSION, StoreState } from './schema.js';
 
 /** lowdb adapter that refuses a file it cannot parse or validate, and never rewrites it. */
 class ValidatedFile {
@@ -26,6 +26,10 @@ class ValidatedFile {
       json = JSON.parse(text);
     } catch (err) {
       throw storeError(this.path, `it is not valid JSON (${(err as Error).message})`, err);
+    }
+    const version = (json as { version?: unknown } | null)?.version;
+    if (typeof version === 'number' && version > STORE_VERSION) {
+      throw storeError(this.path, `it was written by a newer netstream-lab (store version ${version}; this one reads ${STORE_VERSION})`);
     }
     const parsed = StoreState.safeParse(json);
     if (!parsed.success) {
