@@ -12,6 +12,7 @@ import {
   Ipv4,
   Name,
   NameInput,
+  Password,
   Prefix,
   SafeText,
 } from './schemas.js';
@@ -19,7 +20,7 @@ import {
 const NeighborInput = z.strictObject({
   address: Ipv4.describe("the peer's address"),
   asn: Asn.describe("the peer's AS number"),
-  password: SafeText('password', 80).min(1).optional().describe('TCP MD5 password (both sides must set the same)'),
+  password: Password.optional(),
   description: SafeText('description', 80).optional(),
   multihop: z.number().int().min(1).max(255).optional().describe('eBGP multihop TTL, for peers not on a shared network'),
 });

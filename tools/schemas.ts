@@ -41,7 +41,8 @@ export const SafeText = (what: string, max: number) =>
   z
     .string()
     .max(max, `must be at most ${max} characters`)
-    .regex(/^[^\n\r"'\\`$;{}#!]*$/, `${what} must be one line without quotes, backslashes or any of \` $ ; { } # !`);
+    .regex(/^[ -~]*$/, `${what} must be printable ASCII on one line`)
+    .regex(/^[^"'\\`$;{}#!]*$/, `${what} must not contain quotes, backslashes or any of \` $ ; { } # !`);
 
 export const InterfaceInput = z.strictObject({
   network: Name.describe('name of a lab network (network_create)'),
@@ -93,3 +94,11 @@ export const SubnetCidr = z
     if (typeof p === 'string') ctx.addIssue({ code: 'custom', message: p });
   })
   .describe('IPv4 subnet, e.g. 10.10.0.0/24');
+
+/** TCP MD5 password: one word of printable ASCII (FRR takes a single word; the others are escaped). */
+export const Password = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(80, 'must be at most 80 characters')
+  .regex(/^[!-~]*$/, 'must be printable ASCII without spaces')
+  .describe('TCP MD5 password (both sides must set the same)');

@@ -189,7 +189,15 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
     const state = await this.store.read();
     const rec = state[this.coll][name] as StoreState[C][string] | undefined;
     if (!rec) throw notFound(this.role, name);
-    const { id, image } = await this.createContainer(rec, this.role, this.imageKind(rec), this.files(rec, state), ctx);
+    let files: FileEntry[];
+    try {
+      files = this.files(rec, state);
+    } catch (err) {
+      if (err instanceof LabError) throw err;
+      // The drivers refuse values their config language cannot represent.
+      throw new LabError('INVALID_INPUT', `the ${this.role} configuration cannot be written: ${(err as Error).message}`);
+    }
+    const { id, image } = await this.createContainer(rec, this.role, this.imageKind(rec), files, ctx);
     return this.store.update((s) => {
       const r = s[this.coll][name] as StoreState[C][string] | undefined;
       if (!r) throw new LabError('CONFLICT', `${this.role} '${name}' was deleted while it was being created`);

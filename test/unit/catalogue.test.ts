@@ -92,7 +92,27 @@ describe('input validation', () => {
       interfaces: [{ network: 'core' }],
       neighbors: [{ address: '10.0.0.2', asn: 65002, description: 'x\n neighbor 6.6.6.6 remote-as 666' }],
     });
-    expect(e.message).toContain('neighbors.0.description: description must be one line');
+    expect(e.message).toContain('neighbors.0.description: description must be printable ASCII on one line');
+  });
+
+  it('refuses a password with spaces (FRR takes one word) but accepts punctuation', async () => {
+    const e = await fails('daemon_create', {
+      name: 'r1',
+      kind: 'frr',
+      asn: 65001,
+      interfaces: [{ network: 'core' }],
+      neighbors: [{ address: '10.0.0.2', asn: 65002, password: 'two words' }],
+    });
+    expect(e.message).toContain('neighbors.0.password: must be printable ASCII without spaces');
+    const ok = await runTool(lab(), 'daemon_create', {
+      name: 'r1',
+      kind: 'frr',
+      asn: 65001,
+      interfaces: [{ network: 'core' }],
+      neighbors: [{ address: '10.0.0.2', asn: 65002, password: `Pa$$#w0rd"!\\x'` }],
+    });
+    // Past validation: it only fails for want of an engine.
+    expect(!ok.ok && ok.error.code).toBe('DOCKER_UNAVAILABLE');
   });
 
   it('accepts the largest 4-byte ASN and reports an unreachable engine clearly', async () => {
