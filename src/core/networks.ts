@@ -133,7 +133,9 @@ export class Networks {
       created = true;
       const warnings: string[] = [];
       if (bridge) {
-        const w = await allowRouted(bridge);
+        const w = this.engine.isLocal
+          ? await allowRouted(bridge)
+          : `the engine at ${this.engine.host} is remote: add the forwarding rule there yourself (iptables -I DOCKER-USER -i ${bridge} -o ${bridge} -j ACCEPT) for routed traffic between lab networks`;
         if (w) warnings.push(w);
       }
       await this.store.update((s) => {
@@ -185,7 +187,7 @@ export class Networks {
         if (statusOf(err) !== 404) throw err;
       }
     }
-    if (rec.bridge) await removeRouted(rec.bridge);
+    if (rec.bridge && this.engine.isLocal) await removeRouted(rec.bridge);
   }
 
   async delete(name: string): Promise<{ deleted: string }> {

@@ -23,6 +23,11 @@ export class DockerEngine {
     this.api = new Docker(dockerOptions(host));
   }
 
+  /** The engine runs on this machine, so its bridges' firewall is this machine's firewall. */
+  get isLocal(): boolean {
+    return !this.host || this.host.startsWith('unix://');
+  }
+
   /** Ping once per process (again after a failure). */
   ready(): Promise<void> {
     this.#ready ??= this.api.ping().then(
