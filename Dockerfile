@@ -26,9 +26,10 @@ RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM ${BASE_IMAGE}
 # iptables: forwarding rules for lab bridges (the container needs --network host and NET_ADMIN for
-# that); debootstrap: making the lab base image when it is missing.
+# that). Lab images are built by the engine from images/; only the Debian base must already exist
+# (made on the host by `nslab images build`, which needs debootstrap and the docker CLI).
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates iptables debootstrap \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates iptables \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /opt/node/bin/node /usr/local/bin/node
 WORKDIR /app

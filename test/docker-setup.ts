@@ -10,6 +10,7 @@ import { root, sweep } from './helpers/docker.js';
  * dist/ is fresh for the MCP end-to-end test (which spawns the built server like an MCP host does).
  */
 export async function setup(): Promise<() => Promise<void>> {
+  process.env.NSLAB_TEST_OWNER = String(process.pid);
   const lab = createLab(loadConfig(process.env, {}, root));
   await lab.engine.ready();
   const swept = await sweep();

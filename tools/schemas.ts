@@ -58,7 +58,7 @@ export const ContainerState = z
   .enum(['running', 'stopped', 'restarting', 'missing'])
   .describe('missing: the store knows it but Docker has no container');
 
-export const Deleted = z.object({ deleted: z.string() });
+export const Deleted = z.object({ deleted: z.string(), warnings: z.array(z.string()).optional() });
 
 export const ExecInput = z.strictObject({
   name: Name,

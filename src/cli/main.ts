@@ -19,7 +19,7 @@ function lab() {
   try {
     return createLab(loadConfig());
   } catch (err) {
-    fail((err as Error).message);
+    fail(err instanceof LabError ? err.toText() : (err as Error).message);
   }
 }
 

@@ -114,7 +114,7 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
     const base = { name, kind: daemon.kind, state: cstate };
     if (!info || cstate !== 'running') return { ...base, neighbors: idle(), note: `container is ${cstate}` };
 
-    const nb = await this.engine.exec(info.Id, { command: driver.neighborsCommand, timeoutS: 10 });
+    const nb = await this.engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10 });
     if (nb.exit_code !== 0) {
       return { ...base, neighbors: idle(), note: `${daemon.kind} is not answering yet: ${(nb.stderr || nb.stdout).trim().slice(0, 300)}` };
     }
@@ -125,7 +125,7 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
       // A daemon that is still starting answers with a warning instead of its table.
       return { ...base, neighbors: idle(), note: `${daemon.kind} answered without neighbor data yet: ${(err as Error).message}` };
     }
-    const rt = await this.engine.exec(info.Id, { command: driver.routesCommand, timeoutS: 10 });
+    const rt = await this.engine.exec(info, name, { command: driver.routesCommand, timeoutS: 10 });
     let routes: RouteEntry[] | undefined;
     try {
       routes = rt.exit_code === 0 ? driver.parseRoutes(rt.stdout) : undefined;

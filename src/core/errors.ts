@@ -64,6 +64,16 @@ export const invalid = (path: string, message: string, hint?: string): LabError 
 /** Turn anything thrown into a LabError, keeping LabErrors as they are. */
 export function asLabError(err: unknown): LabError {
   if (err instanceof LabError) return err;
+  const engine = err as { statusCode?: unknown; json?: { message?: string } | null; reason?: string };
+  if (typeof engine?.statusCode === 'number') {
+    // An answer from the Docker engine (dockerode): the engine's own words, with a code to match.
+    const why = engine.json?.message ?? engine.reason ?? (err as Error).message;
+    const code = engine.statusCode === 404 ? 'NOT_FOUND' : engine.statusCode === 409 ? 'CONFLICT' : 'DAEMON_ERROR';
+    return new LabError(code, `the Docker engine refused: ${why}`, {
+      cause: err,
+      hint: 'something may have changed outside netstream-lab (a container or network removed by hand?); compare with `docker ps -a` and `docker network ls`',
+    });
+  }
   const message = err instanceof Error ? err.message : String(err);
   return new LabError('INTERNAL', `internal error: ${message}`, {
     cause: err,

@@ -93,7 +93,7 @@ export class Images {
       } catch (err) {
         const e = err as { stderr?: string; message: string };
         throw new LabError('IMAGE_BUILD_FAILED', `could not make the base image ${ref}: ${tail(e.stderr ?? e.message)}`, {
-          hint: 'the base is made with debootstrap from Debian; check that deb.debian.org is reachable',
+          hint: "the base is made by images/base/bootstrap.sh with debootstrap and `docker import`: both must be installed, and Debian's archive reachable",
         });
       }
       return ref;

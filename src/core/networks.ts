@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DockerEngine } from './docker/engine.js';
 import { engineMessage, statusOf } from './docker/engine.js';
 import { allowRouted, removeRouted } from './docker/firewall.js';
-import { isManaged, LABELS, ownershipLabels } from './docker/labels.js';
+import { isManaged, LABELS, ownership, ownershipLabels } from './docker/labels.js';
 import { conflict, invalid, LabError, notFound } from './errors.js';
 import { allocate, checkAddress, defaultGateway, overlaps, parseCidr, parseSubnet, type Subnet } from './ipam.js';
 import type { NetworkRecord, StoreState } from './store/schema.js';
@@ -64,7 +64,9 @@ export class Networks {
     await this.engine.ready();
     const [state, nets] = await Promise.all([
       this.store.read(),
-      this.engine.call(this.engine.api.listNetworks({ filters: { label: [`${LABELS.managed}=true`] } })),
+      this.engine.call(
+        this.engine.api.listNetworks({ filters: { label: [`${LABELS.managed}=true`, `${LABELS.store}=${this.engine.labels.storeFile}`] } }),
+      ),
     ]);
     const present = new Set(nets.map((n) => n.Name));
     return Object.values(state.networks)
@@ -77,7 +79,7 @@ export class Networks {
     const rec = (await this.store.read()).networks[name];
     if (!rec) throw notFound('network', name);
     const info = await this.engine.inspectNetwork(name);
-    return this.#view(rec, !!info && isManaged(info.Labels));
+    return this.#view(rec, !!info && ownership(info.Labels, this.engine.labels) === 'ours');
   }
 
   async create(input: NetworkCreateInput): Promise<NetworkView> {
@@ -140,7 +142,8 @@ export class Networks {
       }
       await this.store.update((s) => {
         const r = s.networks[rec.name];
-        if (r) r.id = net.id;
+        if (!r) throw conflict(`network '${rec.name}' was deleted while it was being created`);
+        r.id = net.id;
       });
       return this.#view({ ...rec, id: net.id }, true, warnings);
     } catch (err) {
@@ -180,7 +183,7 @@ export class Networks {
 
   async #removeDocker(rec: NetworkRecord): Promise<void> {
     const info = await this.engine.inspectNetwork(rec.name);
-    if (info && isManaged(info.Labels)) {
+    if (info && ownership(info.Labels, this.engine.labels) === 'ours') {
       try {
         await this.engine.call(this.engine.api.getNetwork(info.Id).remove());
       } catch (err) {
@@ -213,11 +216,12 @@ export class Networks {
   // --- address allocation, used by daemons and hosts inside a store transaction -------------------
 
   /** Reserve an address on `network` for `owner` (chosen, or the lowest free). Mutates the state. */
+  /** `field` prefixes the paths in errors: `interfaces.0` gives `interfaces.0.network` / `interfaces.0.ip`; '' gives `network` / `ip`. */
   static reserve(state: StoreState, field: string, network: string, owner: string, ip?: string): string {
     const rec = state.networks[network];
     if (!rec)
       throw invalid(
-        `${field}.network`,
+        field ? `${field}.network` : 'network',
         `network '${network}' does not exist`,
         'create it first with network_create, or list them with network_list',
       );
@@ -229,7 +233,7 @@ export class Networks {
       return free;
     }
     const problem = checkAddress(subnet, rec.gateway, rec.allocations, ip);
-    if (problem) throw invalid(`${field}.ip`, problem);
+    if (problem) throw invalid(field ? `${field}.ip` : 'ip', problem);
     rec.allocations[ip] = owner;
     return ip;
   }

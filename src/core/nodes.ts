@@ -81,8 +81,11 @@ export class NodeBase {
     files: FileEntry[],
     ctx: OpContext,
   ): Promise<{ id: string; image: string }> {
+    // Attach only to this store's networks, by id: a foreign network that took a lab network's
+    // name must never receive a lab container.
+    const nets = await Promise.all(rec.interfaces.map(async (i) => ({ ...i, id: (await this.engine.ownedNetwork(i.network)).Id })));
     const image = await this.images.ensure(imageKind, ctx.progress);
-    const [first, ...rest] = rec.interfaces;
+    const [first, ...rest] = nets;
     if (!first) throw new LabError('INVALID_INPUT', 'interfaces: at least one interface is needed');
     ctx.progress?.(`creating container ${rec.name}`);
     let id: string | undefined;
@@ -100,25 +103,25 @@ export class NodeBase {
             CapAdd: CAPS,
             Sysctls: SYSCTLS,
             RestartPolicy: { Name: 'unless-stopped' },
-            NetworkMode: first.network,
+            NetworkMode: first.id,
             Init: false,
           },
           NetworkingConfig: {
-            EndpointsConfig: { [first.network]: { IPAMConfig: { IPv4Address: first.ip } } },
+            EndpointsConfig: { [first.id]: { IPAMConfig: { IPv4Address: first.ip } } },
           },
         }),
       );
       id = c.id;
       for (const i of rest) {
         await this.engine.call(
-          this.engine.api.getNetwork(i.network).connect({ Container: id, EndpointConfig: { IPAMConfig: { IPv4Address: i.ip } } }),
+          this.engine.api.getNetwork(i.id).connect({ Container: id, EndpointConfig: { IPAMConfig: { IPv4Address: i.ip } } }),
         );
       }
       await this.engine.putFiles(id, files);
       await this.engine.call(c.start());
       return { id, image };
     } catch (err) {
-      if (id) await this.engine.call(this.engine.api.getContainer(id).remove({ force: true })).catch(() => undefined);
+      if (id) await this.engine.removeContainerId(id).catch(() => undefined);
       if (err instanceof LabError) throw err;
       throw new LabError('DAEMON_ERROR', `could not create container '${rec.name}': ${engineMessage(err)}`, { cause: err });
     }
@@ -156,8 +159,9 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
     await this.engine.ready();
     const recs = Object.values((await this.store.read())[this.coll]) as Array<StoreState[C][string]>;
     recs.sort((a, b) => a.name.localeCompare(b.name));
-    const infos = await Promise.all(recs.map((r) => this.engine.inspectContainer(r.name)));
-    return recs.map((r, i) => this.view(r, containerState(infos[i])));
+    const found = await Promise.all(recs.map((r) => this.engine.classifyContainer(r.name)));
+    // A container by that name that is not ours does not count as this node's container.
+    return recs.map((r, i) => this.view(r, containerState(found[i]?.owner === 'ours' ? found[i]?.info : undefined)));
   }
 
   async get(name: string): Promise<V> {
@@ -198,21 +202,29 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
       throw new LabError('INVALID_INPUT', `the ${this.role} configuration cannot be written: ${(err as Error).message}`);
     }
     const { id, image } = await this.createContainer(rec, this.role, this.imageKind(rec), files, ctx);
-    return this.store.update((s) => {
-      const r = s[this.coll][name] as StoreState[C][string] | undefined;
-      if (!r) throw new LabError('CONFLICT', `${this.role} '${name}' was deleted while it was being created`);
-      r.container_id = id;
-      r.image = image;
-      return r;
-    });
+    try {
+      return await this.store.update((s) => {
+        const r = s[this.coll][name] as StoreState[C][string] | undefined;
+        if (!r) throw new LabError('CONFLICT', `${this.role} '${name}' was deleted while it was being created`);
+        r.container_id = id;
+        r.image = image;
+        return r;
+      });
+    } catch (err) {
+      await this.engine.removeContainerId(id).catch(() => undefined);
+      throw err;
+    }
   }
 
-  async delete(name: string): Promise<{ deleted: string }> {
+  async delete(name: string): Promise<{ deleted: string; warnings?: string[] }> {
     await this.engine.ready();
     await this.record(this.coll, name);
-    await this.engine.removeContainer(name);
+    const found = await this.engine.classifyContainer(name);
+    const warnings: string[] = [];
+    if (found?.owner === 'ours') await this.engine.removeContainerId(found.info.Id);
+    else if (found) warnings.push(`a container named '${name}' that netstream-lab did not create was left alone`);
     await this.forget(this.coll, name);
-    return { deleted: name };
+    return { deleted: name, ...(warnings.length ? { warnings } : {}) };
   }
 
   async stop(name: string): Promise<V> {
@@ -253,6 +265,6 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
     if (!info) {
       throw new LabError('CONFLICT', `the container of '${name}' is missing`, { hint: `recreate it with ${this.role}_start` });
     }
-    return this.engine.exec(info.Id, opts);
+    return this.engine.exec(info, name, opts);
   }
 }

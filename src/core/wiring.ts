@@ -37,15 +37,16 @@ export class Wiring extends NodeBase {
       if (rec?.interfaces.some((i) => i.network === input.network)) {
         throw conflict(`'${input.container}' is already connected to '${input.network}'`);
       }
-      const ip = Networks.reserve(s, 'ip', input.network, input.container, input.ip);
+      const ip = Networks.reserve(s, '', input.network, input.container, input.ip);
       rec?.interfaces.push({ network: input.network, ip });
       return { coll, ip };
     });
     try {
       const info = await this.engine.ownedContainer(input.container);
       if (info) {
+        const net = await this.engine.ownedNetwork(input.network);
         await this.engine.call(
-          this.engine.api.getNetwork(input.network).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: { IPv4Address: ip } } }),
+          this.engine.api.getNetwork(net.Id).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: { IPv4Address: ip } } }),
         );
       }
     } catch (err) {
@@ -60,29 +61,48 @@ export class Wiring extends NodeBase {
 
   async disconnect(input: Omit<ConnectInput, 'ip'>): Promise<ConnectResult> {
     await this.engine.ready();
-    const s = await this.store.read();
-    const coll = collectionOf(s, input.container);
-    const rec = s[coll][input.container];
-    const iface = rec?.interfaces.find((i) => i.network === input.network);
-    if (!iface)
-      throw notFound('connection', `${input.container} -> ${input.network}`, `'${input.container}' is not connected to '${input.network}'`);
-    if (rec && rec.interfaces.length === 1) {
-      throw conflict(
-        `'${input.network}' is the only network of '${input.container}'`,
-        `delete the ${coll === 'daemons' ? 'daemon' : 'host'} instead`,
-      );
-    }
-    const info = await this.engine.ownedContainer(input.container);
-    if (info) {
-      try {
-        await this.engine.call(this.engine.api.getNetwork(input.network).disconnect({ Container: info.Id, Force: true }));
-      } catch (err) {
-        // 404 / "is not connected": Docker already agrees; anything else is a real failure.
-        if (statusOf(err) !== 404 && !/not connected/i.test(engineMessage(err))) throw err;
+    // Check and detach in the store first (under the lock), so two disconnects cannot both pass
+    // the "not its only network" check; Docker follows.
+    const { coll, ip } = await this.store.update((s) => {
+      const coll = collectionOf(s, input.container);
+      const rec = s[coll][input.container];
+      const iface = rec?.interfaces.find((i) => i.network === input.network);
+      if (!rec || !iface) {
+        throw notFound(
+          'connection',
+          `${input.container} -> ${input.network}`,
+          `'${input.container}' is not connected to '${input.network}'`,
+        );
+      }
+      if (rec.interfaces.length === 1) {
+        throw conflict(
+          `'${input.network}' is the only network of '${input.container}'`,
+          `delete the ${coll === 'daemons' ? 'daemon' : 'host'} instead`,
+        );
+      }
+      rec.interfaces = rec.interfaces.filter((i) => i.network !== input.network);
+      Networks.release(s, input.container, input.network);
+      return { coll, ip: iface.ip };
+    });
+    try {
+      const info = await this.engine.ownedContainer(input.container);
+      const net = await this.engine.inspectNetwork(input.network);
+      if (info && net) await this.engine.call(this.engine.api.getNetwork(net.Id).disconnect({ Container: info.Id, Force: true }));
+    } catch (err) {
+      // 404 / "is not connected": Docker already agrees. Anything else: put the record back.
+      if (statusOf(err) !== 404 && !/not connected/i.test(engineMessage(err))) {
+        await this.store.update((s) => {
+          const rec = s[coll][input.container];
+          const net = s.networks[input.network];
+          if (rec && net && !net.allocations[ip]) {
+            rec.interfaces.push({ network: input.network, ip });
+            net.allocations[ip] = input.container;
+          }
+        });
+        throw err;
       }
     }
-    await this.#drop(coll, input.container, input.network);
-    return { network: input.network, container: input.container, ip: iface.ip };
+    return { network: input.network, container: input.container, ip };
   }
 
   #drop(coll: NodeCollection, container: string, network: string): Promise<void> {

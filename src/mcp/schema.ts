@@ -5,13 +5,13 @@ type JsonSchema = { type: 'object'; [k: string]: unknown };
 
 /** JSON Schema of a tool's input: what a caller may send (strict objects keep additionalProperties false). */
 export function inputJsonSchema(tool: AnyTool): JsonSchema {
-  const { $schema: _drop, ...schema } = z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return { ...schema, type: 'object' };
+  const { $schema: _drop, ...schema } = z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  return schema;
 }
 
 export function outputJsonSchema(tool: AnyTool): JsonSchema {
-  const { $schema: _drop, ...schema } = z.toJSONSchema(tool.output, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
-  return { ...schema, type: 'object' };
+  const { $schema: _drop, ...schema } = z.toJSONSchema(tool.output, { io: 'output', unrepresentable: 'any' }) as JsonSchema;
+  return schema;
 }
 
 /** The four MCP annotations, from the declaration. Lab operations never reach the open world. */

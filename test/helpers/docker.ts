@@ -13,13 +13,27 @@ export const TEST_LABEL = 'netstream-lab.test';
 
 export const root = join(import.meta.dirname, '..', '..');
 
+/** The pid of the vitest run that owns test objects (set by the global setup, inherited by workers). */
+const OWNER_LABEL = `${TEST_LABEL}.owner`;
+export const owner = (): string => process.env.NSLAB_TEST_OWNER ?? String(process.pid);
+
 /** Environment for a lab (in-process or a spawned server) whose objects are marked as test objects. */
 export function testEnv(run: string): Record<string, string> {
   return {
     NSLAB_DATA_DIR: mkdtempSync(join(tmpdir(), `nslab-${run}-`)),
-    NSLAB_EXTRA_LABELS: `${TEST_LABEL}=${run}`,
+    NSLAB_EXTRA_LABELS: `${TEST_LABEL}=${run},${OWNER_LABEL}=${owner()}`,
   };
 }
+
+const alive = (pid: string | undefined): boolean => {
+  if (!pid || !/^\d+$/.test(pid)) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 export function testLab(run: string): Lab {
   return createLab(loadConfig({ ...process.env, ...testEnv(run) }, {}, root));
@@ -38,11 +52,17 @@ export async function callError(lab: Lab, tool: string, args: unknown) {
   return out.error;
 }
 
-/** Remove containers and networks carrying the test label (optionally one run's), and their rules. */
+/**
+ * Remove containers and networks carrying the test label, and their forwarding rules: one run's,
+ * or (no argument) this vitest run's and those of test runs that are no longer alive, so that a
+ * concurrent run on the same engine keeps its lab. Never anything without the test label.
+ */
 export async function sweep(run?: string): Promise<number> {
   const docker = new Docker();
   const label = [run ? `${TEST_LABEL}=${run}` : TEST_LABEL];
-  const containers = await docker.listContainers({ all: true, filters: { label } });
+  const mine = (labels: Record<string, string> | undefined) =>
+    run !== undefined || labels?.[OWNER_LABEL] === owner() || !alive(labels?.[OWNER_LABEL]);
+  const containers = (await docker.listContainers({ all: true, filters: { label } })).filter((c) => mine(c.Labels));
   await Promise.all(
     containers.map((c) =>
       docker
@@ -51,7 +71,7 @@ export async function sweep(run?: string): Promise<number> {
         .catch(() => undefined),
     ),
   );
-  const networks = await docker.listNetworks({ filters: { label } });
+  const networks = (await docker.listNetworks({ filters: { label } })).filter((n) => mine(n.Labels));
   for (const n of networks) {
     await docker
       .getNetwork(n.Id)

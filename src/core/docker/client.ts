@@ -8,7 +8,14 @@ export function describeHost(dockerHost: string | undefined): string {
 /** dockerode options from a DOCKER_HOST URL (unix://, tcp://, ssh://). */
 export function dockerOptions(dockerHost: string | undefined): Docker.DockerOptions {
   if (!dockerHost) return { socketPath: '/var/run/docker.sock' };
-  const url = new URL(dockerHost);
+  let url: URL;
+  try {
+    url = new URL(dockerHost);
+  } catch {
+    throw new LabError('INVALID_INPUT', `DOCKER_HOST=${dockerHost} is not a URL`, {
+      hint: 'use unix:///var/run/docker.sock, tcp://host:2375 or ssh://user@host',
+    });
+  }
   switch (url.protocol) {
     case 'unix:':
       return { socketPath: url.pathname };

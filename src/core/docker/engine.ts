@@ -3,7 +3,7 @@ import { LabError } from '../errors.js';
 import { type FileEntry, tarFiles } from './archive.js';
 import { dockerOptions, engineMessage, isConnectionError, statusOf, unreachable } from './client.js';
 import { type ExecOptions, type ExecResult, execInContainer } from './exec.js';
-import { isManaged, type LabelContext } from './labels.js';
+import { LABELS, type LabelContext, type Ownership, ownership } from './labels.js';
 
 export type ContainerInfo = Docker.ContainerInspectInfo;
 export type NetworkInfo = Docker.NetworkInspectInfo;
@@ -68,23 +68,43 @@ export class DockerEngine {
     }
   }
 
-  /** A container the lab owns, or undefined if absent; throws if one by that name is not ours. */
-  async ownedContainer(name: string): Promise<ContainerInfo | undefined> {
+  /** The container by that name and whose it is; undefined when there is none. */
+  async classifyContainer(name: string): Promise<{ info: ContainerInfo; owner: Ownership } | undefined> {
     const info = await this.inspectContainer(name);
-    if (!info) return undefined;
-    if (!isManaged(info.Config.Labels)) {
-      throw new LabError('CONFLICT', `container '${name}' exists but was not created by netstream-lab`, {
-        hint: 'netstream-lab never modifies containers without its labels; pick another name or remove it yourself',
+    return info && { info, owner: ownership(info.Config.Labels, this.labels) };
+  }
+
+  /** A container this store owns, or undefined if absent; throws if one by that name is not ours. */
+  async ownedContainer(name: string): Promise<ContainerInfo | undefined> {
+    const found = await this.classifyContainer(name);
+    if (!found) return undefined;
+    if (found.owner !== 'ours') throw notOurs('container', name, found.owner, found.info.Config.Labels);
+    return found.info;
+  }
+
+  /** A lab network of this store, by name; throws NOT_FOUND or CONFLICT otherwise. */
+  async ownedNetwork(name: string): Promise<NetworkInfo> {
+    const info = await this.inspectNetwork(name);
+    if (!info) {
+      throw new LabError('NOT_FOUND', `Docker network '${name}' is gone`, {
+        hint: 'it was removed outside netstream-lab; delete and create the lab network again (network_delete, network_create)',
       });
     }
+    const owner = ownership(info.Labels, this.labels);
+    if (owner !== 'ours') throw notOurs('network', name, owner, info.Labels);
     return info;
   }
 
   async removeContainer(name: string): Promise<void> {
     const info = await this.ownedContainer(name);
     if (!info) return;
+    await this.removeContainerId(info.Id);
+  }
+
+  /** Remove by id a container this process has just made (rollback). */
+  async removeContainerId(id: string): Promise<void> {
     try {
-      await this.call(this.api.getContainer(info.Id).remove({ force: true, v: true }));
+      await this.call(this.api.getContainer(id).remove({ force: true, v: true }));
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
     }
@@ -112,15 +132,34 @@ export class DockerEngine {
     await this.call(this.api.getContainer(id).putArchive(tar, { path: '/' }));
   }
 
-  async exec(id: string, opts: ExecOptions): Promise<ExecResult> {
-    const info = await this.inspectContainer(id);
-    if (!info?.State.Running) {
-      throw new LabError('CONFLICT', `container '${id}' is not running`, {
-        hint: 'start it first (daemon_start / host_start)',
+  /** Run argv in a running container; `name` is what the user calls it, for the messages. */
+  async exec(info: ContainerInfo, name: string, opts: ExecOptions): Promise<ExecResult> {
+    const now = await this.inspectContainer(info.Id);
+    if (!now?.State.Running || now.State.Restarting) {
+      throw new LabError('CONFLICT', `'${name}' is not running (${now?.State.Status ?? 'gone'})`, {
+        hint: now?.State.Restarting
+          ? 'its main process keeps exiting; look at `docker logs` for the reason'
+          : 'start it first (daemon_start / host_start)',
       });
     }
     return this.call(execInContainer(this.api.getContainer(info.Id), opts));
   }
+}
+
+function notOurs(
+  what: 'container' | 'network',
+  name: string,
+  owner: Ownership,
+  labels: Record<string, string> | null | undefined,
+): LabError {
+  if (owner === 'other-store') {
+    return new LabError('CONFLICT', `${what} '${name}' belongs to another netstream-lab store (${labels?.[LABELS.store]})`, {
+      hint: 'use that store (NSLAB_DATA_DIR) to change it, or pick another name',
+    });
+  }
+  return new LabError('CONFLICT', `${what} '${name}' exists but was not created by netstream-lab`, {
+    hint: `netstream-lab never modifies a ${what} without its labels; pick another name or remove it yourself`,
+  });
 }
 
 export { engineMessage, statusOf };

@@ -35,9 +35,18 @@ export function ownershipLabels(ctx: LabelContext, role: Role, more: Record<stri
   return labels;
 }
 
-/** Ours: carries the managed label and a role (a bare image label is not enough). */
+/** Made by netstream-lab: the managed label and a role (a bare image label is not enough). */
 export function isManaged(labels: Record<string, string> | null | undefined): boolean {
   return labels?.[LABELS.managed] === 'true' && !!labels[LABELS.role];
+}
+
+export type Ownership = 'ours' | 'other-store' | 'foreign';
+
+/** Whose object this is: this store's, another netstream-lab store's, or not netstream-lab's at all. */
+export function ownership(labels: Record<string, string> | null | undefined, ctx: LabelContext): Ownership {
+  if (!isManaged(labels)) return 'foreign';
+  const store = labels?.[LABELS.store];
+  return !store || store === ctx.storeFile ? 'ours' : 'other-store';
 }
 
 /** A docker `filters` value that selects only lab objects (optionally of one role). */
