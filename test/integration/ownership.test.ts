@@ -98,5 +98,8 @@ describe('ownership and rollback on a real engine', () => {
     expect(e.message).toBe("network 'otest-gone' exists but was not created by netstream-lab");
     await expect(docker.getContainer('otest-h2').inspect()).rejects.toMatchObject({ statusCode: 404 });
     expect((await imposter.inspect()).Containers).toEqual({});
+    // Deleting the lab network forgets it (and its forwarding rule) but leaves the imposter.
+    await call(lab, 'network_delete', { name: 'otest-gone' });
+    expect((await imposter.inspect()).Name).toBe('otest-gone');
   });
 });
