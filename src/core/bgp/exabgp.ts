@@ -3,7 +3,7 @@
  * exabgpcli, whose 4.2 answers are text only (its "json" encoder covers the process API, not
  * the CLI's show commands).
  */
-import { checkCommonConfig, isIPv4, localInterfaceFor, mapBgpState, mergeWithConfigured } from './states.js';
+import { checkCommonConfig, isIPv4, localInterfaceFor, mapBgpState, mergeWithConfigured, quoteEscaped } from './states.js';
 import type { BgpConfig, ConfigFile, DaemonDriver, NeighborStatus, RouteEntry } from './types.js';
 
 export const EXABGP_CONF_PATH = '/etc/exabgp/exabgp.conf';
@@ -24,21 +24,7 @@ export function exabgpString(value: string, field: string): string {
     // ExaBGP 4.2 parses it, but its CLI then hangs (spinning) on `show neighbor configuration`.
     throw new Error(`${field} must be ASCII for ExaBGP`);
   }
-  const q = '"';
-  let out = q;
-  for (const ch of value) {
-    const c = ch.codePointAt(0) ?? 0;
-    if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\b') out += '\\b';
-    else if (ch === '\f') out += '\\f';
-    else if (c < 0x20 || c === 0x7f) {
-      out += `\\u${c.toString(16).padStart(4, '0')}`;
-    } else out += ch;
-  }
-  return out + q;
+  return quoteEscaped(value, 'lower');
 }
 
 export function renderExabgpConf(cfg: BgpConfig): string {

@@ -5,13 +5,13 @@
  */
 import {
   checkCommonConfig,
-  isControlCodePoint,
   isRecord,
   LAB_TIMERS,
   mapBgpState,
   mergeWithConfigured,
   num,
   parseJsonOutput,
+  quoteEscaped,
   toBgpState,
 } from './states.js';
 import type { BgpConfig, ConfigFile, DaemonDriver, NeighborStatus, RouteEntry } from './types.js';
@@ -21,21 +21,7 @@ export const GOBGP_ADVERTISE_PATH = '/etc/gobgp/advertise';
 
 /** A TOML basic string: any Unicode text can be written, control characters escaped. */
 export function tomlString(value: string): string {
-  let out = '"';
-  for (const ch of value) {
-    const c = ch.codePointAt(0) ?? 0;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\b') out += '\\b';
-    else if (ch === '\f') out += '\\f';
-    else if (isControlCodePoint(c)) {
-      out += `\\u${c.toString(16).toUpperCase().padStart(4, '0')}`;
-    } else out += ch;
-  }
-  return `${out}"`;
+  return quoteEscaped(value, 'upper');
 }
 
 export function renderGobgpToml(cfg: BgpConfig): string {

@@ -114,6 +114,21 @@ export function isControlCodePoint(c: number): boolean {
   return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029;
 }
 
+/**
+ * A double-quoted string with backslash escapes (TOML basic strings, ExaBGP's quoted words):
+ * quotes, backslashes and control characters escaped, `\uXXXX` for the rest of the controls.
+ */
+export function quoteEscaped(value: string, hex: 'lower' | 'upper'): string {
+  const named: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
+  let out = '"';
+  for (const ch of value) {
+    const c = ch.codePointAt(0) ?? 0;
+    const code = c.toString(16).padStart(4, '0');
+    out += named[ch] ?? (isControlCodePoint(c) ? `\\u${hex === 'upper' ? code.toUpperCase() : code}` : ch);
+  }
+  return `${out}"`;
+}
+
 /** Throw an Error naming `field` unless `value` is free of control characters (newlines included). */
 export function assertNoControlChars(value: string, field: string): void {
   if ([...value].some((ch) => isControlCodePoint(ch.codePointAt(0) ?? 0))) {
