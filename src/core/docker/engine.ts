@@ -132,12 +132,11 @@ export class DockerEngine {
     await this.call(this.api.getContainer(id).putArchive(tar, { path: '/' }));
   }
 
-  /** Run argv in a running container; `name` is what the user calls it, for the messages. */
+  /** Run argv in a running container, given its fresh inspect; `name` is what the user calls it. */
   async exec(info: ContainerInfo, name: string, opts: ExecOptions): Promise<ExecResult> {
-    const now = await this.inspectContainer(info.Id);
-    if (!now?.State.Running || now.State.Restarting) {
-      throw new LabError('CONFLICT', `'${name}' is not running (${now?.State.Status ?? 'gone'})`, {
-        hint: now?.State.Restarting
+    if (!info.State.Running || info.State.Restarting) {
+      throw new LabError('CONFLICT', `'${name}' is not running (${info.State.Status})`, {
+        hint: info.State.Restarting
           ? 'its main process keeps exiting; look at `docker logs` for the reason'
           : 'start it first (daemon_start / host_start)',
       });
