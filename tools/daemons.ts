@@ -23,6 +23,7 @@ const NeighborInput = z.strictObject({
   password: Password.optional(),
   description: SafeText('description', 80).optional(),
   multihop: z.number().int().min(1).max(255).optional().describe('eBGP multihop TTL, for peers not on a shared network'),
+  next_hop_self: z.boolean().optional().describe('FRR only: announce routes to this peer with this router as next hop'),
 });
 
 const Daemon = z.object({
@@ -37,6 +38,7 @@ const Daemon = z.object({
       asn: z.number(),
       description: z.string().optional(),
       multihop: z.number().optional(),
+      next_hop_self: z.boolean().optional(),
       has_password: z.boolean(),
     }),
   ),
@@ -50,6 +52,11 @@ const DaemonStatus = z.object({
   name: z.string(),
   kind: z.enum(DAEMON_KINDS),
   state: ContainerState,
+  daemon: z
+    .enum(['running', 'not_answering', 'restarting', 'stopped'])
+    .describe(
+      'whether the BGP daemon itself answered: running (neighbors below are as it reported them), not_answering, restarting (it keeps exiting), stopped',
+    ),
   neighbors: z.array(
     z.object({
       address: z.string(),
@@ -67,11 +74,26 @@ const DaemonStatus = z.object({
         next_hop: z.string().optional(),
         as_path: z.array(z.number()).optional(),
         best: z.boolean().optional(),
+        direction: z.enum(['in', 'out']).optional().describe('out: a route this daemon advertises (ExaBGP)'),
+        neighbor: z.string().optional(),
       }),
     )
     .optional(),
   note: z.string().optional(),
 });
+
+const DaemonChange = z.object({
+  name: z.string(),
+  applied: z
+    .enum(['live', 'reload', 'config_only'])
+    .describe(
+      'live: applied to the running daemon; reload: the daemon process re-read its configuration (container not restarted); config_only: the container is not running, the change takes effect at its next start',
+    ),
+  note: z.string(),
+  daemon: Daemon,
+});
+
+const PrefixInput = z.strictObject({ name: Name, prefix: Prefix.describe('IPv4 prefix, e.g. 198.51.100.0/24') });
 
 export const daemonTools = [
   defineTool({
@@ -169,6 +191,52 @@ export const daemonTools = [
     input: NameInput,
     output: DaemonStatus,
     handle: (lab, i) => lab.daemons.status(i.name),
+  }),
+  defineTool({
+    name: 'daemon_peer_add',
+    title: 'Add a BGP peer',
+    description:
+      "Add a BGP neighbor to a running daemon without restarting its container (FRR live through vtysh; GoBGP and ExaBGP re-read their configuration, other sessions stay up). The peer's address must be on one of the daemon's networks or tunnels unless multihop is set. Check the session with daemon_status.",
+    toolset: 'daemons',
+    effect: 'write',
+    idempotent: false,
+    input: NeighborInput.extend({ name: Name }),
+    output: DaemonChange,
+    handle: (lab, { name, ...n }) => lab.daemons.peerAdd(name, n),
+  }),
+  defineTool({
+    name: 'daemon_peer_remove',
+    title: 'Remove a BGP peer',
+    description: 'Remove a BGP neighbor from a daemon (the session goes down); other sessions stay up.',
+    toolset: 'daemons',
+    effect: 'destructive',
+    idempotent: false,
+    input: z.strictObject({ name: Name, address: Ipv4.describe('the address of the peer to remove') }),
+    output: DaemonChange,
+    handle: (lab, i) => lab.daemons.peerRemove(i.name, i.address),
+  }),
+  defineTool({
+    name: 'daemon_route_advertise',
+    title: 'Advertise a prefix',
+    description:
+      'Originate an IPv4 prefix from a daemon to all its peers, live (no restart). It stays advertised across restarts until daemon_route_withdraw.',
+    toolset: 'daemons',
+    effect: 'write',
+    idempotent: false,
+    input: PrefixInput,
+    output: DaemonChange,
+    handle: (lab, i) => lab.daemons.routeAdvertise(i.name, i.prefix),
+  }),
+  defineTool({
+    name: 'daemon_route_withdraw',
+    title: 'Withdraw a prefix',
+    description: 'Stop originating a prefix the daemon advertises (see daemon_get), live; peers remove it from their tables.',
+    toolset: 'daemons',
+    effect: 'destructive',
+    idempotent: false,
+    input: PrefixInput,
+    output: DaemonChange,
+    handle: (lab, i) => lab.daemons.routeWithdraw(i.name, i.prefix),
   }),
   defineTool({
     name: 'daemon_exec',

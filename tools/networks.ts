@@ -15,7 +15,16 @@ const Network = z.object({
   warnings: z.array(z.string()).optional(),
 });
 
-const Connection = z.object({ network: z.string(), container: z.string(), ip: z.string() });
+const Connection = z.object({
+  network: z.string(),
+  container: z.string(),
+  ip: z.string(),
+  bgp: z
+    .object({ applied: z.enum(['live', 'reload', 'config_only']), note: z.string() })
+    .optional()
+    .describe("present when a daemon's BGP configuration had to follow the change"),
+  warnings: z.array(z.string()).optional(),
+});
 
 export const networkTools = [
   defineTool({
@@ -80,7 +89,8 @@ export const networkTools = [
   defineTool({
     name: 'network_connect',
     title: 'Connect container to network',
-    description: 'Attach a lab daemon or host to another lab network, with a chosen or allocated address.',
+    description:
+      "Attach a lab daemon or host to another lab network, with a chosen or allocated address. A daemon's BGP configuration follows, so a peer on the new network can be added right after (daemon_peer_add).",
     toolset: 'networks',
     effect: 'write',
     idempotent: false,
@@ -99,12 +109,17 @@ export const networkTools = [
   defineTool({
     name: 'network_disconnect',
     title: 'Disconnect container from network',
-    description: "Detach a lab daemon or host from a lab network and free its address. A container's only network cannot be removed.",
+    description:
+      "Detach a lab daemon or host from a lab network and free its address; a daemon's BGP configuration follows. A container's only network cannot be removed, nor the underlay of a tunnel; a disconnect that would leave a configured BGP peer unreachable is refused unless force is set.",
     toolset: 'networks',
     effect: 'destructive',
     idempotent: false,
     http: { method: 'POST', path: '/networks/disconnect' },
-    input: z.strictObject({ network: Name, container: Name.describe('name of a lab daemon or host') }),
+    input: z.strictObject({
+      network: Name,
+      container: Name.describe('name of a lab daemon or host'),
+      force: z.boolean().optional().describe('disconnect even though configured BGP peers become unreachable'),
+    }),
     output: Connection,
     handle: (lab, i) => lab.wiring.disconnect(i),
   }),

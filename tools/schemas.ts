@@ -102,3 +102,20 @@ export const Password = z
   .max(80, 'must be at most 80 characters')
   .regex(/^[!-~]*$/, 'must be printable ASCII without spaces')
   .describe('TCP MD5 password (both sides must set the same)');
+
+/** A unicast address another host can have: not 0.0.0.0, loopback, link-local, multicast or broadcast. */
+export const UnicastIpv4 = Ipv4.refine((s) => !/^(0\.|127\.|169\.254\.|22[4-9]\.|2[3-5]\d\.)/.test(s), {
+  message: 'must be a unicast address (not 0.0.0.0/8, loopback, link-local, multicast or broadcast)',
+});
+
+/** A tunnel's name, which is also its interface name inside the container (at most 15 characters). */
+export const TunnelName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9_.-]{1,14}$/,
+    'must be 2-15 characters: lower-case letters, digits, "_", "." or "-" (it is also the interface name)',
+  )
+  .refine((s) => !/^(lo|eth\d+|gre0|gretap0|erspan0|tunl0|sit0|ip6tnl0|ip6gre0|ip_vti0|ip6_vti0|teql0|vxlan0|bond0|dummy0)$/.test(s), {
+    message: 'is a name the kernel or Docker uses for its own interfaces; pick another',
+  })
+  .describe('tunnel name, also its interface name in the containers');

@@ -39,6 +39,7 @@ mkdir -p "$pipe_dir"
 rm -f "$pipe_dir/exabgp.in" "$pipe_dir/exabgp.out"
 mkfifo -m 0600 "$pipe_dir/exabgp.in" "$pipe_dir/exabgp.out"
 
+nslab-tunnels
 exabgp "$conf" &
 exa_pid=$!
 log "exabgp started (pid $exa_pid)"

@@ -39,6 +39,7 @@ touch /var/log/frr/frr.log && chown frr:frr /var/log/frr/frr.log
 tail -n 0 -F /var/log/frr/frr.log 2>/dev/null &
 tail_pid=$!
 
+nslab-tunnels
 if ! /usr/lib/frr/frrinit.sh start; then
   log "frrinit.sh start failed"
   exit 1

@@ -51,6 +51,7 @@ fi
 
 # Routes a previous run installed are stale now.
 flush_routes
+nslab-tunnels
 
 gobgpd -f "$conf" -t toml --api-hosts=127.0.0.1:50051 --pprof-disable &
 gobgpd_pid=$!

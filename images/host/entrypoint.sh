@@ -20,6 +20,8 @@ trap on_term TERM INT
 ipv4_re='^([0-9]{1,3}\.){3}[0-9]{1,3}$'
 cidr4_re='^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$'
 
+nslab-tunnels
+
 if [ -f /etc/nslab/loopback ]; then
   while IFS= read -r line || [ -n "$line" ]; do
     cidr="${line%%#*}"

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import { pack } from 'tar-stream';
 import type { DockerEngine } from './docker/engine.js';
 import { LABELS } from './docker/labels.js';
 import { LabError } from './errors.js';
@@ -15,15 +17,35 @@ export const IMAGE_KINDS = ['frr', 'gobgp', 'exabgp', 'host'] as const;
 export type ImageKind = (typeof IMAGE_KINDS)[number];
 export const IMAGE_REPO = 'netstream-lab';
 
-async function hashDir(dir: string, salt: string): Promise<string> {
+async function hashDirs(dirs: string[], salt: string): Promise<string> {
   const h = createHash('sha256').update(salt);
-  const names = (await readdir(dir)).sort();
-  for (const n of names)
-    h.update(n)
-      .update('\0')
-      .update(await readFile(join(dir, n)))
-      .update('\0');
+  for (const dir of dirs) {
+    const names = (await readdir(dir)).sort();
+    for (const n of names)
+      h.update(n)
+        .update('\0')
+        .update(await readFile(join(dir, n)))
+        .update('\0');
+  }
   return h.digest('hex').slice(0, 12);
+}
+
+/** Files every lab image gets besides its own folder's (images/common). */
+const COMMON = 'common';
+
+/** The build context of a lab image: its folder plus images/common, flat, modes kept. */
+async function buildContext(dirs: string[]): Promise<Buffer> {
+  const p = pack();
+  for (const dir of dirs) {
+    for (const n of (await readdir(dir)).sort()) {
+      const path = join(dir, n);
+      p.entry({ name: n, mode: (await stat(path)).mode & 0o777 }, await readFile(path));
+    }
+  }
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of p) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /**
@@ -39,6 +61,10 @@ export class Images {
     private readonly imagesDir: string,
   ) {}
 
+  #dirs(kind: ImageKind): string[] {
+    return [join(this.imagesDir, kind), join(this.imagesDir, COMMON)];
+  }
+
   async #exists(ref: string): Promise<boolean> {
     try {
       await this.engine.call(this.engine.api.getImage(ref).inspect());
@@ -50,12 +76,12 @@ export class Images {
   }
 
   async baseRef(): Promise<string> {
-    return `${IMAGE_REPO}/base:bookworm-${await hashDir(join(this.imagesDir, 'base'), '')}`;
+    return `${IMAGE_REPO}/base:bookworm-${await hashDirs([join(this.imagesDir, 'base')], '')}`;
   }
 
   async refFor(kind: ImageKind): Promise<string> {
     const base = await this.baseRef();
-    return `${IMAGE_REPO}/${kind}:${await hashDir(join(this.imagesDir, kind), base)}`;
+    return `${IMAGE_REPO}/${kind}:${await hashDirs(this.#dirs(kind), base)}`;
   }
 
   /** The image for `kind`, built first (with its base) when missing. Concurrent callers share one build. */
@@ -104,13 +130,13 @@ export class Images {
   }
 
   async #build(kind: ImageKind, ref: string, base: string, progress?: Progress): Promise<void> {
-    const dir = join(this.imagesDir, kind);
-    const src = await readdir(dir);
     const stream = await this.engine.call(
-      this.engine.api.buildImage(
-        { context: dir, src },
-        { t: ref, buildargs: { BASE_IMAGE: base }, labels: { [LABELS.image]: kind }, rm: true },
-      ),
+      this.engine.api.buildImage(Readable.from([await buildContext(this.#dirs(kind))]), {
+        t: ref,
+        buildargs: { BASE_IMAGE: base },
+        labels: { [LABELS.image]: kind },
+        rm: true,
+      }),
     );
     const log: string[] = [];
     await new Promise<void>((resolve, reject) => {

@@ -6,6 +6,8 @@ import { Hosts } from './hosts.js';
 import { Images } from './images.js';
 import { Networks } from './networks.js';
 import { Store } from './store/store.js';
+import { TunnelDoctor } from './tunnels/diagnose.js';
+import { Tunnels } from './tunnels/service.js';
 import { Wiring } from './wiring.js';
 
 /** The core, as every front end sees it. Knows nothing of MCP, Slack, HTTP or the CLI. */
@@ -18,20 +20,36 @@ export interface Lab {
   daemons: Daemons;
   hosts: Hosts;
   wiring: Wiring;
+  tunnels: Tunnels;
+  doctor: TunnelDoctor;
 }
 
 export function createLab(config: Config): Lab {
   const store = new Store(config.dataDir);
   const engine = new DockerEngine(config.dockerHost, { extra: config.extraLabels, storeFile: store.file });
   const images = new Images(engine, join(config.rootDir, 'images'));
+  const daemons = new Daemons(engine, store, images);
+  const hosts = new Hosts(engine, store, images);
+  const wiring = new Wiring(engine, store, images);
+  const tunnels = new Tunnels(engine, store);
+  // A daemon's BGP files follow its networks and tunnels; a node's tunnels go with it.
+  wiring.daemonConfig = daemons.config;
+  tunnels.onChange = async (containers) => {
+    const state = await store.read();
+    for (const c of containers) if (state.daemons[c]) await daemons.config.refresh(c);
+  };
+  daemons.beforeDelete = (name) => tunnels.removeFor(name);
+  hosts.beforeDelete = (name) => tunnels.removeFor(name);
   return {
     config,
     store,
     engine,
     images,
     networks: new Networks(engine, store),
-    daemons: new Daemons(engine, store, images),
-    hosts: new Hosts(engine, store, images),
-    wiring: new Wiring(engine, store, images),
+    daemons,
+    hosts,
+    wiring,
+    tunnels,
+    doctor: new TunnelDoctor(tunnels),
   };
 }

@@ -9,6 +9,7 @@ import { Networks } from './networks.js';
 import type { OpContext } from './progress.js';
 import type { DaemonRecord, HostRecord, StoreState } from './store/schema.js';
 import type { Store } from './store/store.js';
+import { tunnelFiles } from './tunnels/render.js';
 
 /** Daemons and hosts are both "nodes": a lab container with interfaces on lab networks. */
 export type NodeCollection = 'daemons' | 'hosts';
@@ -35,6 +36,9 @@ export function containerState(info: { State: { Running: boolean; Restarting: bo
 }
 
 export class NodeBase {
+  /** Set by the lab: what else goes with a node before it is deleted (its tunnels); returns notes. */
+  beforeDelete?: (name: string) => Promise<string[]>;
+
   constructor(
     protected readonly engine: DockerEngine,
     protected readonly store: Store,
@@ -119,12 +123,18 @@ export class NodeBase {
       }
       await this.engine.putFiles(id, files);
       await this.engine.call(c.start());
+      await this.started(rec, id, ctx);
       return { id, image };
     } catch (err) {
       if (id) await this.engine.removeContainerId(id).catch(() => undefined);
       if (err instanceof LabError) throw err;
       throw new LabError('DAEMON_ERROR', `could not create container '${rec.name}': ${engineMessage(err)}`, { cause: err });
     }
+  }
+
+  /** Called once a node's container has started; a daemon waits here until its BGP daemon answers. */
+  protected started(_rec: NodeRecord, _id: string, _ctx: OpContext): Promise<void> {
+    return Promise.resolve();
   }
 
   protected async record<C extends NodeCollection>(coll: C, name: string): Promise<StoreState[C][string]> {
@@ -195,7 +205,8 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
     if (!rec) throw notFound(this.role, name);
     let files: FileEntry[];
     try {
-      files = this.files(rec, state);
+      // Tunnels ending here are part of the node: its entrypoint brings them up at every start.
+      files = [...this.files(rec, state), ...tunnelFiles(state, name)];
     } catch (err) {
       if (err instanceof LabError) throw err;
       // The drivers refuse values their config language cannot represent.
@@ -219,8 +230,8 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
   async delete(name: string): Promise<{ deleted: string; warnings?: string[] }> {
     await this.engine.ready();
     await this.record(this.coll, name);
+    const warnings: string[] = (await this.beforeDelete?.(name)) ?? [];
     const found = await this.engine.classifyContainer(name);
-    const warnings: string[] = [];
     if (found?.owner === 'ours') await this.engine.removeContainerId(found.info.Id);
     else if (found) warnings.push(`a container named '${name}' that netstream-lab did not create was left alone`);
     await this.forget(this.coll, name);
@@ -239,10 +250,12 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
   /** Start the container, or recreate it from the store when it is gone. */
   async start(name: string, ctx: OpContext = {}): Promise<V> {
     await this.engine.ready();
-    await this.record(this.coll, name);
+    const rec = await this.record(this.coll, name);
     const info = await this.engine.ownedContainer(name);
     if (info) {
+      const wasRunning = info.State.Running && !info.State.Restarting;
       await this.engine.startContainer(info.Id);
+      if (!wasRunning) await this.started(rec, info.Id, ctx);
     } else {
       ctx.progress?.(`container ${name} is gone; recreating it from the store`);
       await this.#build(name, ctx);

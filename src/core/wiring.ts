@@ -1,8 +1,10 @@
+import type { ChangeOutcome, DaemonConfig } from './daemon-config.js';
 import { engineMessage, statusOf } from './docker/engine.js';
 import { conflict, LabError, notFound } from './errors.js';
 import { Networks } from './networks.js';
 import { NodeBase, type NodeCollection } from './nodes.js';
 import type { StoreState } from './store/schema.js';
+import { connectedSubnets, inSubnet } from './subnets.js';
 
 export interface ConnectInput {
   network: string;
@@ -14,6 +16,18 @@ export interface ConnectResult {
   network: string;
   container: string;
   ip: string;
+  bgp?: ChangeOutcome;
+  warnings?: string[];
+}
+
+/** Peers of a daemon that no network or tunnel would reach once it leaves `network`. */
+function strandedPeers(s: StoreState, container: string, network: string): string[] {
+  const rec = s.daemons[container];
+  if (!rec) return [];
+  const remaining = connectedSubnets({ ...rec, interfaces: rec.interfaces.filter((i) => i.network !== network) }, s);
+  return rec.neighbors
+    .filter((n) => n.multihop === undefined && !remaining.some((c) => inSubnet(n.address, c.subnet)))
+    .map((n) => n.address);
 }
 
 function collectionOf(s: StoreState, name: string): NodeCollection {
@@ -28,6 +42,14 @@ function collectionOf(s: StoreState, name: string): NodeCollection {
 
 /** Attaching lab containers to lab networks after creation, with addresses kept in the store. */
 export class Wiring extends NodeBase {
+  /** Set by the lab: brings a daemon's BGP files in line with its record after a change. */
+  daemonConfig?: DaemonConfig;
+
+  async #follow(coll: NodeCollection, name: string): Promise<ChangeOutcome | undefined> {
+    if (coll !== 'daemons' || !this.daemonConfig) return undefined;
+    return this.daemonConfig.refresh(name);
+  }
+
   async connect(input: ConnectInput): Promise<ConnectResult> {
     await this.engine.ready();
     const { coll, ip } = await this.store.update((s) => {
@@ -56,14 +78,15 @@ export class Wiring extends NodeBase {
         cause: err,
       });
     }
-    return { network: input.network, container: input.container, ip };
+    const bgp = await this.#follow(coll, input.container);
+    return { network: input.network, container: input.container, ip, ...(bgp ? { bgp } : {}) };
   }
 
-  async disconnect(input: Omit<ConnectInput, 'ip'>): Promise<ConnectResult> {
+  async disconnect(input: Omit<ConnectInput, 'ip'> & { force?: boolean | undefined }): Promise<ConnectResult> {
     await this.engine.ready();
     // Check and detach in the store first (under the lock), so two disconnects cannot both pass
     // the "not its only network" check; Docker follows.
-    const { coll, ip } = await this.store.update((s) => {
+    const { coll, ip, stranded } = await this.store.update((s) => {
       const coll = collectionOf(s, input.container);
       const rec = s[coll][input.container];
       const iface = rec?.interfaces.find((i) => i.network === input.network);
@@ -80,9 +103,26 @@ export class Wiring extends NodeBase {
           `delete the ${coll === 'daemons' ? 'daemon' : 'host'} instead`,
         );
       }
+      const tunnels = Object.values(s.tunnels).filter(
+        (t) =>
+          t.underlay === input.network && (t.a.container === input.container || ('container' in t.b && t.b.container === input.container)),
+      );
+      if (tunnels.length) {
+        throw conflict(
+          `'${input.network}' carries tunnel${tunnels.length > 1 ? 's' : ''} ${tunnels.map((t) => t.name).join(', ')} of '${input.container}'`,
+          'delete those tunnels first (tunnel_delete)',
+        );
+      }
+      const stranded = strandedPeers(s, input.container, input.network);
+      if (stranded.length && !input.force) {
+        throw conflict(
+          `disconnecting '${input.container}' from '${input.network}' would leave its BGP peer${stranded.length > 1 ? 's' : ''} ${stranded.join(', ')} on no shared network`,
+          'remove those peers first (daemon_peer_remove), or disconnect with force',
+        );
+      }
       rec.interfaces = rec.interfaces.filter((i) => i.network !== input.network);
       Networks.release(s, input.container, input.network);
-      return { coll, ip: iface.ip };
+      return { coll, ip: iface.ip, stranded };
     });
     try {
       const info = await this.engine.ownedContainer(input.container);
@@ -102,7 +142,9 @@ export class Wiring extends NodeBase {
         throw err;
       }
     }
-    return { network: input.network, container: input.container, ip };
+    const bgp = await this.#follow(coll, input.container);
+    const warnings = stranded.length ? [`BGP peers now on no shared network of '${input.container}': ${stranded.join(', ')}`] : [];
+    return { network: input.network, container: input.container, ip, ...(bgp ? { bgp } : {}), ...(warnings.length ? { warnings } : {}) };
   }
 
   #drop(coll: NodeCollection, container: string, network: string): Promise<void> {

@@ -83,7 +83,7 @@ describe('helpers', () => {
     advertise: [],
   };
 
-  it('mergeWithConfigured keeps config order, fills Idle and keeps extra peers', () => {
+  it('mergeWithConfigured keeps config order and extra peers, and makes up no state', () => {
     const merged = mergeWithConfigured(
       [
         { address: '10.9.9.9', asn: 65009, state: 'Active' },
@@ -92,7 +92,6 @@ describe('helpers', () => {
       cfg,
     );
     expect(merged).toEqual([
-      { address: '10.1.0.2', asn: 65002, state: 'Idle' },
       { address: '10.2.3.4', asn: 65003, state: 'Established', uptime_s: 5 },
       { address: '10.9.9.9', asn: 65009, state: 'Active' },
     ]);

@@ -4,6 +4,8 @@
  */
 import {
   asNumbersInPath,
+  assertIPv4,
+  assertIPv4Cidr,
   assertNoControlChars,
   assertWord,
   checkCommonConfig,
@@ -14,7 +16,7 @@ import {
   parseJsonOutput,
   toBgpState,
 } from './states.js';
-import type { BgpConfig, ConfigFile, DaemonDriver, NeighborStatus, RouteEntry } from './types.js';
+import type { ApplyPlan, BgpChange, BgpConfig, BgpNeighbor, ConfigFile, DaemonDriver, NeighborStatus, RouteEntry } from './types.js';
 
 export const FRR_CONF_PATH = '/etc/frr/frr.conf';
 
@@ -34,6 +36,28 @@ export function frrPassword(password: string, field: string): string {
   assertNoControlChars(password, field);
   if (/\s/.test(password)) throw new Error(`${field} must not contain whitespace (FRR takes a single word)`);
   return password;
+}
+
+/** The `router bgp` lines (`router`) and `address-family ipv4 unicast` lines (`af`) of one neighbor. */
+export function frrNeighborLines(cfg: BgpConfig, n: BgpNeighbor, field: string): { router: string[]; af: string[] } {
+  const t = LAB_TIMERS;
+  const a = n.address;
+  const router = [`neighbor ${a} remote-as ${n.asn}`];
+  if (n.description !== undefined) {
+    const d = frrDescription(n.description, `${field}.description`);
+    if (d !== '') router.push(`neighbor ${a} description ${d}`);
+  }
+  if (n.password !== undefined) router.push(`neighbor ${a} password ${frrPassword(n.password, `${field}.password`)}`);
+  // ebgp-multihop applies to eBGP sessions only (FRR refuses it for iBGP peers).
+  if (n.multihop !== undefined && n.asn !== cfg.asn) router.push(`neighbor ${a} ebgp-multihop ${n.multihop}`);
+  router.push(
+    `neighbor ${a} timers ${t.keepalive} ${t.hold}`,
+    `neighbor ${a} timers connect ${t.connectRetry}`,
+    `neighbor ${a} advertisement-interval 0`,
+  );
+  const af = [`neighbor ${a} activate`];
+  if (n.next_hop_self) af.push(`neighbor ${a} next-hop-self`);
+  return { router, af };
 }
 
 export function renderFrrConf(cfg: BgpConfig): string {
@@ -57,25 +81,49 @@ export function renderFrrConf(cfg: BgpConfig): string {
   ];
   const afLines: string[] = [];
   for (const [i, n] of cfg.neighbors.entries()) {
-    const f = `neighbors[${i}]`;
-    const a = n.address;
-    lines.push(` neighbor ${a} remote-as ${n.asn}`);
-    if (n.description !== undefined) {
-      const d = frrDescription(n.description, `${f}.description`);
-      if (d !== '') lines.push(` neighbor ${a} description ${d}`);
-    }
-    if (n.password !== undefined) lines.push(` neighbor ${a} password ${frrPassword(n.password, `${f}.password`)}`);
-    // ebgp-multihop applies to eBGP sessions only (FRR refuses it for iBGP peers).
-    if (n.multihop !== undefined && n.asn !== cfg.asn) lines.push(` neighbor ${a} ebgp-multihop ${n.multihop}`);
-    lines.push(` neighbor ${a} timers ${t.keepalive} ${t.hold}`);
-    lines.push(` neighbor ${a} timers connect ${t.connectRetry}`);
-    lines.push(` neighbor ${a} advertisement-interval 0`);
-    afLines.push(`  neighbor ${a} activate`);
+    const { router, af } = frrNeighborLines(cfg, n, `neighbors[${i}]`);
+    lines.push(...router.map((l) => ` ${l}`));
+    afLines.push(...af.map((l) => `  ${l}`));
   }
   lines.push(' !', ' address-family ipv4 unicast');
   for (const p of cfg.advertise) lines.push(`  network ${p}`);
   lines.push(...afLines, ' exit-address-family', 'exit', '!', 'line vty', '!', 'end', '');
   return lines.join('\n');
+}
+
+/** vtysh argv entering `router bgp ASN` (and the IPv4 address family when `af` lines are given). */
+function vtyshConfig(cfg: BgpConfig, router: string[], af: string[] = []): string[] {
+  const argv = ['vtysh', '-c', 'configure terminal', '-c', `router bgp ${cfg.asn}`];
+  for (const l of router) argv.push('-c', l);
+  if (af.length) {
+    argv.push('-c', 'address-family ipv4 unicast');
+    for (const l of af) argv.push('-c', l);
+  }
+  argv.push('-c', 'end');
+  return argv;
+}
+
+/** FRR takes every change live through vtysh (it exits 1 when a command is refused). */
+function applyFrr(change: BgpChange, after: BgpConfig): ApplyPlan {
+  checkCommonConfig(after);
+  switch (change.op) {
+    case 'peer_add': {
+      const { router, af } = frrNeighborLines(after, change.neighbor, 'neighbor');
+      return { mode: 'live', commands: [vtyshConfig(after, router, af)] };
+    }
+    case 'peer_remove':
+      assertIPv4(change.address, 'address');
+      return { mode: 'live', commands: [vtyshConfig(after, [`no neighbor ${change.address}`])] };
+    case 'advertise':
+      assertIPv4Cidr(change.prefix, 'prefix');
+      return { mode: 'live', commands: [vtyshConfig(after, [], [`network ${change.prefix}`])] };
+    case 'withdraw':
+      assertIPv4Cidr(change.prefix, 'prefix');
+      return { mode: 'live', commands: [vtyshConfig(after, [], [`no network ${change.prefix}`])] };
+    case 'reload':
+      // The integrated config is applied on top of the running one (vtysh -b, as at boot).
+      return { mode: 'reload', commands: [['vtysh', '-b']] };
+  }
 }
 
 function parseFrrNeighbors(stdout: string, cfg: BgpConfig): NeighborStatus[] {
@@ -138,4 +186,5 @@ export const frrDriver: DaemonDriver = {
   parseNeighbors: parseFrrNeighbors,
   routesCommand: ['vtysh', '-c', 'show ip bgp json'],
   parseRoutes: parseFrrRoutes,
+  apply: applyFrr,
 };

@@ -4,6 +4,7 @@
  * `gobgp neighbor -j` and `gobgp global rib -a ipv4 -j`.
  */
 import {
+  assertIPv4Cidr,
   checkCommonConfig,
   isRecord,
   LAB_TIMERS,
@@ -14,7 +15,7 @@ import {
   quoteEscaped,
   toBgpState,
 } from './states.js';
-import type { BgpConfig, ConfigFile, DaemonDriver, NeighborStatus, RouteEntry } from './types.js';
+import type { ApplyPlan, BgpChange, BgpConfig, ConfigFile, DaemonDriver, NeighborStatus, RouteEntry } from './types.js';
 
 export const GOBGP_CONF_PATH = '/etc/gobgp/gobgpd.toml';
 export const GOBGP_ADVERTISE_PATH = '/etc/gobgp/advertise';
@@ -65,6 +66,8 @@ function assertNoCliError(data: unknown, what: string): void {
 }
 
 function parseGobgpNeighbors(stdout: string, cfg: BgpConfig): NeighborStatus[] {
+  // gobgpd with no peers at all answers null.
+  if (stdout.trim() === 'null') return [];
   const data = parseJsonOutput(stdout, 'gobgp neighbor -j');
   assertNoCliError(data, 'gobgp neighbor -j');
   if (!Array.isArray(data)) throw new Error('gobgp neighbor -j: expected a JSON array');
@@ -143,6 +146,41 @@ function parseGobgpRoutes(stdout: string): RouteEntry[] {
   return out;
 }
 
+/**
+ * Every neighbor with its per-peer counters: `gobgp neighbor -j` leaves "advertised" out, so each
+ * peer is read again with `gobgp neighbor ADDR -j` (addresses come from gobgpd itself and reach
+ * the shell only as positional arguments). Prints one JSON array, or gobgp's own error.
+ */
+const NEIGHBORS_SCRIPT = [
+  'all=$(gobgp neighbor -j) || { printf "%s" "$all"; exit 1; }',
+  'printf "%s" "$all" | jq -e "type == "array"" >/dev/null 2>&1 || { printf "%s" "$all"; exit 0; }',
+  'set -- $(printf "%s" "$all" | jq -r ".[] | (.state.neighbor_address // .conf.neighbor_address // empty)")',
+  'for a in "$@"; do gobgp neighbor "$a" -j || exit 1; echo; done | jq -s -c .',
+].join('\n');
+
+/**
+ * Neighbors: gobgpd re-reads its file on SIGHUP and adds, removes or updates only the peers that
+ * changed (the others keep their sessions). Prefixes: live through gobgp's API.
+ */
+function applyGobgp(change: BgpChange, after: BgpConfig): ApplyPlan {
+  checkCommonConfig(after);
+  const hup = ['pkill', '-HUP', '-x', 'gobgpd'];
+  switch (change.op) {
+    case 'peer_add':
+      return { mode: 'reload', commands: [hup], expect: { present: [change.neighbor.address] } };
+    case 'peer_remove':
+      return { mode: 'reload', commands: [hup], expect: { absent: [change.address] } };
+    case 'advertise':
+      assertIPv4Cidr(change.prefix, 'prefix');
+      return { mode: 'live', commands: [['gobgp', 'global', 'rib', 'add', '-a', 'ipv4', change.prefix]] };
+    case 'withdraw':
+      assertIPv4Cidr(change.prefix, 'prefix');
+      return { mode: 'live', commands: [['gobgp', 'global', 'rib', 'del', '-a', 'ipv4', change.prefix]] };
+    case 'reload':
+      return { mode: 'reload', commands: [hup] };
+  }
+}
+
 export const gobgpDriver: DaemonDriver = {
   kind: 'gobgp',
   render(cfg: BgpConfig): ConfigFile[] {
@@ -152,8 +190,12 @@ export const gobgpDriver: DaemonDriver = {
       { path: GOBGP_ADVERTISE_PATH, content: renderGobgpAdvertise(cfg), mode: 0o644 },
     ];
   },
-  neighborsCommand: ['gobgp', 'neighbor', '-j'],
+  neighborsCommand: ['sh', '-c', NEIGHBORS_SCRIPT],
   parseNeighbors: parseGobgpNeighbors,
   routesCommand: ['gobgp', 'global', 'rib', '-a', 'ipv4', '-j'],
   parseRoutes: parseGobgpRoutes,
+  apply: applyGobgp,
+  unsupported: {
+    next_hop_self: 'GoBGP has no per-neighbor next-hop-self setting (it already sets itself as next hop towards eBGP peers)',
+  },
 };

@@ -53,27 +53,22 @@ export function toBgpState(raw: unknown): BgpState {
 }
 
 /**
- * Return one status per configured neighbor, in configuration order, taking what the daemon
- * reported where it reported it (Idle otherwise), followed by any neighbor the daemon reported
- * that is not in the configuration (e.g. a dynamic peer).
+ * The neighbors a daemon reported, configured ones first in configuration order, then any it
+ * reported that are not configured (e.g. a dynamic peer). A configured neighbor the daemon did
+ * not report is left out: a state is only ever one the daemon gave.
  */
 export function mergeWithConfigured(reported: NeighborStatus[], cfg: BgpConfig): NeighborStatus[] {
   const byAddr = new Map<string, NeighborStatus>();
-  for (const r of reported) byAddr.set(r.address, r);
+  for (const r of reported) if (!byAddr.has(r.address)) byAddr.set(r.address, r);
   const out: NeighborStatus[] = [];
-  const seen = new Set<string>();
   for (const n of cfg.neighbors) {
-    if (seen.has(n.address)) continue;
-    seen.add(n.address);
-    out.push(byAddr.get(n.address) ?? { address: n.address, asn: n.asn, state: 'Idle' });
-  }
-  for (const r of reported) {
-    if (!seen.has(r.address)) {
-      seen.add(r.address);
+    const r = byAddr.get(n.address);
+    if (r) {
       out.push(r);
+      byAddr.delete(n.address);
     }
   }
-  return out;
+  return [...out, ...byAddr.values()];
 }
 
 /** Parse a daemon's JSON output, or throw an Error that says which daemon/command it was. */

@@ -13,6 +13,8 @@ export interface BgpNeighbor {
   description?: string | undefined;
   /** eBGP multihop TTL; absent means directly connected. */
   multihop?: number | undefined;
+  /** announce routes to this peer with this router as next hop (FRR only) */
+  next_hop_self?: boolean | undefined;
 }
 
 export interface BgpInterface {
@@ -56,6 +58,34 @@ export interface RouteEntry {
   next_hop?: string;
   as_path?: number[];
   best?: boolean;
+  /** out: a route this daemon advertises (ExaBGP's adj-rib-out); absent or in: a route it holds */
+  direction?: 'in' | 'out';
+  /** the peer the route was received from or is advertised to, where the daemon says */
+  neighbor?: string;
+}
+
+/** One change to a running daemon's BGP configuration. */
+export type BgpChange =
+  | { op: 'peer_add'; neighbor: BgpNeighbor }
+  | { op: 'peer_remove'; address: string }
+  | { op: 'advertise'; prefix: string }
+  | { op: 'withdraw'; prefix: string }
+  /** the rendered files changed for another reason (interfaces): make the daemon read them again */
+  | { op: 'reload' };
+
+/**
+ * live: commands to the running daemon, nothing restarted; reload: the daemon process re-reads
+ * its configuration file (sessions that did not change stay up); config_only: the container is
+ * not running, the files take effect when it starts.
+ */
+export type ApplyMode = 'live' | 'reload' | 'config_only';
+
+/** How a driver applies a change: argv commands run in the container after the files are written. */
+export interface ApplyPlan {
+  mode: Exclude<ApplyMode, 'config_only'>;
+  commands: string[][];
+  /** after the commands, neighbors the daemon must (not) report before the change counts as applied */
+  expect?: { present?: string[]; absent?: string[] };
 }
 
 /** One per daemon kind: how to configure it and how to read its state back. */
@@ -65,8 +95,13 @@ export interface DaemonDriver {
   render(cfg: BgpConfig): ConfigFile[];
   /** argv run inside the container (no shell) whose stdout parseNeighbors reads. */
   neighborsCommand: string[];
+  /** Neighbors as the daemon reports them, in configuration order (none made up). */
   parseNeighbors(stdout: string, cfg: BgpConfig): NeighborStatus[];
   /** argv whose stdout parseRoutes reads. */
   routesCommand: string[];
   parseRoutes(stdout: string): RouteEntry[];
+  /** How to apply `change` to the running daemon, `after` being the configuration once applied. */
+  apply(change: BgpChange, after: BgpConfig): ApplyPlan;
+  /** Per-neighbor options this kind cannot configure, by field name, with the reason. */
+  unsupported?: Partial<Record<keyof BgpNeighbor, string>>;
 }

@@ -132,6 +132,18 @@ export class DockerEngine {
     await this.call(this.api.getContainer(id).putArchive(tar, { path: '/' }));
   }
 
+  /** The last `lines` lines a container printed (stdout and stderr), for error messages. */
+  async logTail(id: string, lines = 8): Promise<string> {
+    try {
+      const buf = (await this.call(
+        this.api.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false }),
+      )) as unknown as Buffer;
+      return demuxText(buf).trim();
+    } catch {
+      return '';
+    }
+  }
+
   /** Run argv in a running container, given its fresh inspect; `name` is what the user calls it. */
   async exec(info: ContainerInfo, name: string, opts: ExecOptions): Promise<ExecResult> {
     if (!info.State.Running || info.State.Restarting) {
@@ -143,6 +155,19 @@ export class DockerEngine {
     }
     return this.call(execInContainer(this.api.getContainer(info.Id), opts));
   }
+}
+
+/** Docker's multiplexed log stream (8-byte frame headers) as plain text; raw text passes through. */
+export function demuxText(buf: Buffer): string {
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length && (buf[i] === 1 || buf[i] === 2) && buf[i + 1] === 0) {
+    const len = buf.readUInt32BE(i + 4);
+    parts.push(buf.subarray(i + 8, i + 8 + len));
+    i += 8 + len;
+  }
+  if (i === 0) return buf.toString('utf8');
+  return Buffer.concat(parts).toString('utf8');
 }
 
 function notOurs(

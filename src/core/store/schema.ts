@@ -28,6 +28,7 @@ export const NeighborRecord = z.object({
   password: z.string().optional(),
   description: z.string().optional(),
   multihop: z.number().int().optional(),
+  next_hop_self: z.boolean().optional(),
 });
 
 export const DaemonRecord = z.object({
@@ -60,14 +61,46 @@ export const HostRecord = z.object({
 });
 export type HostRecord = z.infer<typeof HostRecord>;
 
+export const TUNNEL_MODES = ['gre', 'vxlan'] as const;
+export type TunnelMode = (typeof TUNNEL_MODES)[number];
+
+/** One end of a tunnel inside a lab container. */
+export const TunnelEndRecord = z.object({
+  container: z.string(),
+  /** the inner address with its prefix length, e.g. 172.31.0.1/30 */
+  tunnel_ip: z.string(),
+  /** this end's address on the underlay network (the tunnel's local address) */
+  underlay_ip: z.string(),
+});
+export type TunnelEndRecord = z.infer<typeof TunnelEndRecord>;
+
+export const TunnelRecord = z.object({
+  name: z.string(),
+  mode: z.enum(TUNNEL_MODES),
+  /** the network both ends' underlay addresses are on (absent for a tunnel to an outside address
+   * whose end has no lab network in common with it) */
+  underlay: z.string(),
+  a: TunnelEndRecord,
+  /** the far end: another lab container, or an address outside the lab */
+  b: z.union([TunnelEndRecord, z.object({ remote_ip: z.string() })]),
+  /** GRE key / VXLAN VNI */
+  key: z.number().int().optional(),
+  ttl: z.number().int(),
+  mtu: z.number().int(),
+  topology: z.string().optional(),
+  created_at: z.string(),
+});
+export type TunnelRecord = z.infer<typeof TunnelRecord>;
+
 export const StoreState = z
   .object({
     version: z.literal(STORE_VERSION),
     networks: z.record(z.string(), NetworkRecord),
     daemons: z.record(z.string(), DaemonRecord),
     hosts: z.record(z.string(), HostRecord),
+    tunnels: z.record(z.string(), TunnelRecord).default({}),
   })
   .loose();
 export type StoreState = z.infer<typeof StoreState>;
 
-export const emptyState = (): StoreState => ({ version: STORE_VERSION, networks: {}, daemons: {}, hosts: {} });
+export const emptyState = (): StoreState => ({ version: STORE_VERSION, networks: {}, daemons: {}, hosts: {}, tunnels: {} });
