@@ -129,6 +129,15 @@ describe('gobgp parse', () => {
     expect(got[0]).toMatchObject({ address: '10.250.0.11', state: 'Established', prefixes_received: 2, prefixes_sent: 1 });
   });
 
+  it('counts 0 sent where the per-peer answer leaves "advertised" out (protobuf drops zeros)', () => {
+    const single = JSON.parse(fixture('gobgp-neighbor-single.stdout')) as { afi_safis: Array<{ state: Record<string, unknown> }> };
+    for (const af of single.afi_safis) delete af.state.advertised;
+    const detailed = gobgpDriver.parseNeighbors(JSON.stringify({ detailed: true, peers: [single] }), r2);
+    expect(detailed[0]?.prefixes_sent).toBe(0);
+    // the plain list form never has the count: it stays unknown rather than 0
+    expect(gobgpDriver.parseNeighbors(JSON.stringify([single]), r2)[0]?.prefixes_sent).toBeUndefined();
+  });
+
   it('maps string session states too', () => {
     const out = JSON.stringify([{ conf: { neighbor_address: '10.0.0.1', peer_asn: 65001 }, state: { session_state: 'OPENCONFIRM' } }]);
     expect(gobgpDriver.parseNeighbors(out, base)).toEqual([{ address: '10.0.0.1', asn: 65001, state: 'OpenConfirm' }]);

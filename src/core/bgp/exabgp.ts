@@ -180,6 +180,8 @@ function parseExabgpRoutes(stdout: string): RouteEntry[] {
   assertNoCliError(stdout, what);
   const out: RouteEntry[] = [];
   let direction: 'in' | 'out' = 'in';
+  let unknown: string | undefined;
+  let seen = false;
   for (const raw of stdout.split(/\r?\n/)) {
     const line = raw.trim();
     if (line.startsWith(MARK)) {
@@ -188,8 +190,11 @@ function parseExabgpRoutes(stdout: string): RouteEntry[] {
     }
     if (line === '') continue;
     if (!line.startsWith('neighbor ')) {
-      throw new Error(`${what}: unrecognized line: ${JSON.stringify(line.slice(0, 120))}`);
+      // A stray line among route lines is skipped; output with no route line at all is not ExaBGP's.
+      unknown ??= line;
+      continue;
     }
+    seen = true;
     const w = line.split(/\s+/);
     const fam = w.findIndex((t, i) => t === 'ipv4' && w[i + 1] === 'unicast');
     const prefix = fam >= 0 ? w[fam + 2] : undefined;
@@ -211,6 +216,7 @@ function parseExabgpRoutes(stdout: string): RouteEntry[] {
     e.as_path = asns;
     out.push(e);
   }
+  if (unknown !== undefined && !seen) throw new Error(`${what}: unrecognized line: ${JSON.stringify(unknown.slice(0, 120))}`);
   return out;
 }
 

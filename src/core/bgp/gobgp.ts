@@ -68,8 +68,11 @@ function assertNoCliError(data: unknown, what: string): void {
 function parseGobgpNeighbors(stdout: string, cfg: BgpConfig): NeighborStatus[] {
   // gobgpd with no peers at all answers null.
   if (stdout.trim() === 'null') return [];
-  const data = parseJsonOutput(stdout, 'gobgp neighbor -j');
-  assertNoCliError(data, 'gobgp neighbor -j');
+  const raw = parseJsonOutput(stdout, 'gobgp neighbor -j');
+  assertNoCliError(raw, 'gobgp neighbor -j');
+  // NEIGHBORS_SCRIPT wraps the per-peer answers ({detailed, peers}); plain `gobgp neighbor -j` is an array.
+  const detailed = isRecord(raw) && raw.detailed === true;
+  const data = detailed && isRecord(raw) ? raw.peers : raw;
   if (!Array.isArray(data)) throw new Error('gobgp neighbor -j: expected a JSON array');
   const reported: NeighborStatus[] = [];
   for (const peer of data) {
@@ -101,8 +104,9 @@ function parseGobgpNeighbors(stdout: string, cfg: BgpConfig): NeighborStatus[] {
       if (num(family.afi) !== 1 || num(family.safi) !== 1) continue;
       // accepted = received minus those rejected (AS loop, policy): what FRR calls pfxRcd.
       const rcvd = num(afState.accepted) ?? num(afState.received);
-      // `gobgp neighbor -j` (all peers) leaves "advertised" out; `gobgp neighbor ADDR -j` has it.
-      const sent = num(afState.advertised);
+      // `gobgp neighbor -j` (all peers) leaves "advertised" out; `gobgp neighbor ADDR -j` has it,
+      // except that protobuf's JSON drops a count of 0. Only an Established session's count is read.
+      const sent = num(afState.advertised) ?? (detailed ? 0 : undefined);
       if (rcvd !== undefined) st.prefixes_received = rcvd;
       if (sent !== undefined) st.prefixes_sent = sent;
     }
@@ -149,13 +153,14 @@ function parseGobgpRoutes(stdout: string): RouteEntry[] {
 /**
  * Every neighbor with its per-peer counters: `gobgp neighbor -j` leaves "advertised" out, so each
  * peer is read again with `gobgp neighbor ADDR -j` (addresses come from gobgpd itself and reach
- * the shell only as positional arguments). Prints one JSON array, or gobgp's own error.
+ * the shell only as positional arguments). Prints {detailed: true, peers: [...]}, gobgp's own
+ * error, or null when gobgpd has no peers.
  */
 const NEIGHBORS_SCRIPT = [
-  'all=$(gobgp neighbor -j) || { printf "%s" "$all"; exit 1; }',
-  'printf "%s" "$all" | jq -e "type == "array"" >/dev/null 2>&1 || { printf "%s" "$all"; exit 0; }',
-  'set -- $(printf "%s" "$all" | jq -r ".[] | (.state.neighbor_address // .conf.neighbor_address // empty)")',
-  'for a in "$@"; do gobgp neighbor "$a" -j || exit 1; echo; done | jq -s -c .',
+  `all=$(gobgp neighbor -j) || { printf '%s' "$all"; exit 1; }`,
+  `printf '%s' "$all" | jq -e 'type == "array"' >/dev/null 2>&1 || { printf '%s' "$all"; exit 0; }`,
+  `set -- $(printf '%s' "$all" | jq -r '.[] | (.state.neighbor_address // .conf.neighbor_address // empty)')`,
+  `for a in "$@"; do gobgp neighbor "$a" -j || exit 1; echo; done | jq -s -c '{detailed: true, peers: .}'`,
 ].join('\n');
 
 /**
