@@ -57,7 +57,7 @@ describe('tunnel commands', () => {
     const [a] = endsOf(gre);
     if (!a) throw new Error('no end');
     expect(setupSteps(a)).toEqual([
-      ['link', 'add', 'g12', 'type', 'gre', 'local', '10.99.0.11', 'remote', '10.99.0.12', 'ttl', '64', 'key', '42'],
+      ['link', 'add', 'name', 'g12', 'type', 'gre', 'local', '10.99.0.11', 'remote', '10.99.0.12', 'ttl', '64', 'key', '42'],
       ['link', 'set', 'dev', 'g12', 'mtu', '1472', 'alias', TUNNEL_ALIAS],
       ['addr', 'replace', '172.31.0.1/30', 'dev', 'g12'],
       ['link', 'set', 'dev', 'g12', 'up'],

@@ -210,7 +210,8 @@ export class TunnelDoctor {
         });
       }
     }
-    for (const o of obs) if (o.running) checks.push(...(await this.#reach(o)));
+    // Both ends probe at once: a failing ping costs its timeout once, not per end.
+    checks.push(...(await Promise.all(obs.filter((o) => o.running).map((o) => this.#reach(o)))).flat());
     if (obs.length === 2) {
       const [x, y] = obs;
       if (x?.link?.ours && y?.link?.ours) {
@@ -239,7 +240,12 @@ export class TunnelDoctor {
     const info = o.info;
     if (!info) return out;
     const exec = (command: string[]) => this.tunnels.engine.exec(info, c, { command, timeoutS: 10 });
-    const route = await exec(['ip', '-j', 'route', 'get', o.end.remote]);
+    const far = o.end.peerAddress?.split('/')[0];
+    const [route, ping, inner] = await Promise.all([
+      exec(['ip', '-j', 'route', 'get', o.end.remote]),
+      exec(['ping', '-c', '2', '-i', '0.2', '-W', '1', '-q', o.end.remote]),
+      far ? exec(['ping', '-c', '3', '-i', '0.2', '-W', '1', '-q', far]) : Promise.resolve(undefined),
+    ]);
     let dev = '';
     try {
       dev = (JSON.parse(route.stdout) as Array<{ dev?: string }>)[0]?.dev ?? '';
@@ -257,7 +263,6 @@ export class TunnelDoctor {
         : `no route to ${o.end.remote} outside the tunnel${dev === o.end.name ? ' (it points into the tunnel itself)' : ''}`,
       ...(routed ? {} : { hint: 'check the underlay network (network_get) and that both ends are on it' }),
     });
-    const ping = await exec(['ping', '-c', '2', '-i', '0.2', '-W', '1', '-q', o.end.remote]);
     out.push({
       check: 'underlay_ping',
       container: c,
@@ -266,9 +271,8 @@ export class TunnelDoctor {
       detail: ping.exit_code === 0 ? `${o.end.remote} answers` : `${o.end.remote} does not answer ping`,
       ...(ping.exit_code === 0 ? {} : { hint: 'the far end or the underlay network is down; tunnel_fix cannot repair that' }),
     });
-    const far = o.end.peerAddress?.split('/')[0];
-    if (far) {
-      const p = await exec(['ping', '-c', '3', '-i', '0.2', '-W', '1', '-q', far]);
+    if (far && inner) {
+      const p = inner;
       out.push({
         check: 'inner_ping',
         container: c,
@@ -289,9 +293,12 @@ export class TunnelDoctor {
       mode === 'vxlan'
         ? ['type', 'vxlan', 'id', '1', 'dstport', '4789', 'local', o.end.local]
         : ['type', 'gre', 'remote', o.end.remote, 'local', o.end.local];
-    const r = await this.tunnels.engine.exec(info, o.end.container, { command: ['ip', 'link', 'add', probe, ...args], timeoutS: 10 });
+    const r = await this.tunnels.engine.exec(info, o.end.container, {
+      command: ['ip', 'link', 'add', 'name', probe, ...args],
+      timeoutS: 10,
+    });
     if (r.exit_code === 0) {
-      await this.tunnels.engine.exec(info, o.end.container, { command: ['ip', 'link', 'del', probe], timeoutS: 10 });
+      await this.tunnels.engine.exec(info, o.end.container, { command: ['ip', 'link', 'del', 'dev', probe], timeoutS: 10 });
       return undefined;
     }
     const said = (r.stderr || r.stdout).trim();

@@ -73,7 +73,8 @@ export function vxlanMac(e: Pick<TunnelEnd, 'name' | 'container'>): string {
   return ['02', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
-/** `ip link add` arguments (without `ip`) for the interface of one end. */
+/** `ip link add` arguments (without `ip`) for the interface of one end. `name` is spelled out: ip
+ * reads a bare word such as `tx` as an abbreviated keyword (txqueuelen). */
 export function linkAddArgs(e: TunnelEnd): string[] {
   if (e.mode === 'vxlan') {
     if (e.key === undefined) throw new Error('a VXLAN tunnel needs a VNI (key)');
@@ -97,7 +98,7 @@ export function linkAddArgs(e: TunnelEnd): string[] {
       String(e.ttl),
     ];
   }
-  const args = ['link', 'add', e.name, 'type', 'gre', 'local', e.local, 'remote', e.remote, 'ttl', String(e.ttl)];
+  const args = ['link', 'add', 'name', e.name, 'type', 'gre', 'local', e.local, 'remote', e.remote, 'ttl', String(e.ttl)];
   if (e.key !== undefined) args.push('key', String(e.key));
   return args;
 }
