@@ -131,6 +131,13 @@ describe('tunnels between lab containers', () => {
     await waitFor('BGP over t12 Established after restart', () => established('ttest-r2', '172.31.253.1'), 60);
   });
 
+  it("comes back when an end is recreated from the store (container removed behind the lab's back)", async () => {
+    await docker.getContainer('ttest-r1').remove({ force: true });
+    await call(lab, 'daemon_start', { name: 'ttest-r1' });
+    await waitFor('t12 pings after recreate', async () => ((await pingInner('ttest-r2', '172.31.253.1')) ? true : undefined), 30);
+    await waitFor('BGP over t12 Established after recreate', () => established('ttest-r1', '172.31.253.2'), 60);
+  });
+
   it('GRE: works end to end where the kernel has ip_gre; otherwise a clear refusal that leaves nothing', async () => {
     const before = await lab.store.read();
     const args = {
