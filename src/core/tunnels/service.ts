@@ -9,6 +9,7 @@ import { parseCidr } from '../ipam.js';
 import type { StoreState, TunnelMode, TunnelRecord } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { interfaceWith, isUnsupportedKernelError, type LinkObservation, parseAddrs, parseLinks } from './inspect.js';
+import { checkTunnelName } from './names.js';
 import { DEFAULT_TTL, endIn, endsOf, overhead, renderBatch, type TunnelEnd, tunnelFile } from './render.js';
 
 export interface TunnelCreateInput {
@@ -33,14 +34,7 @@ export interface EndObservation {
   underlayIf?: { ifname: string; mtu: number } | undefined;
 }
 
-/** Interface names the kernel makes by itself when a tunnel module loads, and Docker's. */
-const RESERVED = /^(lo|eth\d+|gre0|gretap0|erspan0|tunl0|sit0|ip6tnl0|ip6gre0|ip_vti0|ip6_vti0|teql0|vxlan0|bond0|dummy0)$/;
-
-export function checkTunnelName(name: string): string | undefined {
-  if (name.length > 15) return `${name} is ${name.length} characters; an interface name has at most 15`;
-  if (RESERVED.test(name)) return `${name} is a name the kernel or Docker uses for its own interfaces; pick another`;
-  return undefined;
-}
+export { checkTunnelName };
 
 const nodeOf = (s: StoreState, name: string) => s.daemons[name] ?? s.hosts[name];
 

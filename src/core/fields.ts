@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { isIpv4, parseCidr, parseSubnet } from './ipam.js';
+import { checkTunnelName } from './tunnels/names.js';
+
+/**
+ * Field rules shared by every way into the lab (tool inputs, topology files, Slack arguments, REST
+ * bodies): each rule is written once, here. Messages say what is accepted.
+ */
+
+export const Name = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9_.-]{1,62}$/,
+    'must be 2-63 characters: lower-case letters, digits, "_", "." or "-", starting with a letter or digit',
+  )
+  .describe('Docker-safe name; also the container or network name in Docker');
+
+export const Asn = z
+  .number()
+  .int('must be a whole number')
+  .min(1, 'must be between 1 and 4294967295')
+  .max(4294967295, 'must be between 1 and 4294967295')
+  .describe('BGP autonomous system number (1..4294967295)');
+
+export const Ipv4 = z.string().refine(isIpv4, { message: 'must be an IPv4 address like 10.0.0.1' }).describe('IPv4 address');
+
+export const Cidr = z
+  .string()
+  .refine((s) => typeof parseCidr(s) !== 'string', { message: 'must be an IPv4 prefix like 10.0.0.0/24' })
+  .describe('IPv4 prefix in CIDR form');
+
+export const Prefix = z
+  .string()
+  .refine(
+    (s) => {
+      const p = parseCidr(s);
+      return typeof p !== 'string' && p.cidr === s;
+    },
+    { message: 'must be an IPv4 prefix with no host bits, like 198.51.100.0/24' },
+  )
+  .describe('IPv4 prefix in CIDR form, network address (no host bits)');
+
+/** Free text that ends up in daemon config files: one line, no quotes or backslashes. */
+export const SafeText = (what: string, max: number) =>
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .regex(/^[ -~]*$/, `${what} must be printable ASCII on one line`)
+    .regex(/^[^"'\\`$;{}#!]*$/, `${what} must not contain quotes, backslashes or any of \` $ ; { } # !`);
+
+/** A lab network's subnet: network address, /30 or larger; the message says what is wrong. */
+export const SubnetCidr = z
+  .string()
+  .superRefine((s, ctx) => {
+    const p = parseSubnet(s);
+    if (typeof p === 'string') ctx.addIssue({ code: 'custom', message: p });
+  })
+  .describe('IPv4 subnet, e.g. 10.10.0.0/24');
+
+/** TCP MD5 password: one word of printable ASCII (FRR takes a single word; the others are escaped). */
+export const Password = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(80, 'must be at most 80 characters')
+  .regex(/^[!-~]*$/, 'must be printable ASCII without spaces')
+  .describe('TCP MD5 password (both sides must set the same)');
+
+/** A unicast address another host can have: not 0.0.0.0, loopback, link-local, multicast or broadcast. */
+export const UnicastIpv4 = Ipv4.refine((s) => !/^(0\.|127\.|169\.254\.|22[4-9]\.|2[3-5]\d\.)/.test(s), {
+  message: 'must be a unicast address (not 0.0.0.0/8, loopback, link-local, multicast or broadcast)',
+});
+
+/** A tunnel's name, which is also its interface name inside the container (at most 15 characters). */
+export const TunnelName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9_.-]{1,14}$/,
+    'must be 2-15 characters: lower-case letters, digits, "_", "." or "-" (it is also the interface name)',
+  )
+  .superRefine((s, ctx) => {
+    const problem = checkTunnelName(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .describe('tunnel name, also its interface name in the containers');
