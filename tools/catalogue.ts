@@ -3,10 +3,11 @@ import { daemonTools } from './daemons.js';
 import type { AnyTool } from './define.js';
 import { hostTools } from './hosts.js';
 import { networkTools } from './networks.js';
+import { topologyTools } from './topologies.js';
 import { tunnelTools } from './tunnels.js';
 
 /** Every operation, in the order front ends list them. */
-export const catalogue: readonly AnyTool[] = [...daemonTools, ...hostTools, ...networkTools, ...tunnelTools];
+export const catalogue: readonly AnyTool[] = [...daemonTools, ...hostTools, ...networkTools, ...tunnelTools, ...topologyTools];
 
 export function findTool(name: string): AnyTool | undefined {
   return catalogue.find((t) => t.name === name);

@@ -1,29 +1,12 @@
-import type { z } from 'zod';
-import { asLabError, type FieldIssue, LabError } from '../src/core/errors.js';
+import { asLabError, LabError } from '../src/core/errors.js';
 import type { Lab } from '../src/core/lab.js';
 import type { OpContext } from '../src/core/progress.js';
+import { formatZodError } from '../src/core/validation.js';
 import { findTool, unavailable } from './catalogue.js';
 
 export type ToolOutcome = { ok: true; result: Record<string, unknown> } | { ok: false; error: LabError };
 
-function issueText(issue: z.core.$ZodIssue): FieldIssue[] {
-  const path = issue.path.map(String).join('.');
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => ({
-      path: path ? `${path}.${k}` : k,
-      message: 'unknown field; remove it (see the tool schema for the accepted fields)',
-    }));
-  }
-  const message = /received undefined/.test(issue.message) ? 'is required' : issue.message;
-  return [{ path: path || '(input)', message }];
-}
-
-/** One LabError for a failed parse: "field: why" per problem, the same text on every front end. */
-export function formatZodError(tool: string, error: z.ZodError): LabError {
-  const issues = error.issues.flatMap(issueText);
-  const lines = issues.map((i) => `${i.path}: ${i.message}`);
-  return new LabError('INVALID_INPUT', `invalid input for ${tool}: ${lines.join('; ')}`, { issues });
-}
+export { formatZodError };
 
 /**
  * The single entry point every front end calls: find the tool, check it is enabled, parse the

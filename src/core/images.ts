@@ -55,6 +55,7 @@ async function buildContext(dirs: string[]): Promise<Buffer> {
  */
 export class Images {
   readonly #inflight = new Map<string, Promise<string>>();
+  readonly #known = new Map<string, string>();
 
   constructor(
     private readonly engine: DockerEngine,
@@ -86,9 +87,18 @@ export class Images {
 
   /** The image for `kind`, built first (with its base) when missing. Concurrent callers share one build. */
   ensure(kind: ImageKind, progress?: Progress): Promise<string> {
+    // Once made or found in this process, an image is not looked up again (a standup of 100
+    // nodes asks 100 times).
+    const known = this.#known.get(kind);
+    if (known) return Promise.resolve(known);
     let p = this.#inflight.get(kind);
     if (!p) {
-      p = this.#ensure(kind, progress).finally(() => this.#inflight.delete(kind));
+      p = this.#ensure(kind, progress)
+        .then((ref) => {
+          this.#known.set(kind, ref);
+          return ref;
+        })
+        .finally(() => this.#inflight.delete(kind));
       this.#inflight.set(kind, p);
     }
     return p;

@@ -6,6 +6,7 @@ import { Hosts } from './hosts.js';
 import { Images } from './images.js';
 import { Networks } from './networks.js';
 import { Store } from './store/store.js';
+import { Topologies } from './topology/service.js';
 import { TunnelDoctor } from './tunnels/diagnose.js';
 import { Tunnels } from './tunnels/service.js';
 import { Wiring } from './wiring.js';
@@ -22,6 +23,7 @@ export interface Lab {
   wiring: Wiring;
   tunnels: Tunnels;
   doctor: TunnelDoctor;
+  topologies: Topologies;
 }
 
 export function createLab(config: Config): Lab {
@@ -40,7 +42,7 @@ export function createLab(config: Config): Lab {
   };
   daemons.beforeDelete = (name) => tunnels.removeFor(name);
   hosts.beforeDelete = (name) => tunnels.removeFor(name);
-  return {
+  const core = {
     config,
     store,
     engine,
@@ -52,4 +54,5 @@ export function createLab(config: Config): Lab {
     tunnels,
     doctor: new TunnelDoctor(tunnels),
   };
+  return { ...core, topologies: new Topologies(core) };
 }

@@ -116,41 +116,57 @@ export class Networks {
         throw conflict(`subnet ${subnet.cidr} overlaps network '${clash.name}' (${clash.subnet})`, 'choose a subnet that does not overlap');
       s.networks[rec.name] = rec;
     });
-    let created = false;
+    let id: string | undefined;
+    try {
+      const made = await this.provision(rec);
+      id = made.id;
+      await this.store.update((s) => {
+        const r = s.networks[rec.name];
+        if (!r) throw conflict(`network '${rec.name}' was deleted while it was being created`);
+        r.id = made.id;
+      });
+      return this.#view({ ...rec, id: made.id }, true, made.warnings);
+    } catch (err) {
+      if (id) await this.unprovision(rec).catch(() => undefined);
+      await this.store.update((s) => {
+        delete s.networks[rec.name];
+      });
+      throw err;
+    }
+  }
+
+  /**
+   * Make the Docker network of a reserved record, labelled, with its forwarding rule; no store
+   * access (topology standup reserves many at once). A refusal leaves nothing behind.
+   */
+  async provision(rec: NetworkRecord): Promise<{ id: string; warnings: string[] }> {
+    let id: string | undefined;
     try {
       const net = await this.engine.call(
         this.engine.api.createNetwork({
           Name: rec.name,
-          Driver: driver,
+          Driver: rec.driver,
           Internal: rec.internal,
           CheckDuplicate: true,
-          IPAM: { Driver: 'default', Config: [{ Subnet: rec.subnet, Gateway: gateway }] },
-          Options: bridge ? { 'com.docker.network.bridge.name': bridge } : { parent: input.parent ?? '' },
+          IPAM: { Driver: 'default', Config: [{ Subnet: rec.subnet, Gateway: rec.gateway }] },
+          Options: rec.bridge ? { 'com.docker.network.bridge.name': rec.bridge } : { parent: rec.parent ?? '' },
           Labels: ownershipLabels(this.engine.labels, 'network', {
             [LABELS.topology]: rec.topology,
-            [LABELS.bridge]: bridge,
+            [LABELS.bridge]: rec.bridge,
           }),
         }),
       );
-      created = true;
+      id = net.id;
       const warnings: string[] = [];
-      if (bridge) {
+      if (rec.bridge) {
         const w = this.engine.isLocal
-          ? await allowRouted(bridge)
-          : `the engine at ${this.engine.host} is remote: add the forwarding rule there yourself (iptables -I DOCKER-USER -i ${bridge} -o ${bridge} -j ACCEPT) for routed traffic between lab networks`;
+          ? await allowRouted(rec.bridge)
+          : `the engine at ${this.engine.host} is remote: add the forwarding rule there yourself (iptables -I DOCKER-USER -i ${rec.bridge} -o ${rec.bridge} -j ACCEPT) for routed traffic between lab networks`;
         if (w) warnings.push(w);
       }
-      await this.store.update((s) => {
-        const r = s.networks[rec.name];
-        if (!r) throw conflict(`network '${rec.name}' was deleted while it was being created`);
-        r.id = net.id;
-      });
-      return this.#view({ ...rec, id: net.id }, true, warnings);
+      return { id: net.id, warnings };
     } catch (err) {
-      if (created) await this.#removeDocker(rec).catch(() => undefined);
-      await this.store.update((s) => {
-        delete s.networks[rec.name];
-      });
+      if (id) await this.unprovision(rec).catch(() => undefined);
       if (err instanceof LabError) throw err;
       throw new LabError('DAEMON_ERROR', `Docker refused to create network '${rec.name}': ${engineMessage(err)}`, { cause: err });
     }
@@ -181,7 +197,8 @@ export class Networks {
     }
   }
 
-  async #removeDocker(rec: NetworkRecord): Promise<void> {
+  /** Remove the Docker network of a record (only if it is this store's) and its forwarding rule. */
+  async unprovision(rec: NetworkRecord): Promise<void> {
     const info = await this.engine.inspectNetwork(rec.name);
     if (info && ownership(info.Labels, this.engine.labels) === 'ours') {
       try {
@@ -206,7 +223,7 @@ export class Networks {
         'delete those daemons/hosts or disconnect them first (network_disconnect)',
       );
     }
-    await this.#removeDocker(rec);
+    await this.unprovision(rec);
     await this.store.update((s) => {
       delete s.networks[name];
     });

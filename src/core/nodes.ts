@@ -199,20 +199,28 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
     }
   }
 
-  async #build(name: string, ctx: OpContext): Promise<StoreState[C][string]> {
-    const state = await this.store.read();
-    const rec = state[this.coll][name] as StoreState[C][string] | undefined;
-    if (!rec) throw notFound(this.role, name);
+  /**
+   * Make and start the container of a record already reserved in `state`, with its config and
+   * tunnel files; no store access (topology standup provisions many nodes from one snapshot).
+   */
+  async provision(rec: StoreState[C][string], state: StoreState, ctx: OpContext = {}): Promise<{ id: string; image: string }> {
     let files: FileEntry[];
     try {
       // Tunnels ending here are part of the node: its entrypoint brings them up at every start.
-      files = [...this.files(rec, state), ...tunnelFiles(state, name)];
+      files = [...this.files(rec, state), ...tunnelFiles(state, rec.name)];
     } catch (err) {
       if (err instanceof LabError) throw err;
       // The drivers refuse values their config language cannot represent.
       throw new LabError('INVALID_INPUT', `the ${this.role} configuration cannot be written: ${(err as Error).message}`);
     }
-    const { id, image } = await this.createContainer(rec, this.role, this.imageKind(rec), files, ctx);
+    return this.createContainer(rec, this.role, this.imageKind(rec), files, ctx);
+  }
+
+  async #build(name: string, ctx: OpContext): Promise<StoreState[C][string]> {
+    const state = await this.store.read();
+    const rec = state[this.coll][name] as StoreState[C][string] | undefined;
+    if (!rec) throw notFound(this.role, name);
+    const { id, image } = await this.provision(rec, state, ctx);
     try {
       return await this.store.update((s) => {
         const r = s[this.coll][name] as StoreState[C][string] | undefined;

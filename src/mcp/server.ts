@@ -44,6 +44,25 @@ export function createMcpServer(lab: Lab): Server {
       ...(progress ? { progress } : {}),
     });
     if (!outcome.ok) return { isError: true, content: [{ type: 'text', text: outcome.error.toText() }] };
+    const { data_base64, mime_type } = outcome.result as { data_base64?: unknown; mime_type?: unknown };
+    if (typeof data_base64 === 'string' && typeof mime_type === 'string' && mime_type.startsWith('image/')) {
+      // An image (topology_graph png) is shown as one; the text block describes it without the bytes.
+      const { data_base64: _bytes, ...rest } = outcome.result;
+      return {
+        content: [
+          { type: 'image', data: data_base64, mimeType: mime_type },
+          {
+            type: 'text',
+            text: JSON.stringify(
+              { ...rest, data_base64: `(${Math.round((data_base64.length * 3) / 4)} bytes of ${mime_type}, shown as an image)` },
+              null,
+              2,
+            ),
+          },
+        ],
+        structuredContent: outcome.result,
+      };
+    }
     return {
       content: [{ type: 'text', text: JSON.stringify(outcome.result, null, 2) }],
       structuredContent: outcome.result,

@@ -92,6 +92,22 @@ export const TunnelRecord = z.object({
 });
 export type TunnelRecord = z.infer<typeof TunnelRecord>;
 
+export const TopologyRecord = z.object({
+  name: z.string(),
+  /** the file as parsed (validated again whenever it is used) */
+  spec: z.record(z.string(), z.unknown()),
+  /** the YAML text it came from, kept for the user */
+  yaml: z.string().optional(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  /** standup has run and teardown has not */
+  deployed: z.boolean(),
+  /** the one topology topology_activate last stood up */
+  active: z.boolean().optional(),
+  last_standup: z.object({ at: z.string(), ok: z.boolean(), summary: z.string() }).optional(),
+});
+export type TopologyRecord = z.infer<typeof TopologyRecord>;
+
 export const StoreState = z
   .object({
     version: z.literal(STORE_VERSION),
@@ -99,8 +115,9 @@ export const StoreState = z
     daemons: z.record(z.string(), DaemonRecord),
     hosts: z.record(z.string(), HostRecord),
     tunnels: z.record(z.string(), TunnelRecord).default({}),
+    topologies: z.record(z.string(), TopologyRecord).default({}),
   })
   .loose();
 export type StoreState = z.infer<typeof StoreState>;
 
-export const emptyState = (): StoreState => ({ version: STORE_VERSION, networks: {}, daemons: {}, hosts: {}, tunnels: {} });
+export const emptyState = (): StoreState => ({ version: STORE_VERSION, networks: {}, daemons: {}, hosts: {}, tunnels: {}, topologies: {} });

@@ -1,0 +1,326 @@
+/**
+ * Topologies: files kept in the store, validated, planned against what runs, stood up, torn down
+ * (keeping the file), activated one at a time, and read back as status.
+ */
+import type { DaemonStatus } from '../daemons.js';
+import { conflict, type FieldIssue, LabError, notFound } from '../errors.js';
+import type { Lab } from '../lab.js';
+import type { OpContext } from '../progress.js';
+import type { TopologyRecord } from '../store/schema.js';
+import type { TunnelState } from '../tunnels/diagnose.js';
+import { type GraphFormat, toDot, toMermaid, toPng, toSvg } from './graph.js';
+import { type Plan, type PlanItem, planTopology } from './plan.js';
+import { type Desired, resolveTopology } from './resolve.js';
+import { parseTopology, type TopologySpec } from './spec.js';
+import { dockerFacts, runStandup, runTeardown, type StandupOptions } from './standup.js';
+
+export interface TopologyInput {
+  spec?: unknown;
+  yaml?: string | undefined;
+}
+
+export interface TopologyView {
+  name: string;
+  description?: string | undefined;
+  networks: number;
+  nodes: number;
+  sessions: number;
+  tunnels: number;
+  deployed: boolean;
+  active: boolean;
+  created_at: string;
+  updated_at: string;
+  last_standup?: TopologyRecord['last_standup'];
+}
+
+export interface StandupResult {
+  name: string;
+  dry_run: boolean;
+  plan: { items: PlanItem[]; summary: Plan['summary'] };
+  warnings?: string[];
+  /** with wait_established_s: whether every session came up, and which did not */
+  established?: { all: boolean; waited_s: number; not_established: string[] };
+  duration_s: number;
+}
+
+type Sessions = Array<{ a: string; b: string; via: string; a_state?: string; b_state?: string }>;
+
+function view(r: TopologyRecord): TopologyView {
+  const spec = r.spec as TopologySpec;
+  return {
+    name: r.name,
+    description: spec.description,
+    networks: Object.keys(spec.networks ?? {}).length,
+    nodes: Object.keys(spec.nodes ?? {}).length,
+    sessions: spec.bgp?.sessions?.length ?? 0,
+    tunnels: spec.tunnels?.length ?? 0,
+    deployed: r.deployed,
+    active: r.active ?? false,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+    ...(r.last_standup ? { last_standup: r.last_standup } : {}),
+  };
+}
+
+export class Topologies {
+  constructor(private readonly lab: Omit<Lab, 'topologies'>) {}
+
+  async #record(name: string): Promise<TopologyRecord> {
+    const r = (await this.lab.store.read()).topologies[name];
+    if (!r) throw notFound('topology', name);
+    return r;
+  }
+
+  async create(input: TopologyInput & { replace?: boolean | undefined }): Promise<TopologyView> {
+    const spec = parseTopology(input);
+    // Checked against the store as it is now; standup checks again against what runs then.
+    resolveTopology(spec, await this.lab.store.read());
+    const at = new Date().toISOString();
+    const rec = await this.lab.store.update((s) => {
+      const old = s.topologies[spec.name];
+      if (old && !input.replace)
+        throw conflict(`topology '${spec.name}' already exists`, 'pass replace: true to change its file, or pick another name');
+      const r: TopologyRecord = {
+        name: spec.name,
+        spec: spec as unknown as Record<string, unknown>,
+        ...(input.yaml !== undefined ? { yaml: input.yaml } : {}),
+        created_at: old?.created_at ?? at,
+        updated_at: at,
+        deployed: old?.deployed ?? false,
+        ...(old?.active ? { active: true } : {}),
+        ...(old?.last_standup ? { last_standup: old.last_standup } : {}),
+      };
+      s.topologies[spec.name] = r;
+      return r;
+    });
+    return view(rec);
+  }
+
+  async list(): Promise<TopologyView[]> {
+    return Object.values((await this.lab.store.read()).topologies)
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map(view);
+  }
+
+  async get(name: string): Promise<TopologyView & { spec: Record<string, unknown>; yaml?: string }> {
+    const r = await this.#record(name);
+    return { ...view(r), spec: r.spec, ...(r.yaml !== undefined ? { yaml: r.yaml } : {}) };
+  }
+
+  async delete(name: string, force: boolean, ctx: OpContext = {}): Promise<{ deleted: string; torn_down?: boolean }> {
+    const r = await this.#record(name);
+    if (r.deployed && !force)
+      throw conflict(`topology '${name}' is deployed`, 'tear it down first (topology_teardown), or delete with force, which tears it down');
+    if (r.deployed) await this.teardown(name, ctx);
+    await this.lab.store.update((s) => {
+      delete s.topologies[name];
+    });
+    return { deleted: name, ...(r.deployed ? { torn_down: true } : {}) };
+  }
+
+  /** No side effects: parse and resolve, returning every problem with its field path. */
+  async validate(
+    input: TopologyInput & { name?: string | undefined },
+  ): Promise<{ valid: boolean; errors: FieldIssue[]; summary?: string }> {
+    try {
+      const spec =
+        input.name !== undefined && input.spec === undefined && input.yaml === undefined
+          ? (await this.#record(input.name)).spec
+          : undefined;
+      const parsed = parseTopology(spec ? { spec } : input);
+      const d = resolveTopology(parsed, await this.lab.store.read());
+      return {
+        valid: true,
+        errors: [],
+        summary: `${d.networks.length} networks, ${d.nodes.length} nodes, ${d.sessions.length} sessions, ${d.tunnels.length} tunnels`,
+      };
+    } catch (err) {
+      if (err instanceof LabError && err.code === 'INVALID_INPUT')
+        return { valid: false, errors: err.issues ?? [{ path: '(input)', message: err.message }] };
+      throw err;
+    }
+  }
+
+  async #resolve(name: string): Promise<{ desired: Desired; plan: Plan }> {
+    await this.lab.engine.ready();
+    const r = await this.#record(name);
+    const spec = parseTopology({ spec: r.spec });
+    const [state, facts] = await Promise.all([this.lab.store.read(), dockerFacts(this.lab.engine, name)]);
+    const desired = resolveTopology(spec, state);
+    return { desired, plan: planTopology(desired, state, facts) };
+  }
+
+  async plan(name: string): Promise<{ name: string; items: PlanItem[]; summary: Plan['summary'] }> {
+    const { plan } = await this.#resolve(name);
+    return { name, items: plan.items, summary: plan.summary };
+  }
+
+  async standup(
+    name: string,
+    opts: StandupOptions & { dry_run?: boolean | undefined; wait_established_s?: number | undefined },
+    ctx: OpContext = {},
+  ): Promise<StandupResult> {
+    const t0 = Date.now();
+    const { desired, plan } = await this.#resolve(name);
+    const shown = { items: plan.items, summary: plan.summary };
+    ctx.progress?.(
+      `plan for ${name}: ${Object.entries(plan.summary)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ')}`,
+      0,
+    );
+    if (opts.dry_run) return { name, dry_run: true, plan: shown, duration_s: 0 };
+    let outcome: Awaited<ReturnType<typeof runStandup>>;
+    try {
+      outcome = await runStandup(this.lab, desired, plan, opts, ctx);
+    } catch (err) {
+      await this.#stamp(name, false, err instanceof LabError ? err.message : String(err));
+      throw err;
+    }
+    await this.#stamp(
+      name,
+      true,
+      Object.entries(plan.summary)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', '),
+    );
+    const result: StandupResult = {
+      name,
+      dry_run: false,
+      plan: shown,
+      ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}),
+      duration_s: 0,
+    };
+    if (opts.wait_established_s) result.established = await this.#waitEstablished(desired, opts.wait_established_s, ctx);
+    result.duration_s = Math.round((Date.now() - t0) / 100) / 10;
+    ctx.progress?.(`${name} is up`, 1);
+    return result;
+  }
+
+  #stamp(name: string, ok: boolean, summary: string): Promise<void> {
+    return this.lab.store.update((s) => {
+      const r = s.topologies[name];
+      if (r) r.last_standup = { at: new Date().toISOString(), ok, summary: summary.slice(0, 2000) };
+    });
+  }
+
+  async #waitEstablished(desired: Desired, seconds: number, ctx: OpContext): Promise<NonNullable<StandupResult['established']>> {
+    const t0 = Date.now();
+    let down: string[] = [];
+    while (true) {
+      const sessions = await this.#sessions(desired);
+      down = sessions
+        .filter((s) => s.a_state !== 'Established' || s.b_state !== 'Established')
+        .map((s) => `${s.a} <-> ${s.b} (${s.a_state ?? 'unknown'}/${s.b_state ?? 'unknown'})`);
+      const waited = (Date.now() - t0) / 1000;
+      ctx.progress?.(`${sessions.length - down.length}/${sessions.length} sessions Established`, 0.95);
+      if (down.length === 0 || waited >= seconds || ctx.signal?.aborted)
+        return { all: down.length === 0, waited_s: Math.round(waited * 10) / 10, not_established: down };
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  /** Each desired session with the state each end reports for the other. */
+  async #sessions(desired: Desired, statuses?: Map<string, DaemonStatus | undefined>): Promise<Sessions> {
+    const names = [...new Set(desired.sessions.flatMap((s) => [s.a, s.b]))];
+    const st =
+      statuses ?? new Map(await Promise.all(names.map(async (n) => [n, await this.lab.daemons.status(n).catch(() => undefined)] as const)));
+    return desired.sessions.map((s) => ({
+      a: s.a,
+      b: s.b,
+      via: s.via,
+      a_state: st.get(s.a)?.neighbors.find((n) => n.address === s.b_ip)?.state,
+      b_state: st.get(s.b)?.neighbors.find((n) => n.address === s.a_ip)?.state,
+    }));
+  }
+
+  async teardown(
+    name: string,
+    ctx: OpContext = {},
+  ): Promise<{ name: string; removed: { containers: number; networks: number; tunnels: number } }> {
+    await this.lab.engine.ready();
+    await this.#record(name);
+    return { name, removed: await runTeardown(this.lab, name, ctx) };
+  }
+
+  /** Tear down the active topology if it is another one, then stand this one up and mark it active. */
+  async activate(
+    name: string,
+    opts: { wait_established_s?: number | undefined },
+    ctx: OpContext = {},
+  ): Promise<StandupResult & { deactivated?: string }> {
+    await this.#record(name);
+    const others = Object.values((await this.lab.store.read()).topologies).filter((t) => t.name !== name && (t.active || t.deployed));
+    for (const o of others) {
+      ctx.progress?.(`tearing down ${o.name}`);
+      await runTeardown(this.lab, o.name, ctx);
+    }
+    const r = await this.standup(name, opts, ctx);
+    await this.lab.store.update((s) => {
+      for (const t of Object.values(s.topologies)) t.active = t.name === name;
+    });
+    return { ...r, ...(others.length ? { deactivated: others.map((o) => o.name).join(', ') } : {}) };
+  }
+
+  async status(name: string): Promise<{
+    name: string;
+    deployed: boolean;
+    nodes: Array<{
+      name: string;
+      role: 'daemon' | 'host';
+      kind: string;
+      state: string;
+      daemon?: string;
+      interfaces: Array<{ network: string; ip: string }>;
+    }>;
+    sessions: Sessions;
+    tunnels: Array<{ name: string; state: string }>;
+  }> {
+    const r = await this.#record(name);
+    const { desired } = await this.#resolve(name);
+    const facts = await dockerFacts(this.lab.engine, name);
+    const daemonNames = desired.nodes.filter((n) => n.role === 'daemon').map((n) => n.name);
+    const statuses = new Map(
+      await Promise.all(daemonNames.map(async (n) => [n, await this.lab.daemons.status(n).catch(() => undefined)] as const)),
+    );
+    const nodes = desired.nodes.map((n) => ({
+      name: n.name,
+      role: n.role,
+      kind: n.role === 'daemon' ? n.kind : 'host',
+      state: facts.containers.get(n.name) ?? 'missing',
+      ...(n.role === 'daemon' ? { daemon: statuses.get(n.name)?.daemon ?? 'stopped' } : {}),
+      interfaces: n.interfaces,
+    }));
+    const tunnels = await Promise.all(
+      desired.tunnels.map(async (t) => ({
+        name: t.name,
+        state: await this.lab.doctor
+          .state(t.a.container, t.name)
+          .then((s: TunnelState) => s.state)
+          .catch(() => 'missing'),
+      })),
+    );
+    return { name, deployed: r.deployed, nodes, sessions: await this.#sessions(desired, statuses), tunnels };
+  }
+
+  /** A drawing of the topology, coloured by live state when it is deployed. */
+  async graph(
+    name: string,
+    format: GraphFormat,
+  ): Promise<{ name: string; format: GraphFormat; mime_type: string; text?: string; data_base64?: string; live: boolean }> {
+    const r = await this.#record(name);
+    const desired = resolveTopology(parseTopology({ spec: r.spec }), await this.lab.store.read());
+    const live = r.deployed ? await this.status(name) : undefined;
+    const base = { name, format, live: !!live };
+    switch (format) {
+      case 'mermaid':
+        return { ...base, mime_type: 'text/vnd.mermaid', text: toMermaid(desired, live) };
+      case 'dot':
+        return { ...base, mime_type: 'text/vnd.graphviz', text: toDot(desired, live) };
+      case 'svg':
+        return { ...base, mime_type: 'image/svg+xml', text: await toSvg(desired, live) };
+      case 'png':
+        return { ...base, mime_type: 'image/png', data_base64: (await toPng(desired, live)).toString('base64') };
+    }
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The topology file (YAML or JSON): its schema, written once. The JSON Schema editors use
+ * (schemas/topology.schema.json) is generated from it; tools take the same object.
+ */
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { DAEMON_KINDS } from '../bgp/types.js';
+import { Asn, Cidr, Ipv4, Password, Prefix, SafeText, SubnetCidr, TunnelName } from '../fields.js';
+import { TUNNEL_MODES } from '../store/schema.js';
+import { formatZodError } from '../validation.js';
+
+/** Limits that keep one file's work bounded (a 100-node lab fits with room to spare). */
+export const TOPOLOGY_LIMITS = { nodes: 250, networks: 100, sessions: 2000, tunnels: 500, advertise: 256, yamlBytes: 1_000_000 } as const;
+
+/** Topology names become name prefixes (`triangle-r1`), so they stay short and plain. */
+export const TopologyName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,29}$/, 'must be 1-30 characters: lower-case letters, digits and "-", starting with a letter or digit')
+  .describe('topology name; its nodes and networks are named <topology>-<key>');
+
+/** A node or network key inside a file. */
+export const LocalName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,29}$/, 'must be 1-30 characters: lower-case letters, digits, "_" and "-"');
+
+const Auto = z.literal('auto');
+const Address = z.union([Ipv4, Auto]).describe('an address in the network, or auto');
+
+const NetworkSpec = z.strictObject({
+  subnet: SubnetCidr,
+  gateway: Ipv4.optional().describe("the network's gateway address (default: the first address)"),
+});
+
+const Interfaces = z
+  .record(LocalName, Address)
+  .refine((r) => Object.keys(r).length > 0, { message: 'give at least one interface, e.g. { core: auto }' })
+  .describe('network key -> address (or auto)');
+
+const RouterSpec = z.strictObject({
+  kind: z.enum(DAEMON_KINDS),
+  asn: z.union([Asn, Auto]).describe('AS number, or auto (from the private range 64512-65534)'),
+  router_id: z.union([Ipv4, Auto]).optional().describe('default (auto): the address of the first interface'),
+  interfaces: Interfaces,
+  advertise: z.array(Prefix).max(TOPOLOGY_LIMITS.advertise).optional(),
+  engine: LocalName.optional().describe('the engine (NSLAB_ENGINES) to run on'),
+});
+
+const HostSpec = z.strictObject({
+  kind: z.literal('host'),
+  interfaces: Interfaces,
+  gateway: z.string().max(64).optional().describe('default route: an IPv4 address, or the key of a router on a shared network'),
+  loopback: Cidr.optional(),
+  engine: LocalName.optional(),
+});
+
+export const NodeSpec = z.discriminatedUnion('kind', [RouterSpec, HostSpec]);
+
+const SessionObject = z.strictObject({
+  a: LocalName,
+  b: LocalName,
+  network: LocalName.optional().describe('the shared network to peer over (default: the first one)'),
+  tunnel: TunnelName.optional().describe("peer over this tunnel's inner addresses instead"),
+  password: Password.optional(),
+  multihop: z.number().int().min(1).max(255).optional(),
+  description: SafeText('description', 80).optional(),
+});
+
+const Session = z.union([z.tuple([LocalName, LocalName]), SessionObject]).describe('[a, b] or {a, b, network?, tunnel?, password?}');
+
+const TunnelSpec = z.strictObject({
+  name: TunnelName,
+  a: LocalName,
+  b: LocalName,
+  underlay: LocalName.optional(),
+  a_ip: Cidr.describe('inner address of a, e.g. 172.31.0.1/30'),
+  b_ip: Cidr,
+  mode: z.enum(TUNNEL_MODES).optional().describe('gre (default) or vxlan'),
+  key: z.number().int().min(0).max(4294967295).optional(),
+  ttl: z.number().int().min(1).max(255).optional(),
+  mtu: z.number().int().min(576).max(9000).optional(),
+});
+
+export const TopologySpec = z
+  .strictObject({
+    name: TopologyName,
+    description: z.string().max(500).optional(),
+    placement: z.enum(['pack', 'spread']).optional().describe('how nodes without an engine are spread over NSLAB_ENGINES'),
+    networks: z
+      .record(LocalName, NetworkSpec)
+      .refine((r) => Object.keys(r).length <= TOPOLOGY_LIMITS.networks, { message: `at most ${TOPOLOGY_LIMITS.networks} networks` }),
+    nodes: z
+      .record(LocalName, NodeSpec)
+      .refine((r) => Object.keys(r).length <= TOPOLOGY_LIMITS.nodes, { message: `at most ${TOPOLOGY_LIMITS.nodes} nodes` }),
+    bgp: z.strictObject({ sessions: z.array(Session).max(TOPOLOGY_LIMITS.sessions).optional() }).optional(),
+    tunnels: z.array(TunnelSpec).max(TOPOLOGY_LIMITS.tunnels).optional(),
+  })
+  .describe('A netstream-lab topology: networks, BGP routers and hosts, sessions and tunnels');
+
+export type TopologySpec = z.infer<typeof TopologySpec>;
+export type NodeSpec = z.infer<typeof NodeSpec>;
+export type SessionSpec = z.infer<typeof Session>;
+
+/** Parse a spec object (already JSON) or YAML/JSON text; every error names its field path. */
+export function parseTopology(input: { spec?: unknown; yaml?: string | undefined }): TopologySpec {
+  let raw = input.spec;
+  if (input.yaml !== undefined) {
+    if (Buffer.byteLength(input.yaml) > TOPOLOGY_LIMITS.yamlBytes) {
+      throw formatZodError(
+        'topology',
+        new z.ZodError([{ code: 'custom', path: ['yaml'], message: `is larger than ${TOPOLOGY_LIMITS.yamlBytes} bytes`, input: '' }]),
+      );
+    }
+    try {
+      // YAML is a superset of JSON; aliases are capped so a "billion laughs" file cannot blow up.
+      raw = parseYaml(input.yaml, { maxAliasCount: 100 });
+    } catch (err) {
+      throw formatZodError(
+        'topology',
+        new z.ZodError([
+          { code: 'custom', path: ['yaml'], message: `is not valid YAML: ${(err as Error).message.split('\n')[0]}`, input: '' },
+        ]),
+      );
+    }
+  }
+  const parsed = TopologySpec.safeParse(raw);
+  if (!parsed.success) throw formatZodError('topology', parsed.error);
+  return parsed.data;
+}
+
+/** JSON Schema of the file, for editors (yaml-language-server, VS Code). */
+export function topologyJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(TopologySpec, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { $id: 'https://netstream-lab.dev/schemas/topology.schema.json', title: 'netstream-lab topology', ...schema };
+}

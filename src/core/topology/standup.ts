@@ -1,0 +1,336 @@
+/**
+ * Carrying out a plan: removals first, then every name and address reserved in one store
+ * transaction, the Docker work in parallel (networks, then nodes with bounded concurrency, their
+ * tunnels coming up with them), the results recorded in one more transaction, then the changes
+ * made in place on nodes that stay. A failure rolls back what this run created (or keeps it, if
+ * asked), and the next standup or teardown always works.
+ */
+import pLimit from 'p-limit';
+import type { Daemons } from '../daemons.js';
+import type { DockerEngine } from '../docker/engine.js';
+import { LABELS } from '../docker/labels.js';
+import { LabError } from '../errors.js';
+import type { Hosts } from '../hosts.js';
+import { bridgeName, type Networks } from '../networks.js';
+import type { OpContext } from '../progress.js';
+import type { DaemonRecord, HostRecord, NetworkRecord, StoreState, TunnelRecord } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import { endsOf } from '../tunnels/render.js';
+import type { Tunnels } from '../tunnels/service.js';
+import type { DockerFacts, Plan } from './plan.js';
+import type { Desired, DesiredNode } from './resolve.js';
+
+export interface StandupDeps {
+  engine: DockerEngine;
+  store: Store;
+  networks: Networks;
+  daemons: Daemons;
+  hosts: Hosts;
+  tunnels: Tunnels;
+}
+
+export interface StandupOptions {
+  concurrency?: number | undefined;
+  on_error?: 'rollback' | 'keep' | undefined;
+}
+
+export interface StandupOutcome {
+  failed: Array<{ name: string; error: string }>;
+  rolled_back: boolean;
+  warnings: string[];
+}
+
+const now = () => new Date().toISOString();
+
+/** What Docker holds for a topology of this store, found by label in one query per kind. */
+export async function dockerFacts(
+  engine: DockerEngine,
+  topology: string,
+): Promise<DockerFacts & { containerIds: Map<string, string>; networkIds: Map<string, string> }> {
+  const label = [`${LABELS.managed}=true`, `${LABELS.store}=${engine.labels.storeFile}`, `${LABELS.topology}=${topology}`];
+  const [cs, ns] = await Promise.all([
+    engine.call(engine.api.listContainers({ all: true, filters: { label } })),
+    engine.call(engine.api.listNetworks({ filters: { label } })),
+  ]);
+  const containers = new Map<string, 'running' | 'stopped' | 'restarting'>();
+  const containerIds = new Map<string, string>();
+  for (const c of cs) {
+    const name = (c.Names[0] ?? '').replace(/^\//, '');
+    containers.set(name, c.State === 'running' ? 'running' : c.State === 'restarting' ? 'restarting' : 'stopped');
+    containerIds.set(name, c.Id);
+  }
+  return { containers, containerIds, networks: new Set(ns.map((n) => n.Name)), networkIds: new Map(ns.map((n) => [n.Name, n.Id])) };
+}
+
+function nodeRecord(n: DesiredNode, topology: string): DaemonRecord | HostRecord {
+  const common = { name: n.name, interfaces: n.interfaces, topology, desired: 'running' as const, created_at: now() };
+  if (n.role === 'daemon') {
+    return { ...common, kind: n.kind, asn: n.asn, router_id: n.router_id, neighbors: n.neighbors, advertise: n.advertise };
+  }
+  return { ...common, ...(n.gateway ? { gateway: n.gateway } : {}), ...(n.loopback ? { loopback: n.loopback } : {}) };
+}
+
+/** Drop a node's records and addresses from the state. */
+function forgetNode(s: StoreState, name: string): void {
+  delete s.daemons[name];
+  delete s.hosts[name];
+  for (const rec of Object.values(s.networks))
+    for (const [ip, who] of Object.entries(rec.allocations)) if (who === name) delete rec.allocations[ip];
+}
+
+export async function runStandup(
+  deps: StandupDeps,
+  desired: Desired,
+  plan: Plan,
+  opts: StandupOptions,
+  ctx: OpContext,
+): Promise<StandupOutcome> {
+  const { engine, store } = deps;
+  const topo = desired.topology;
+  const progress = (m: string, f?: number) => ctx.progress?.(m, f);
+  const cancelled = () => {
+    if (ctx.signal?.aborted) throw new LabError('TIMEOUT', `standup of '${topo}' was cancelled`);
+  };
+  const of = (kind: string, ...actions: string[]) =>
+    plan.items.filter((i) => i.kind === kind && actions.includes(i.action)).map((i) => i.name);
+  const warnings: string[] = [];
+
+  // 1. Removals: tunnels, then containers, then networks that go or are made again.
+  const facts = await dockerFacts(engine, topo);
+  const before = await store.read();
+  const goneTunnels = of('tunnel', 'delete', 'recreate')
+    .map((n) => before.tunnels[n])
+    .filter((t): t is TunnelRecord => !!t);
+  const goneNodes = of('node', 'delete', 'recreate');
+  const goneNets = of('network', 'delete', 'recreate');
+  if (goneTunnels.length || goneNodes.length || goneNets.length)
+    progress(`removing ${goneNodes.length} nodes, ${goneNets.length} networks, ${goneTunnels.length} tunnels that change`);
+  await Promise.all(
+    goneTunnels.flatMap((t) =>
+      endsOf(t)
+        .filter((e) => !goneNodes.includes(e.container))
+        .map((e) => deps.tunnels.removeEnd(e).catch(() => undefined)),
+    ),
+  );
+  await Promise.all(
+    goneNodes.map((n) => (facts.containerIds.has(n) ? engine.removeContainerId(facts.containerIds.get(n) as string) : Promise.resolve())),
+  );
+  for (const n of goneNets) {
+    const rec = before.networks[n];
+    if (rec) await deps.networks.unprovision(rec);
+  }
+
+  // 2. One transaction: forget what went, reserve everything this run makes.
+  const createNodes = desired.nodes.filter((n) => of('node', 'create', 'recreate').includes(n.name));
+  const createNets = desired.networks.filter((n) => of('network', 'create', 'recreate').includes(n.name));
+  const createTunnels = desired.tunnels.filter((t) => of('tunnel', 'create', 'recreate').includes(t.name));
+  const reserved = await store.update((s) => {
+    for (const t of goneTunnels) delete s.tunnels[t.name];
+    for (const n of goneNodes) forgetNode(s, n);
+    for (const n of goneNets) delete s.networks[n];
+    for (const n of createNets) {
+      s.networks[n.name] = {
+        name: n.name,
+        subnet: n.subnet,
+        gateway: n.gateway,
+        driver: 'bridge',
+        internal: true,
+        bridge: bridgeName(n.name),
+        topology: topo,
+        created_at: now(),
+        allocations: {},
+      };
+    }
+    for (const n of createNodes) {
+      const rec = nodeRecord(n, topo);
+      if ('kind' in rec) s.daemons[n.name] = rec;
+      else s.hosts[n.name] = rec;
+    }
+    for (const n of desired.nodes) {
+      for (const i of n.interfaces) {
+        const net = s.networks[i.network];
+        const holder = net?.allocations[i.ip];
+        if (net && holder !== undefined && holder !== n.name) {
+          throw new LabError('CONFLICT', `${i.ip} on '${i.network}' was taken by '${holder}' meanwhile`, { hint: 'run the standup again' });
+        }
+        if (net) net.allocations[i.ip] = n.name;
+      }
+    }
+    for (const t of createTunnels) s.tunnels[t.name] = { ...t, topology: topo, created_at: now() };
+    const rec = s.topologies[topo];
+    if (rec) rec.deployed = true;
+    return structuredClone(s);
+  });
+
+  const made = { containers: [] as string[], networks: [] as NetworkRecord[] };
+  const failed: Array<{ name: string; error: string }> = [];
+  const results = { networks: new Map<string, string>(), nodes: new Map<string, { id: string; image: string }>() };
+  try {
+    cancelled();
+    // 3. Docker: networks in parallel, then nodes with bounded concurrency.
+    if (createNets.length) progress(`creating ${createNets.length} networks`, 0.05);
+    await Promise.all(
+      createNets.map(async (n) => {
+        const rec = reserved.networks[n.name] as NetworkRecord;
+        const r = await deps.networks.provision(rec);
+        made.networks.push(rec);
+        results.networks.set(n.name, r.id);
+        warnings.push(...r.warnings);
+      }),
+    );
+    const limit = pLimit(Math.max(1, opts.concurrency ?? 8));
+    let done = 0;
+    await Promise.all(
+      createNodes.map((n) =>
+        limit(async () => {
+          if (ctx.signal?.aborted) return;
+          try {
+            const svc = n.role === 'daemon' ? deps.daemons : deps.hosts;
+            const rec = (n.role === 'daemon' ? reserved.daemons[n.name] : reserved.hosts[n.name]) as DaemonRecord & HostRecord;
+            const r = await svc.provision(rec, reserved, { ...(ctx.signal ? { signal: ctx.signal } : {}) });
+            made.containers.push(r.id);
+            results.nodes.set(n.name, r);
+          } catch (err) {
+            failed.push({ name: n.name, error: err instanceof LabError ? err.message : String(err) });
+          }
+          done++;
+          progress(
+            `node ${n.name} ${failed.some((f) => f.name === n.name) ? 'failed' : 'up'} (${done}/${createNodes.length})`,
+            0.1 + (0.7 * done) / createNodes.length,
+          );
+        }),
+      ),
+    );
+    cancelled();
+    if (failed.length) throw new LabError('DAEMON_ERROR', failed.map((f) => `${f.name}: ${f.error}`).join('; '));
+
+    // 4. Record what Docker made, in one transaction.
+    await store.update((s) => {
+      for (const [name, id] of results.networks) if (s.networks[name]) (s.networks[name] as NetworkRecord).id = id;
+      for (const [name, r] of results.nodes) {
+        const rec = s.daemons[name] ?? s.hosts[name];
+        if (rec) {
+          rec.container_id = r.id;
+          rec.image = r.image;
+        }
+      }
+    });
+
+    // 5. Nodes that stay: start them, change their BGP configuration in place, add new tunnels.
+    for (const u of plan.updates) {
+      cancelled();
+      progress(`updating ${u.name} in place`, 0.85);
+      if (u.start) {
+        if (reserved.daemons[u.name]) await deps.daemons.start(u.name);
+        else await deps.hosts.start(u.name);
+      }
+      await applyUpdate(deps.daemons, u, desired);
+    }
+    const kept = new Set(of('node', 'keep', 'update'));
+    for (const t of createTunnels) {
+      const ends = endsOf({ ...t, topology: topo, created_at: '' }).filter((e) => kept.has(e.container));
+      for (const e of ends) {
+        const info = await engine.ownedContainer(e.container);
+        if (info?.State.Running) await deps.tunnels.bringUp(info, e, 'create');
+      }
+      for (const e of ends) if (reserved.daemons[e.container]) await deps.daemons.config.refresh(e.container);
+    }
+    return { failed: [], rolled_back: false, warnings };
+  } catch (err) {
+    if ((opts.on_error ?? 'rollback') === 'rollback') {
+      progress(`rolling back what this standup created (${made.containers.length} containers, ${made.networks.length} networks)`);
+      const leftovers: string[] = [];
+      await Promise.all(
+        made.containers.map((id) =>
+          engine.removeContainerId(id).catch((e: unknown) => leftovers.push(`container ${id.slice(0, 12)}: ${String(e)}`)),
+        ),
+      );
+      for (const n of made.networks)
+        await deps.networks.unprovision(n).catch((e: unknown) => leftovers.push(`network ${n.name}: ${String(e)}`));
+      await store.update((s) => {
+        for (const n of createNodes) forgetNode(s, n.name);
+        for (const n of createNets) delete s.networks[n.name];
+        for (const t of createTunnels) delete s.tunnels[t.name];
+      });
+      const why = err instanceof LabError ? err.message : String(err);
+      throw new LabError(
+        'DAEMON_ERROR',
+        `standup of '${topo}' failed and was rolled back: ${why}${leftovers.length ? `; rollback could not remove ${leftovers.join(', ')}` : ''}`,
+        {
+          hint: 'fix the cause and run topology_standup again; what stayed from before is untouched',
+          cause: err,
+        },
+      );
+    }
+    // keep: record what was made; forget the nodes that failed so the next standup makes them.
+    await store.update((s) => {
+      for (const [name, id] of results.networks) if (s.networks[name]) (s.networks[name] as NetworkRecord).id = id;
+      for (const [name, r] of results.nodes) {
+        const rec = s.daemons[name] ?? s.hosts[name];
+        if (rec) {
+          rec.container_id = r.id;
+          rec.image = r.image;
+        }
+      }
+      for (const f of failed) forgetNode(s, f.name);
+    });
+    const why = err instanceof LabError ? err.message : String(err);
+    throw new LabError('DAEMON_ERROR', `standup of '${topo}' failed; what was made is kept for inspection: ${why}`, {
+      hint: 'inspect it (topology_status, docker logs), then run topology_standup again or topology_teardown',
+      cause: err,
+    });
+  }
+}
+
+/** Peers and prefixes of a daemon that stays, changed one by one through its live interface. */
+async function applyUpdate(daemons: Daemons, u: Plan['updates'][number], desired: Desired): Promise<void> {
+  const node = desired.nodes.find((n) => n.name === u.name);
+  if (!node || node.role !== 'daemon') return;
+  for (const address of u.removePeers) await daemons.peerRemove(u.name, address);
+  for (const p of u.withdraw) await daemons.routeWithdraw(u.name, p);
+  for (const n of u.addPeers) await daemons.peerAdd(u.name, n);
+  for (const p of u.advertise) await daemons.routeAdvertise(u.name, p);
+}
+
+/** Remove every container and network labelled with the topology (whatever the store says), then its records. */
+export async function runTeardown(
+  deps: StandupDeps,
+  topology: string,
+  ctx: OpContext,
+): Promise<{ containers: number; networks: number; tunnels: number }> {
+  const { engine, store } = deps;
+  const facts = await dockerFacts(engine, topology);
+  ctx.progress?.(`removing ${facts.containerIds.size} containers`, 0.1);
+  await Promise.all([...facts.containerIds.values()].map((id) => engine.removeContainerId(id)));
+  const state = await store.read();
+  const nets = new Set([
+    ...facts.networks,
+    ...Object.values(state.networks)
+      .filter((n) => n.topology === topology)
+      .map((n) => n.name),
+  ]);
+  ctx.progress?.(`removing ${nets.size} networks`, 0.7);
+  await Promise.all(
+    [...nets].map(async (name) => {
+      const rec = state.networks[name] ?? { name, bridge: bridgeName(name) };
+      await deps.networks.unprovision(rec as NetworkRecord);
+    }),
+  );
+  let tunnels = 0;
+  await store.update((s) => {
+    for (const t of Object.values(s.tunnels)) {
+      if (t.topology === topology) {
+        delete s.tunnels[t.name];
+        tunnels++;
+      }
+    }
+    for (const rec of [...Object.values(s.daemons), ...Object.values(s.hosts)]) if (rec.topology === topology) forgetNode(s, rec.name);
+    for (const n of Object.values(s.networks)) if (n.topology === topology) delete s.networks[n.name];
+    const t = s.topologies[topology];
+    if (t) {
+      t.deployed = false;
+      t.active = false;
+    }
+  });
+  return { containers: facts.containerIds.size, networks: nets.size, tunnels };
+}

@@ -1,0 +1,28 @@
+import type { z } from 'zod';
+import { type FieldIssue, LabError } from './errors.js';
+
+/** One zod issue as field paths a person can act on ("nodes.r2.asn: must be ..."). */
+export function issueText(issue: z.core.$ZodIssue, prefix: Array<string | number> = []): FieldIssue[] {
+  const path = [...prefix, ...issue.path].map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => ({
+      path: path ? `${path}.${k}` : k,
+      message: 'unknown field; remove it (see the schema for the accepted fields)',
+    }));
+  }
+  const message = /received undefined/.test(issue.message) ? 'is required' : issue.message;
+  return [{ path: path || '(input)', message }];
+}
+
+/** One LabError listing every problem: "field: why" each, the same text on every front end. */
+export function invalidInput(what: string, issues: FieldIssue[]): LabError {
+  const lines = issues.map((i) => `${i.path}: ${i.message}`);
+  return new LabError('INVALID_INPUT', `invalid input for ${what}: ${lines.join('; ')}`, { issues });
+}
+
+export function formatZodError(what: string, error: z.ZodError, prefix: Array<string | number> = []): LabError {
+  return invalidInput(
+    what,
+    error.issues.flatMap((i) => issueText(i, prefix)),
+  );
+}
