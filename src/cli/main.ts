@@ -9,6 +9,7 @@ import { IMAGE_KINDS, type ImageKind } from '../core/images.js';
 import { createLab } from '../core/lab.js';
 import { createLogger } from '../log.js';
 import { createMcpServer } from '../mcp/server.js';
+import { topologyCommands } from './topology.js';
 
 function fail(message: string): never {
   process.stderr.write(`error: ${message}\n`);
@@ -63,6 +64,8 @@ program
   .action(() => {
     for (const t of catalogue) process.stdout.write(`${t.name.padEnd(22)} ${t.effect.padEnd(11)} ${t.title}\n`);
   });
+
+topologyCommands(program, lab, fail);
 
 const images = program.command('images').description('lab images');
 images

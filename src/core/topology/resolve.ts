@@ -146,6 +146,24 @@ export function resolveTopology(spec: TopologySpec, state: StoreState): Desired 
   // --- auto addresses, ASNs, router ids ------------------------------------------------------------
   const usedAsns = new Set<number>();
   for (const node of Object.values(spec.nodes)) if (node.kind !== 'host' && node.asn !== 'auto') usedAsns.add(node.asn);
+  // Auto addresses a node already holds are kept first, so a node added anywhere in the file
+  // never takes the address of one that stays.
+  const keptAuto = new Map<string, string>(); // `${key}/${net}` -> ip
+  for (const [key, node] of Object.entries(spec.nodes)) {
+    const current = state.daemons[fullName(topo, key)] ?? state.hosts[fullName(topo, key)];
+    if (!owned(current)) continue;
+    for (const [net, ip] of Object.entries(node.interfaces)) {
+      const subnet = subnets.get(net);
+      const desiredNet = networks.find((n) => n.key === net);
+      if (ip !== 'auto' || !subnet || !desiredNet) continue;
+      const t = taken.get(net) as Record<string, string>;
+      const kept = current?.interfaces.find((i) => i.network === desiredNet.name)?.ip;
+      if (kept && !checkAddress(subnet, desiredNet.gateway, t, kept)) {
+        t[kept] = key;
+        keptAuto.set(`${key}/${net}`, kept);
+      }
+    }
+  }
   const nodes: DesiredNode[] = [];
   for (const [key, node] of Object.entries(spec.nodes)) {
     const name = fullName(topo, key);
@@ -158,12 +176,7 @@ export function resolveTopology(spec: TopologySpec, state: StoreState): Desired 
       const t = taken.get(net) as Record<string, string>;
       let addr = ip;
       if (ip === 'auto') {
-        // Keep the address this node already has there, so a second standup changes nothing.
-        const kept = owned(current) ? current?.interfaces.find((i) => i.network === desiredNet.name)?.ip : undefined;
-        addr =
-          kept && contains(subnet, kept) && !checkAddress(subnet, desiredNet.gateway, t, kept)
-            ? kept
-            : (allocate(subnet, desiredNet.gateway, t) ?? '');
+        addr = keptAuto.get(`${key}/${net}`) ?? allocate(subnet, desiredNet.gateway, t) ?? '';
         if (!addr) {
           bad(`nodes.${key}.interfaces.${net}`, `network ${net} (${subnet.cidr}) has no free address left`);
           continue;

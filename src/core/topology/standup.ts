@@ -285,7 +285,7 @@ export async function runStandup(
 /** Peers and prefixes of a daemon that stays, changed one by one through its live interface. */
 async function applyUpdate(daemons: Daemons, u: Plan['updates'][number], desired: Desired): Promise<void> {
   const node = desired.nodes.find((n) => n.name === u.name);
-  if (!node || node.role !== 'daemon') return;
+  if (node?.role !== 'daemon') return;
   for (const address of u.removePeers) await daemons.peerRemove(u.name, address);
   for (const p of u.withdraw) await daemons.routeWithdraw(u.name, p);
   for (const n of u.addPeers) await daemons.peerAdd(u.name, n);
