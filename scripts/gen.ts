@@ -1,9 +1,12 @@
-/** Regenerate the files derived from the tool catalogue: manifest.json and the README tool table. */
-import { readFileSync, writeFileSync } from 'node:fs';
+/** Regenerate the files derived from the catalogue: manifest.json, the README tool table, the topology JSON Schema. */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { manifestText } from '../src/gen/manifest.js';
 import { withToolTable } from '../src/gen/readme.js';
+import { topologySchemaText } from '../src/gen/topology-schema.js';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 writeFileSync('manifest.json', manifestText(pkg.version));
 writeFileSync('README.md', withToolTable(readFileSync('README.md', 'utf8')));
-process.stdout.write('wrote manifest.json and the README tool table\n');
+mkdirSync('schemas', { recursive: true });
+writeFileSync('schemas/topology.schema.json', topologySchemaText());
+process.stdout.write('wrote manifest.json, the README tool table and schemas/topology.schema.json\n');

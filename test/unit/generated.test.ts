@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { manifestText } from '../../src/gen/manifest.js';
 import { withToolTable } from '../../src/gen/readme.js';
+import { topologySchemaText } from '../../src/gen/topology-schema.js';
 import { catalogue } from '../../tools/index.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -28,6 +31,19 @@ describe('files generated from the catalogue', () => {
     const readme = read('README.md');
     expect(readme).toBe(withToolTable(readme));
     for (const t of catalogue) expect(readme).toContain(`| \`${t.name}\` |`);
+  });
+
+  it('schemas/topology.schema.json is up to date (run `npm run gen`) and accepts the examples', async () => {
+    expect(read('schemas/topology.schema.json')).toBe(topologySchemaText());
+    const schema = JSON.parse(read('schemas/topology.schema.json')) as { required: string[]; properties: Record<string, unknown> };
+    expect(schema.required).toEqual(['name', 'networks', 'nodes']);
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['networks', 'nodes', 'bgp', 'tunnels']));
+    const ajv = new Ajv2020({ strict: false });
+    const check = ajv.compile(schema);
+    for (const f of readdirSync(join(root, 'examples')).filter((n) => n.endsWith('.yaml'))) {
+      expect(check(parseYaml(read(join('examples', f)))), `${f}: ${JSON.stringify(check.errors)}`).toBe(true);
+    }
+    expect(check({ name: 'x', networks: {}, nodes: { r1: { kind: 'bird', interfaces: { a: 'auto' } } } })).toBe(false);
   });
 
   it('mcpb validate accepts manifest.json', async () => {

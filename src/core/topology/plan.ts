@@ -167,7 +167,8 @@ export function planTopology(desired: Desired, state: StoreState, docker: Docker
     const key = `${x}~${y}~${addr}`;
     wantedSessions.add(key);
     const fresh = recreatedNodes.has(s.a) || recreatedNodes.has(s.b);
-    add('session', sessionName(s.a, s.b, s.via), current.has(key) && !fresh ? 'keep' : 'create');
+    if (current.has(key) && !fresh) add('session', sessionName(s.a, s.b, s.via), 'keep');
+    else add('session', sessionName(s.a, s.b, s.via), 'create', fresh ? 'an end is created or recreated' : 'new in the file');
   }
   for (const key of current) {
     if (!wantedSessions.has(key)) {

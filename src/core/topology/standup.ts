@@ -62,7 +62,7 @@ export async function dockerFacts(
   return { containers, containerIds, networks: new Set(ns.map((n) => n.Name)), networkIds: new Map(ns.map((n) => [n.Name, n.Id])) };
 }
 
-function nodeRecord(n: DesiredNode, topology: string): DaemonRecord | HostRecord {
+export function nodeRecord(n: DesiredNode, topology: string): DaemonRecord | HostRecord {
   const common = { name: n.name, interfaces: n.interfaces, topology, desired: 'running' as const, created_at: now() };
   if (n.role === 'daemon') {
     return { ...common, kind: n.kind, asn: n.asn, router_id: n.router_id, neighbors: n.neighbors, advertise: n.advertise };

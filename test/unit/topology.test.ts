@@ -1,0 +1,284 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { LabError } from '../../src/core/errors.js';
+import { bridgeName } from '../../src/core/networks.js';
+import { emptyState, type StoreState } from '../../src/core/store/schema.js';
+import { toDot, toMermaid } from '../../src/core/topology/graph.js';
+import { type DockerFacts, planTopology } from '../../src/core/topology/plan.js';
+import { type Desired, resolveTopology } from '../../src/core/topology/resolve.js';
+import { parseTopology, type TopologySpec } from '../../src/core/topology/spec.js';
+import { nodeRecord } from '../../src/core/topology/standup.js';
+
+const example = (f: string) => readFileSync(new URL(`../../examples/${f}`, import.meta.url), 'utf8');
+const triangle = () => parseTopology({ yaml: example('triangle.yaml') });
+
+/** The store and Docker as a standup of `d` leaves them. */
+function deployed(d: Desired): { state: StoreState; facts: DockerFacts } {
+  const s = emptyState();
+  for (const n of d.networks) {
+    s.networks[n.name] = {
+      name: n.name,
+      subnet: n.subnet,
+      gateway: n.gateway,
+      driver: 'bridge',
+      internal: true,
+      bridge: bridgeName(n.name),
+      topology: d.topology,
+      created_at: '',
+      allocations: {},
+    };
+  }
+  for (const n of d.nodes) {
+    const rec = nodeRecord(n, d.topology);
+    if ('kind' in rec) s.daemons[n.name] = rec;
+    else s.hosts[n.name] = rec;
+    for (const i of n.interfaces) (s.networks[i.network] as { allocations: Record<string, string> }).allocations[i.ip] = n.name;
+  }
+  for (const t of d.tunnels) s.tunnels[t.name] = { ...t, topology: d.topology, created_at: '' };
+  return {
+    state: s,
+    facts: { containers: new Map(d.nodes.map((n) => [n.name, 'running' as const])), networks: new Set(d.networks.map((n) => n.name)) },
+  };
+}
+
+/** The field paths of every problem resolve reports. */
+function problems(spec: unknown, state: StoreState = emptyState()): string[] {
+  try {
+    resolveTopology(parseTopology({ spec }), state);
+    return [];
+  } catch (err) {
+    if (!(err instanceof LabError)) throw err;
+    return (err.issues ?? []).map((i) => `${i.path}: ${i.message}`);
+  }
+}
+
+const base = (): TopologySpec => JSON.parse(JSON.stringify(triangle())) as TopologySpec;
+
+describe('topology files', () => {
+  it('resolves the INTERFACES.md triangle: names, addresses, sessions on both ends, tunnel', () => {
+    const d = resolveTopology(triangle(), emptyState());
+    expect(d.networks.map((n) => [n.name, n.subnet, n.gateway])).toEqual([
+      ['triangle-core', '10.10.0.0/24', '10.10.0.1'],
+      ['triangle-lan1', '10.11.1.0/24', '10.11.1.1'],
+    ]);
+    const r1 = d.nodes.find((n) => n.key === 'r1');
+    const r2 = d.nodes.find((n) => n.key === 'r2');
+    const r3 = d.nodes.find((n) => n.key === 'r3');
+    expect(r1).toMatchObject({
+      name: 'triangle-r1',
+      role: 'daemon',
+      router_id: '10.10.0.11',
+      interfaces: [
+        { network: 'triangle-core', ip: '10.10.0.11' },
+        { network: 'triangle-lan1', ip: '10.11.1.2' },
+      ],
+    });
+    // auto addresses: the lowest free, skipping the gateway and explicit ones
+    expect(r2?.interfaces).toEqual([{ network: 'triangle-core', ip: '10.10.0.2' }]);
+    expect(r3?.interfaces).toEqual([{ network: 'triangle-core', ip: '10.10.0.3' }]);
+    expect(r1?.role === 'daemon' && r1.neighbors).toEqual([
+      { address: '10.10.0.2', asn: 65002 },
+      { address: '10.10.0.3', asn: 65003, password: 's3cret' },
+    ]);
+    expect(r3?.role === 'daemon' && r3.neighbors).toEqual([{ address: '10.10.0.11', asn: 65001, password: 's3cret' }]);
+    expect(d.nodes.find((n) => n.key === 'h1')).toMatchObject({ role: 'host', gateway: 'triangle-r1' });
+    expect(d.tunnels).toEqual([
+      {
+        name: 't12',
+        mode: 'vxlan',
+        underlay: 'triangle-core',
+        a: { container: 'triangle-r1', tunnel_ip: '172.31.0.1/30', underlay_ip: '10.10.0.11' },
+        b: { container: 'triangle-r2', tunnel_ip: '172.31.0.2/30', underlay_ip: '10.10.0.2' },
+        key: 42,
+        ttl: 64,
+        mtu: 1450,
+      },
+    ]);
+  });
+
+  it('allocates asn: auto from the private range and keeps it on the next standup', () => {
+    const spec = parseTopology({ yaml: example('ring.yaml') });
+    const d = resolveTopology(spec, emptyState());
+    const asns = d.nodes.flatMap((n) => (n.role === 'daemon' ? [n.asn] : []));
+    expect(asns).toEqual([64512, 64513, 64514, 64515, 64516, 64517]);
+    const again = resolveTopology(spec, deployed(d).state);
+    expect(again).toEqual(d);
+  });
+
+  it('keeps the auto addresses of nodes that stay when a node is added before them', () => {
+    const d = resolveTopology(triangle(), emptyState());
+    const spec = base();
+    spec.nodes = { r0: { kind: 'frr', asn: 65000, interfaces: { core: 'auto' } }, ...spec.nodes };
+    const d2 = resolveTopology(spec, deployed(d).state);
+    expect(d2.nodes.find((n) => n.key === 'r2')?.interfaces).toEqual(d.nodes.find((n) => n.key === 'r2')?.interfaces);
+    expect(d2.nodes.find((n) => n.key === 'r0')?.interfaces[0]?.ip).toBe('10.10.0.4');
+  });
+
+  it('names the exact field of every problem, all at once', () => {
+    const spec = base() as unknown as Record<string, any>;
+    spec.nodes.r2.interfaces.core = '10.10.1.5';
+    spec.nodes.r3.interfaces.core = '10.10.0.11';
+    spec.nodes.h1.gateway = 'r9';
+    spec.bgp.sessions.push(['r1', 'nobody']);
+    spec.networks.lan2 = { subnet: '10.10.0.0/25' };
+    expect(problems(spec)).toEqual([
+      'networks.lan2.subnet: 10.10.0.0/25 overlaps networks.core (10.10.0.0/24)',
+      'nodes.r2.interfaces.core: 10.10.1.5 is not in 10.10.0.0/24',
+      'nodes.r3.interfaces.core: 10.10.0.11 is also the address of nodes.r1',
+      "nodes.h1.gateway: 'r9' is neither an IPv4 address nor a node of this file",
+      "bgp.sessions.2.b: no node 'nobody' in this file",
+    ]);
+  });
+
+  it('refuses a host gateway on no shared network, sessions with hosts, tunnels without an underlay', () => {
+    const spec = base() as unknown as Record<string, any>;
+    spec.nodes.h1.gateway = 'r2';
+    spec.bgp.sessions = [['r1', 'h1'], { a: 'r2', b: 'r3', network: 'lan1' }];
+    spec.tunnels = [{ name: 't13', a: 'r3', b: 'h1', a_ip: '172.31.1.1/30', b_ip: '172.31.1.2/30' }];
+    expect(problems(spec)).toEqual([
+      "nodes.h1.gateway: 'r2' shares no network with h1",
+      'tunnels.0: r3 and h1 share no network to carry the tunnel',
+      "bgp.sessions.0.b: 'h1' is a host; only routers take BGP sessions",
+      'bgp.sessions.1.network: r2 and r3 are not both on network lan1',
+    ]);
+  });
+
+  it('checks the file shape with field paths: tunnel names, kinds, unknown fields', () => {
+    const spec = base() as unknown as Record<string, any>;
+    spec.tunnels[0].name = 'a-very-long-name';
+    spec.nodes.r2.kind = 'bird';
+    spec.nodes.r1.colour = 'red';
+    const e = (() => {
+      try {
+        parseTopology({ spec });
+      } catch (err) {
+        return err as LabError;
+      }
+      throw new Error('no error');
+    })();
+    const paths = (e.issues ?? []).map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(['tunnels.0.name', 'nodes.r2.kind', 'nodes.r1.colour']));
+    expect(e.message).toMatch(/tunnels\.0\.name: a-very-long-name is 16 characters/);
+  });
+
+  it('refuses names that already exist outside the topology, duplicate keys and bad YAML', () => {
+    const s = emptyState();
+    s.daemons['triangle-r2'] = {
+      name: 'triangle-r2',
+      kind: 'frr',
+      asn: 1,
+      router_id: '10.9.9.9',
+      interfaces: [],
+      neighbors: [],
+      advertise: [],
+      desired: 'running',
+      created_at: '',
+    };
+    s.networks.other = {
+      name: 'other',
+      subnet: '10.11.0.0/16',
+      gateway: '10.11.0.1',
+      driver: 'bridge',
+      internal: true,
+      created_at: '',
+      allocations: {},
+    };
+    expect(problems(base(), s)).toEqual([
+      "networks.lan1.subnet: 10.11.1.0/24 overlaps the lab network 'other' (10.11.0.0/16)",
+      "nodes.r2: 'triangle-r2' already exists as a daemon outside this topology",
+    ]);
+    expect(() => parseTopology({ yaml: 'name: x\nnodes: {}\nnodes: {}\n' })).toThrow(/yaml: is not valid YAML: Map keys must be unique/);
+    expect(() => parseTopology({ yaml: 'name: [unclosed' })).toThrow(/^invalid input for topology: yaml: is not valid YAML/);
+  });
+
+  it('refuses what a daemon configuration cannot say, before anything runs', () => {
+    const spec = base() as unknown as Record<string, any>;
+    spec.bgp.sessions = [{ a: 'r1', b: 'r3', description: 'it"s' }];
+    expect(problems(spec)[0]).toMatch(/^bgp\.sessions\.0\.description: /);
+  });
+});
+
+describe('plans', () => {
+  it('creates everything on an empty lab and keeps everything once deployed', () => {
+    const d = resolveTopology(triangle(), emptyState());
+    const first = planTopology(d, emptyState(), { containers: new Map(), networks: new Set() });
+    expect(first.summary).toEqual({ create: 9, keep: 0, update: 0, recreate: 0, delete: 0 });
+    const { state, facts } = deployed(d);
+    const again = planTopology(resolveTopology(triangle(), state), state, facts);
+    expect(again.summary).toEqual({ create: 0, keep: 9, update: 0, recreate: 0, delete: 0 });
+  });
+
+  it('plans exactly the difference: a node added, a peer removed, an address changed', () => {
+    const d = resolveTopology(triangle(), emptyState());
+    const { state, facts } = deployed(d);
+    const spec = base() as unknown as Record<string, any>;
+    spec.nodes.r4 = { kind: 'frr', asn: 65004, interfaces: { core: 'auto' } };
+    spec.nodes.r3.interfaces.core = '10.10.0.33';
+    spec.bgp.sessions = [['r1', 'r2']];
+    const p = planTopology(resolveTopology(parseTopology({ spec }), state), state, facts);
+    const changed = p.items
+      .filter((i) => i.action !== 'keep')
+      .map((i) => `${i.action} ${i.kind} ${i.name}${i.reason ? `: ${i.reason}` : ''}`);
+    expect(changed).toEqual([
+      'update node triangle-r1: remove peers 10.10.0.3',
+      'recreate node triangle-r3: interfaces change; router id changes from 10.10.0.3 to 10.10.0.33',
+      'create node triangle-r4',
+      'delete session triangle-r1 <-> triangle-r3: no longer in the file',
+    ]);
+    expect(p.updates).toEqual([
+      { name: 'triangle-r1', start: false, addPeers: [], removePeers: ['10.10.0.3'], advertise: [], withdraw: [] },
+    ]);
+  });
+
+  it('recreates a node whose container is gone, starts a stopped one, deletes what left the file', () => {
+    const d = resolveTopology(triangle(), emptyState());
+    const { state, facts } = deployed(d);
+    facts.containers.delete('triangle-r2');
+    facts.containers.set('triangle-r3', 'stopped');
+    const spec = base() as unknown as Record<string, any>;
+    delete spec.nodes.h1;
+    const p = planTopology(resolveTopology(parseTopology({ spec }), state), state, facts);
+    const changed = p.items.filter((i) => i.action !== 'keep').map((i) => `${i.action} ${i.name}: ${i.reason}`);
+    expect(changed).toEqual([
+      'recreate triangle-r2: its container is gone',
+      'update triangle-r3: start the stopped container',
+      'delete triangle-h1: no longer in the file',
+      'create triangle-r1 <-> triangle-r2 (network triangle-core): an end is created or recreated',
+    ]);
+  });
+});
+
+describe('graphs', () => {
+  it('draws mermaid with nodes by kind, networks, sessions and tunnels, coloured by live state', () => {
+    const d = resolveTopology(triangle(), emptyState());
+    const plain = toMermaid(d);
+    expect(plain.split('\n')[0]).toBe('flowchart LR');
+    expect(plain).toContain('node_r1(("r1<br/>frr AS65001")):::frr');
+    expect(plain).toContain('node_h1["h1<br/>host"]:::host');
+    expect(plain).toContain('net_core[["core<br/>10.10.0.0/24"]]');
+    expect(plain).toContain('node_r1 ===|BGP| node_r2');
+    expect(plain).toContain('node_r1 -.-|t12 vxlan| node_r2');
+    const live = toMermaid(d, {
+      nodes: d.nodes.map((n) => ({ name: n.name, state: 'running' })),
+      sessions: [
+        { a: 'triangle-r1', b: 'triangle-r2', via: 'network triangle-core', a_state: 'Established', b_state: 'Established' },
+        { a: 'triangle-r1', b: 'triangle-r3', via: 'network triangle-core', a_state: 'Active', b_state: 'Idle' },
+      ],
+      tunnels: [{ name: 't12', state: 'up' }],
+    });
+    expect(live).toContain('node_r1 ===|BGP Established| node_r2');
+    expect(live).toContain('node_r1 ===|BGP Active/Idle| node_r3');
+    const lines = live.split('\n');
+    const edges = lines.filter((l) => /---|===|-\.-/.test(l));
+    const styleOf = (needle: string) => lines.find((l) => l.startsWith(`  linkStyle ${edges.findIndex((e) => e.includes(needle))} `));
+    expect(styleOf('BGP Established')).toContain('stroke:#2b9348');
+    expect(styleOf('BGP Active/Idle')).toContain('stroke:#d00000');
+  });
+
+  it('draws dot with every node and edge', () => {
+    const dot = toDot(resolveTopology(triangle(), emptyState()));
+    expect(dot).toMatch(/^graph "triangle" \{/);
+    for (const id of ['net_core', 'net_lan1', 'node_r1', 'node_r2', 'node_r3', 'node_h1']) expect(dot).toContain(`  ${id} [`);
+    expect(dot.match(/ -- /g)).toHaveLength(5 + 2 + 1);
+  });
+});
