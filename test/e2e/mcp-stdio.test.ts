@@ -137,6 +137,65 @@ describe('MCP over stdio, spawned from manifest.json', () => {
     expect(messages).toEqual(expect.arrayContaining([expect.stringContaining('recreating it from the store')]));
   });
 
+  it('stands up a topology with progress notifications and shows its graph as an image', async () => {
+    const yaml = readFileSync(join(root, 'examples', 'vxlan-bgp.yaml'), 'utf8');
+    await ok('topology_create', { yaml });
+    const messages: string[] = [];
+    const r = (await client.callTool({ name: 'topology_standup', arguments: { name: 'vxlan-bgp', wait_established_s: 60 } }, undefined, {
+      onprogress: (p) => messages.push(p.message ?? ''),
+      timeout: 170_000,
+    })) as Result;
+    expect(r.isError, r.content[0]?.text).toBeFalsy();
+    expect(r.structuredContent?.established).toMatchObject({ all: true });
+    expect(messages, JSON.stringify(messages)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^plan for vxlan-bgp: 9 create/), expect.stringMatching(/^node vxlan-bgp-ra up/)]),
+    );
+    const g = (await client.callTool({ name: 'topology_graph', arguments: { name: 'vxlan-bgp', format: 'png' } })) as Result & {
+      content: Array<{ type: string; data?: string; mimeType?: string; text?: string }>;
+    };
+    expect(g.content[0]).toMatchObject({ type: 'image', mimeType: 'image/png' });
+    expect(
+      Buffer.from(g.content[0]?.data ?? '', 'base64')
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
+    expect(g.content[1]?.text).toContain('shown as an image');
+    expect((await ok('topology_teardown', { name: 'vxlan-bgp' })).removed).toEqual({ containers: 4, networks: 3, tunnels: 1 });
+  });
+
+  it('stops a cancelled standup cleanly: what it made is removed', async () => {
+    await ok('topology_create', { yaml: readFileSync(join(root, 'examples', 'ring.yaml'), 'utf8') });
+    const ac = new AbortController();
+    const call = client.callTool({ name: 'topology_standup', arguments: { name: 'ring', concurrency: 2 } }, undefined, {
+      signal: ac.signal,
+      timeout: 170_000,
+      onprogress: (p) => {
+        if (p.message?.startsWith('node ')) ac.abort();
+      },
+    });
+    await expect(call).rejects.toThrow();
+    const docker = new Docker();
+    const left = await waitFor(
+      'the cancelled standup to clean up',
+      async () => {
+        const cs = await docker.listContainers({
+          all: true,
+          filters: { label: ['netstream-lab.topology=ring', `netstream-lab.test=${RUN}`] },
+        });
+        const ns = await docker.listNetworks({ filters: { label: ['netstream-lab.topology=ring', `netstream-lab.test=${RUN}`] } });
+        const t = await ok('topology_get', { name: 'ring' });
+        return cs.length === 0 && ns.length === 0 && t.last_standup ? t : undefined;
+      },
+      60,
+    );
+    expect(left.last_standup).toMatchObject({ ok: false });
+    expect(left.last_standup.summary).toMatch(/cancelled/);
+    expect((await ok('daemon_list', {})).daemons.map((d: { name: string }) => d.name).filter((n: string) => n.startsWith('ring-'))).toEqual(
+      [],
+    );
+    await ok('topology_delete', { name: 'ring' });
+  });
+
   it('deletes what it made through the same tools', async () => {
     for (const n of ['e2e-r1', 'e2e-r2', 'e2e-r3']) await ok('daemon_delete', { name: n });
     await ok('network_delete', { name: 'e2e-core' });

@@ -251,6 +251,11 @@ export async function runStandup(
         for (const n of createNodes) forgetNode(s, n.name);
         for (const n of createNets) delete s.networks[n.name];
         for (const t of createTunnels) delete s.tunnels[t.name];
+        const rec = s.topologies[topo];
+        // Deployed only if something of it still runs from before this standup.
+        if (rec)
+          rec.deployed =
+            Object.values(s.daemons).some((d) => d.topology === topo) || Object.values(s.hosts).some((h) => h.topology === topo);
       });
       const why = err instanceof LabError ? err.message : String(err);
       throw new LabError(
