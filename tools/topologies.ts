@@ -171,7 +171,7 @@ export const topologyTools = [
   defineTool({
     name: 'topology_activate',
     title: 'Activate a topology',
-    description: 'Make this the one running topology: tear down any other deployed topology, then stand this one up.',
+    description: 'Make this the active topology: tear down the topology activated before it (if another), then stand this one up.',
     toolset: 'topologies',
     effect: 'destructive',
     idempotent: true,

@@ -7,10 +7,11 @@
 #      lab networks) and pprof off;
 #   2. once `gobgp global` answers, originate every IPv4 CIDR in /etc/gobgp/advertise
 #      (one per line, may be empty) with `gobgp global rib add -a ipv4 PREFIX`;
-#   3. every ~2 s, install GoBGP's best paths learned from peers into the kernel (GoBGP does not
-#      do it itself): `ip route replace PREFIX via NEXTHOP proto 186 metric 20`, and delete
-#      routes of proto 186 that are no longer in the RIB. Metric 20 keeps a learned prefix from
-#      replacing a connected route (metric 0) of the same subnet.
+#   3. whenever GoBGP's best paths change (and every 30 s), install the best paths learned from
+#      peers into the kernel (GoBGP does not do it itself): `ip route replace PREFIX via NEXTHOP
+#      proto 186 metric 20`, and delete routes of proto 186 that are no longer in the RIB.
+#      Metric 20 keeps a learned prefix from replacing a connected route (metric 0) of the same
+#      subnet.
 #
 # Supervision: if gobgpd exits, this script exits non-zero and the container's restart policy
 # (unless-stopped) brings it back (re-adding the advertised prefixes).
@@ -31,6 +32,7 @@ flush_routes() { ip -4 route flush proto "$RT_PROTO" 2>/dev/null || true; }
 on_term() {
   log "SIGTERM: stopping gobgpd"
   [ -n "$sleep_pid" ] && kill "$sleep_pid" 2>/dev/null
+  [ -n "${monitor_pid:-}" ] && kill "$monitor_pid" 2>/dev/null
   if [ -n "$gobgpd_pid" ]; then
     kill -TERM "$gobgpd_pid" 2>/dev/null
     for _ in 1 2 3 4 5 6 7 8 9 10; do
@@ -153,16 +155,37 @@ sync_routes() {
   fi
 }
 
+# Sync when GoBGP's best paths change: `gobgp monitor global rib` prints a line per change; a burst
+# is drained for 0.3 s and synced once. A full sync every 30 s is the safety net (and the only cost
+# of an idle lab: polling every few seconds cost each GoBGP container ~4% of a core).
+monitor_pid=''
+follow_rib() {
+  while kill -0 "$gobgpd_pid" 2>/dev/null; do
+    gobgp monitor global rib -j 2>/dev/null | {
+      while read -r _; do
+        while read -r -t 0.3 _; do :; done
+        sync_routes
+      done
+    }
+    sleep 1
+  done
+}
+follow_rib &
+monitor_pid=$!
+
+ticks=0
 while :; do
   if ! kill -0 "$gobgpd_pid" 2>/dev/null; then
     wait "$gobgpd_pid"
     status=$?
     [ "$status" -eq 0 ] && status=1
     log "gobgpd exited (status $status): exiting so that the restart policy restarts the container"
+    kill "$monitor_pid" 2>/dev/null
     flush_routes
     exit "$status"
   fi
-  sync_routes
+  if [ $((ticks % 15)) -eq 0 ]; then sync_routes; fi
+  ticks=$((ticks + 1))
   sleep 2 &
   sleep_pid=$!
   wait "$sleep_pid"

@@ -115,7 +115,7 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
    * A daemon counts as started once it answers its own CLI. One that exits instead (a config it
    * refuses, a crash loop) fails the create or start, with the last lines it printed.
    */
-  protected override async started(rec: DaemonRecord, id: string, ctx: OpContext): Promise<void> {
+  override async started(rec: DaemonRecord, id: string, ctx: OpContext): Promise<void> {
     const driver = drivers[rec.kind];
     const deadline = Date.now() + READY_TIMEOUT_MS;
     ctx.progress?.(`waiting for ${rec.kind} in ${rec.name} to answer`);
@@ -150,6 +150,21 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
       'TIMEOUT',
       `the ${rec.kind} daemon of '${rec.name}' did not answer within ${READY_TIMEOUT_MS / 1000} s: ${last.slice(0, 300)}`,
     );
+  }
+
+  /** Only the neighbor states, as the daemon reports them (undefined when it does not answer): cheap enough to poll. */
+  async neighborStates(name: string): Promise<NeighborStatus[] | undefined> {
+    const state = await this.store.read();
+    const daemon = state.daemons[name];
+    const info = daemon && (await this.engine.ownedContainer(name));
+    if (!daemon || !info?.State.Running || info.State.Restarting) return undefined;
+    const driver = drivers[daemon.kind];
+    const r = await this.engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10 });
+    try {
+      return r.exit_code === 0 ? driver.parseNeighbors(r.stdout, bgpConfig(daemon, state)) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async status(name: string): Promise<DaemonStatus> {

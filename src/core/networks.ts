@@ -198,7 +198,7 @@ export class Networks {
   }
 
   /** Remove the Docker network of a record (only if it is this store's) and its forwarding rule. */
-  async unprovision(rec: NetworkRecord): Promise<void> {
+  async unprovision(rec: NetworkRecord, opts: { keepRule?: boolean } = {}): Promise<void> {
     const info = await this.engine.inspectNetwork(rec.name);
     if (info && ownership(info.Labels, this.engine.labels) === 'ours') {
       try {
@@ -207,7 +207,7 @@ export class Networks {
         if (statusOf(err) !== 404) throw err;
       }
     }
-    if (rec.bridge && this.engine.isLocal) await removeRouted(rec.bridge);
+    if (rec.bridge && this.engine.isLocal && !opts.keepRule) await removeRouted(rec.bridge);
   }
 
   async delete(name: string): Promise<{ deleted: string }> {

@@ -84,6 +84,7 @@ export class NodeBase {
     imageKind: ImageKind,
     files: FileEntry[],
     ctx: OpContext,
+    wait = true,
   ): Promise<{ id: string; image: string }> {
     // Attach only to this store's networks, by id: a foreign network that took a lab network's
     // name must never receive a lab container.
@@ -123,7 +124,7 @@ export class NodeBase {
       }
       await this.engine.putFiles(id, files);
       await this.engine.call(c.start());
-      await this.started(rec, id, ctx);
+      if (wait) await this.started(rec, id, ctx);
       return { id, image };
     } catch (err) {
       if (id) await this.engine.removeContainerId(id).catch(() => undefined);
@@ -133,7 +134,7 @@ export class NodeBase {
   }
 
   /** Called once a node's container has started; a daemon waits here until its BGP daemon answers. */
-  protected started(_rec: NodeRecord, _id: string, _ctx: OpContext): Promise<void> {
+  started(_rec: NodeRecord, _id: string, _ctx: OpContext): Promise<void> {
     return Promise.resolve();
   }
 
@@ -203,7 +204,7 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
    * Make and start the container of a record already reserved in `state`, with its config and
    * tunnel files; no store access (topology standup provisions many nodes from one snapshot).
    */
-  async provision(rec: StoreState[C][string], state: StoreState, ctx: OpContext = {}): Promise<{ id: string; image: string }> {
+  async provision(rec: StoreState[C][string], state: StoreState, ctx: OpContext = {}, wait = true): Promise<{ id: string; image: string }> {
     let files: FileEntry[];
     try {
       // Tunnels ending here are part of the node: its entrypoint brings them up at every start.
@@ -213,7 +214,7 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
       // The drivers refuse values their config language cannot represent.
       throw new LabError('INVALID_INPUT', `the ${this.role} configuration cannot be written: ${(err as Error).message}`);
     }
-    return this.createContainer(rec, this.role, this.imageKind(rec), files, ctx);
+    return this.createContainer(rec, this.role, this.imageKind(rec), files, ctx, wait);
   }
 
   async #build(name: string, ctx: OpContext): Promise<StoreState[C][string]> {

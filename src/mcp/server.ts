@@ -15,7 +15,7 @@ export function createMcpServer(lab: Lab): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: { listChanged: false } },
     instructions:
-      'netstream-lab runs container BGP labs (FRR, GoBGP, ExaBGP daemons, hosts, networks). Typical flow: network_create, daemon_create (with neighbors), daemon_status until neighbors are Established, host_create + host_exec ping to check forwarding.',
+      'netstream-lab runs container BGP labs (FRR, GoBGP, ExaBGP daemons, hosts, networks, GRE/VXLAN tunnels). Whole labs: topology_create (YAML) then topology_standup with wait_established_s, topology_status, topology_graph (png shows the lab). One at a time: network_create, daemon_create, daemon_peer_add / daemon_route_advertise (live), daemon_status until neighbors are Established, host_create + host_exec ping to check forwarding, tunnel_create + tunnel_diagnose / tunnel_fix.',
   });
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({

@@ -201,6 +201,52 @@ describe('topologies on a real engine', () => {
     await call(lab, 'topology_teardown', { name: 'ring' });
   });
 
+  it('validates without side effects, naming every wrong field', async () => {
+    const before = await lab.store.read();
+    const bad = example('triangle.yaml').replace('10.10.0.11', '10.10.1.5').replace('gateway: r1', 'gateway: r7');
+    const v = await call<{ valid: boolean; errors: Array<{ path: string; message: string }> }>(lab, 'topology_validate', { yaml: bad });
+    expect(v.valid).toBe(false);
+    expect(v.errors).toEqual([
+      { path: 'nodes.r1.interfaces.core', message: '10.10.1.5 is not in 10.10.0.0/24' },
+      { path: 'nodes.h1.gateway', message: "'r7' is neither an IPv4 address nor a node of this file" },
+    ]);
+    expect(await call(lab, 'topology_validate', { yaml: example('ring.yaml') })).toMatchObject({
+      valid: true,
+      summary: '12 networks, 12 nodes, 6 sessions, 0 tunnels',
+    });
+    const create = await callError(lab, 'topology_create', { yaml: bad });
+    expect(create.code).toBe('INVALID_INPUT');
+    expect(create.message).toContain('nodes.r1.interfaces.core: 10.10.1.5 is not in 10.10.0.0/24');
+    expect(await lab.store.read()).toEqual(before);
+  });
+
+  it('activates one topology at a time: the one that was running is torn down first', async () => {
+    const small = (name: string, octet: number) => ({
+      name,
+      networks: { core: { subnet: `10.${octet}.0.0/24` } },
+      nodes: {
+        r1: { kind: 'frr', asn: 65001, interfaces: { core: 'auto' } },
+        r2: { kind: 'gobgp', asn: 65002, interfaces: { core: 'auto' } },
+      },
+      bgp: { sessions: [['r1', 'r2']] },
+    });
+    await call(lab, 'topology_create', { spec: small('act-a', 40) });
+    await call(lab, 'topology_create', { spec: small('act-b', 41) });
+    expect(await call<Standup>(lab, 'topology_activate', { name: 'act-a', wait_established_s: 60 })).toMatchObject({
+      established: { all: true },
+    });
+    const b = await call<Standup & { deactivated?: string }>(lab, 'topology_activate', { name: 'act-b', wait_established_s: 60 });
+    expect(b.deactivated).toBe('act-a');
+    expect(b.established?.all).toBe(true);
+    expect((await labelled('act-a')).containers).toEqual([]);
+    const list = await call<{ topologies: Array<{ name: string; deployed: boolean; active: boolean }> }>(lab, 'topology_list', {});
+    expect(list.topologies.filter((t) => t.name.startsWith('act-')).map((t) => [t.name, t.deployed, t.active])).toEqual([
+      ['act-a', false, false],
+      ['act-b', true, true],
+    ]);
+    await call(lab, 'topology_delete', { name: 'act-b', force: true });
+  });
+
   it('`nslab topology up` shows progress on a terminal and prints JSON when piped; the VXLAN example carries BGP', async () => {
     const env = { ...process.env, ...testEnv(RUN) };
     const cli = join(root, 'dist', 'src', 'cli', 'main.js');

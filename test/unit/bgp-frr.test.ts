@@ -37,7 +37,7 @@ describe('frr render', () => {
       ' timers bgp 3 9',
       ' neighbor 10.0.0.2 remote-as 65002',
       ' neighbor 10.0.0.2 timers 3 9',
-      ' neighbor 10.0.0.2 timers connect 5',
+      ' neighbor 10.0.0.2 timers connect 2',
       '  network 198.51.100.0/24',
       '  network 203.0.113.0/25',
       '  neighbor 10.0.0.2 activate',

@@ -62,7 +62,7 @@ describe('gobgp render', () => {
       '[[neighbors]]',
       '    neighbor-address = "10.0.0.1"',
       '    peer-as = 65001',
-      '    connect-retry = 5',
+      '    connect-retry = 2',
       '    hold-time = 9',
       '    keepalive-interval = 3',
       '  [neighbors.ebgp-multihop.config]',

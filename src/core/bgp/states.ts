@@ -232,4 +232,4 @@ export function checkCommonConfig(cfg: BgpConfig): void {
 }
 
 /** Lab timers shared by all drivers: sessions come up (and notice a dead peer) within seconds. */
-export const LAB_TIMERS = { keepalive: 3, hold: 9, connectRetry: 5 } as const;
+export const LAB_TIMERS = { keepalive: 3, hold: 9, connectRetry: 2 } as const;

@@ -32,6 +32,28 @@ export async function allowRouted(bridge: string): Promise<string | undefined> {
   }
 }
 
+/** How many copies of each bridge's rule DOCKER-USER holds, read in one call. */
+async function ruleCounts(): Promise<Map<string, number> | undefined> {
+  try {
+    const { stdout } = await run('iptables', ['-w', '5', '-S', 'DOCKER-USER']);
+    const counts = new Map<string, number>();
+    for (const line of stdout.split('\n')) {
+      const m = /^-A DOCKER-USER -i (\S+) -o \1 .*--comment netstream-lab/.exec(line);
+      if (m?.[1]) counts.set(m[1], (counts.get(m[1]) ?? 0) + 1);
+    }
+    return counts;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Remove the rules of several bridges, reading the chain once (teardown of a whole topology). */
+export async function removeRoutedMany(bridges: string[]): Promise<void> {
+  const counts = await ruleCounts();
+  if (!counts) return;
+  for (const b of bridges) for (let i = 0; i < (counts.get(b) ?? 0); i++) await iptables(['-D', ...ruleArgs(b)]).catch(() => undefined);
+}
+
 export async function removeRouted(bridge: string): Promise<void> {
   // Delete every copy (a crashed run may have added it twice).
   for (let i = 0; i < 10; i++) {

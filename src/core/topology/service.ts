@@ -2,6 +2,8 @@
  * Topologies: files kept in the store, validated, planned against what runs, stood up, torn down
  * (keeping the file), activated one at a time, and read back as status.
  */
+import pLimit from 'p-limit';
+import type { NeighborStatus } from '../bgp/types.js';
 import type { DaemonStatus } from '../daemons.js';
 import { conflict, type FieldIssue, LabError, notFound } from '../errors.js';
 import type { Lab } from '../lab.js';
@@ -204,34 +206,67 @@ export class Topologies {
     });
   }
 
+  /**
+   * Poll until every session is Established from both ends. Each round asks only the daemons that
+   * still see a session down (a few at a time, so polling never starves a large lab of CPU), and a
+   * last round asks them all again before it reports success.
+   */
   async #waitEstablished(desired: Desired, seconds: number, ctx: OpContext): Promise<NonNullable<StandupResult['established']>> {
     const t0 = Date.now();
-    let down: string[] = [];
+    const limit = pLimit(4);
+    const names = [...new Set(desired.sessions.flatMap((s) => [s.a, s.b]))];
+    const seen = new Map<string, NeighborStatus[] | undefined>();
+    const ask = (list: string[]) =>
+      Promise.all(list.map((n) => limit(async () => seen.set(n, await this.lab.daemons.neighborStates(n).catch(() => undefined)))));
+    const sessions = () => this.#sessionStates(desired, seen);
+    const isDown = (s: Sessions[number]) => s.a_state !== 'Established' || s.b_state !== 'Established';
+    let pending = names;
+    let confirmed = false;
     while (true) {
-      const sessions = await this.#sessions(desired);
-      down = sessions
-        .filter((s) => s.a_state !== 'Established' || s.b_state !== 'Established')
-        .map((s) => `${s.a} <-> ${s.b} (${s.a_state ?? 'unknown'}/${s.b_state ?? 'unknown'})`);
+      await ask(pending);
+      const down = sessions().filter(isDown);
       const waited = (Date.now() - t0) / 1000;
-      ctx.progress?.(`${sessions.length - down.length}/${sessions.length} sessions Established`, 0.95);
-      if (down.length === 0 || waited >= seconds || ctx.signal?.aborted)
-        return { all: down.length === 0, waited_s: Math.round(waited * 10) / 10, not_established: down };
-      await new Promise((r) => setTimeout(r, 500));
+      ctx.progress?.(`${desired.sessions.length - down.length}/${desired.sessions.length} sessions Established`, 0.95);
+      if (down.length === 0 && !confirmed) {
+        confirmed = true;
+        pending = names;
+        continue;
+      }
+      if (down.length === 0 || waited >= seconds || ctx.signal?.aborted) {
+        return {
+          all: down.length === 0,
+          waited_s: Math.round(waited * 10) / 10,
+          not_established: down.map((s) => `${s.a} <-> ${s.b} (${s.a_state ?? 'unknown'}/${s.b_state ?? 'unknown'})`),
+        };
+      }
+      confirmed = false;
+      pending = [...new Set(down.flatMap((s) => [s.a, s.b]))];
+      await new Promise((r) => setTimeout(r, 1000));
     }
+  }
+
+  #sessionStates(desired: Desired, neighbors: Map<string, NeighborStatus[] | undefined>): Sessions {
+    return desired.sessions.map((s) => ({
+      a: s.a,
+      b: s.b,
+      via: s.via,
+      a_state: neighbors.get(s.a)?.find((n) => n.address === s.b_ip)?.state,
+      b_state: neighbors.get(s.b)?.find((n) => n.address === s.a_ip)?.state,
+    }));
   }
 
   /** Each desired session with the state each end reports for the other. */
   async #sessions(desired: Desired, statuses?: Map<string, DaemonStatus | undefined>): Promise<Sessions> {
     const names = [...new Set(desired.sessions.flatMap((s) => [s.a, s.b]))];
-    const st =
-      statuses ?? new Map(await Promise.all(names.map(async (n) => [n, await this.lab.daemons.status(n).catch(() => undefined)] as const)));
-    return desired.sessions.map((s) => ({
-      a: s.a,
-      b: s.b,
-      via: s.via,
-      a_state: st.get(s.a)?.neighbors.find((n) => n.address === s.b_ip)?.state,
-      b_state: st.get(s.b)?.neighbors.find((n) => n.address === s.a_ip)?.state,
-    }));
+    const limit = pLimit(4);
+    const neighbors = statuses
+      ? new Map([...statuses].map(([n, st]) => [n, st?.neighbors]))
+      : new Map(
+          await Promise.all(
+            names.map((n) => limit(async () => [n, await this.lab.daemons.neighborStates(n).catch(() => undefined)] as const)),
+          ),
+        );
+    return this.#sessionStates(desired, neighbors);
   }
 
   async teardown(
@@ -250,7 +285,7 @@ export class Topologies {
     ctx: OpContext = {},
   ): Promise<StandupResult & { deactivated?: string }> {
     await this.#record(name);
-    const others = Object.values((await this.lab.store.read()).topologies).filter((t) => t.name !== name && (t.active || t.deployed));
+    const others = Object.values((await this.lab.store.read()).topologies).filter((t) => t.name !== name && t.active && t.deployed);
     for (const o of others) {
       ctx.progress?.(`tearing down ${o.name}`);
       await runTeardown(this.lab, o.name, ctx);
@@ -280,8 +315,9 @@ export class Topologies {
     const { desired } = await this.#resolve(name);
     const facts = await dockerFacts(this.lab.engine, name);
     const daemonNames = desired.nodes.filter((n) => n.role === 'daemon').map((n) => n.name);
+    const limit = pLimit(4);
     const statuses = new Map(
-      await Promise.all(daemonNames.map(async (n) => [n, await this.lab.daemons.status(n).catch(() => undefined)] as const)),
+      await Promise.all(daemonNames.map((n) => limit(async () => [n, await this.lab.daemons.status(n).catch(() => undefined)] as const))),
     );
     const nodes = desired.nodes.map((n) => ({
       name: n.name,

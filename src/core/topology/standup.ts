@@ -8,6 +8,7 @@
 import pLimit from 'p-limit';
 import type { Daemons } from '../daemons.js';
 import type { DockerEngine } from '../docker/engine.js';
+import { removeRoutedMany } from '../docker/firewall.js';
 import { LABELS } from '../docker/labels.js';
 import { LabError } from '../errors.js';
 import type { Hosts } from '../hosts.js';
@@ -187,7 +188,9 @@ export async function runStandup(
           try {
             const svc = n.role === 'daemon' ? deps.daemons : deps.hosts;
             const rec = (n.role === 'daemon' ? reserved.daemons[n.name] : reserved.hosts[n.name]) as DaemonRecord & HostRecord;
-            const r = await svc.provision(rec, reserved, { ...(ctx.signal ? { signal: ctx.signal } : {}) });
+            // Started without waiting for the daemon: the concurrency slot goes to the next node,
+            // and all daemons are awaited together below.
+            const r = await svc.provision(rec, reserved, { ...(ctx.signal ? { signal: ctx.signal } : {}) }, false);
             made.containers.push(r.id);
             results.nodes.set(n.name, r);
           } catch (err) {
@@ -201,6 +204,21 @@ export async function runStandup(
         }),
       ),
     );
+    cancelled();
+    if (!failed.length) {
+      // Standup returns once every node is configured and started; it does not wait for each
+      // daemon to answer (wait_established_s does that for the whole lab). A container that has
+      // already died is a failure, though, with what it printed.
+      await Promise.all(
+        createNodes.map(async (n) => {
+          const r = results.nodes.get(n.name);
+          const info = r && (await engine.inspectContainer(r.id));
+          if (!r || (info?.State.Running && !info.State.Restarting)) return;
+          const logs = await engine.logTail(r.id, 5);
+          failed.push({ name: n.name, error: `its container exited right after starting${logs ? `; it said: ${logs}` : ''}` });
+        }),
+      );
+    }
     cancelled();
     if (failed.length) throw new LabError('DAEMON_ERROR', failed.map((f) => `${f.name}: ${f.error}`).join('; '));
 
@@ -306,7 +324,8 @@ export async function runTeardown(
   const { engine, store } = deps;
   const facts = await dockerFacts(engine, topology);
   ctx.progress?.(`removing ${facts.containerIds.size} containers`, 0.1);
-  await Promise.all([...facts.containerIds.values()].map((id) => engine.removeContainerId(id)));
+  const limit = pLimit(8);
+  await Promise.all([...facts.containerIds.values()].map((id) => limit(() => engine.removeContainerId(id))));
   const state = await store.read();
   const nets = new Set([
     ...facts.networks,
@@ -318,9 +337,11 @@ export async function runTeardown(
   await Promise.all(
     [...nets].map(async (name) => {
       const rec = state.networks[name] ?? { name, bridge: bridgeName(name) };
-      await deps.networks.unprovision(rec as NetworkRecord);
+      await deps.networks.unprovision(rec as NetworkRecord, { keepRule: true });
     }),
   );
+  // The forwarding rules go together: one read of the chain instead of one probe per bridge.
+  if (engine.isLocal) await removeRoutedMany([...nets].map((n) => state.networks[n]?.bridge ?? bridgeName(n)));
   let tunnels = 0;
   await store.update((s) => {
     for (const t of Object.values(s.tunnels)) {
