@@ -60,6 +60,7 @@ function spec(name: string, n: number, octet: number): Record<string, unknown> {
 
 const secs = (t0: number) => (Date.now() - t0) / 1000;
 
+// biome-ignore lint/suspicious/noExplicitAny: a benchmark reads a few known fields of tool results
 async function call(lab: Lab, tool: string, args: unknown): Promise<Record<string, any>> {
   const r = await runTool(lab, tool, args);
   if (!r.ok) throw new Error(`${tool}: ${r.error.toText()}`);
@@ -199,7 +200,7 @@ async function memoryPerNode(names: string[]): Promise<{ perNode: number; byKind
     const mib = Number(m[1]) * ({ KiB: 1 / 1024, MiB: 1, GiB: 1024 } as Record<string, number>)[m[2] as string]!;
     total += mib;
     const kind = /-h\d+$/.test(name ?? '') ? 'host' : (KINDS[Number(/-r(\d+)$/.exec(name ?? '')?.[1] ?? 0) % 3] as string);
-    (byKind[kind] ??= []).push(mib);
+    byKind[kind] = [...(byKind[kind] ?? []), mib];
   }
   return {
     perNode: total / names.length,

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LabError } from '../../src/core/errors.js';
-import { bridgeName } from '../../src/core/networks.js';
 import { emptyState, type StoreState } from '../../src/core/store/schema.js';
 import { toDot, toMermaid } from '../../src/core/topology/graph.js';
 import { type DockerFacts, planTopology } from '../../src/core/topology/plan.js';
 import { type Desired, resolveTopology } from '../../src/core/topology/resolve.js';
 import { parseTopology, type TopologySpec } from '../../src/core/topology/spec.js';
-import { nodeRecord } from '../../src/core/topology/standup.js';
+import { networkRecord, nodeRecord } from '../../src/core/topology/standup.js';
 
 const example = (f: string) => readFileSync(new URL(`../../examples/${f}`, import.meta.url), 'utf8');
 const triangle = () => parseTopology({ yaml: example('triangle.yaml') });
@@ -15,19 +14,7 @@ const triangle = () => parseTopology({ yaml: example('triangle.yaml') });
 /** The store and Docker as a standup of `d` leaves them. */
 function deployed(d: Desired): { state: StoreState; facts: DockerFacts } {
   const s = emptyState();
-  for (const n of d.networks) {
-    s.networks[n.name] = {
-      name: n.name,
-      subnet: n.subnet,
-      gateway: n.gateway,
-      driver: 'bridge',
-      internal: true,
-      bridge: bridgeName(n.name),
-      topology: d.topology,
-      created_at: '',
-      allocations: {},
-    };
-  }
+  for (const n of d.networks) s.networks[n.name] = networkRecord(n, d.topology);
   for (const n of d.nodes) {
     const rec = nodeRecord(n, d.topology);
     if ('kind' in rec) s.daemons[n.name] = rec;

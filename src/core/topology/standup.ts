@@ -19,7 +19,7 @@ import type { Store } from '../store/store.js';
 import { endsOf } from '../tunnels/render.js';
 import type { Tunnels } from '../tunnels/service.js';
 import type { DockerFacts, Plan } from './plan.js';
-import type { Desired, DesiredNode } from './resolve.js';
+import type { Desired, DesiredNetwork, DesiredNode } from './resolve.js';
 
 export interface StandupDeps {
   engine: DockerEngine;
@@ -69,6 +69,37 @@ export function nodeRecord(n: DesiredNode, topology: string): DaemonRecord | Hos
     return { ...common, kind: n.kind, asn: n.asn, router_id: n.router_id, neighbors: n.neighbors, advertise: n.advertise };
   }
   return { ...common, ...(n.gateway ? { gateway: n.gateway } : {}), ...(n.loopback ? { loopback: n.loopback } : {}) };
+}
+
+export function networkRecord(n: DesiredNetwork, topology: string): NetworkRecord {
+  return {
+    name: n.name,
+    subnet: n.subnet,
+    gateway: n.gateway,
+    driver: 'bridge',
+    internal: true,
+    bridge: bridgeName(n.name),
+    topology,
+    created_at: now(),
+    allocations: {},
+  };
+}
+
+interface Results {
+  networks: Map<string, string>;
+  nodes: Map<string, { id: string; image: string }>;
+}
+
+/** Write the ids Docker gave to what this run made. */
+function recordResults(s: StoreState, results: Results): void {
+  for (const [name, id] of results.networks) if (s.networks[name]) (s.networks[name] as NetworkRecord).id = id;
+  for (const [name, r] of results.nodes) {
+    const rec = s.daemons[name] ?? s.hosts[name];
+    if (rec) {
+      rec.container_id = r.id;
+      rec.image = r.image;
+    }
+  }
 }
 
 /** Drop a node's records and addresses from the state. */
@@ -129,19 +160,7 @@ export async function runStandup(
     for (const t of goneTunnels) delete s.tunnels[t.name];
     for (const n of goneNodes) forgetNode(s, n);
     for (const n of goneNets) delete s.networks[n];
-    for (const n of createNets) {
-      s.networks[n.name] = {
-        name: n.name,
-        subnet: n.subnet,
-        gateway: n.gateway,
-        driver: 'bridge',
-        internal: true,
-        bridge: bridgeName(n.name),
-        topology: topo,
-        created_at: now(),
-        allocations: {},
-      };
-    }
+    for (const n of createNets) s.networks[n.name] = networkRecord(n, topo);
     for (const n of createNodes) {
       const rec = nodeRecord(n, topo);
       if ('kind' in rec) s.daemons[n.name] = rec;
@@ -165,7 +184,7 @@ export async function runStandup(
 
   const made = { containers: [] as string[], networks: [] as NetworkRecord[] };
   const failed: Array<{ name: string; error: string }> = [];
-  const results = { networks: new Map<string, string>(), nodes: new Map<string, { id: string; image: string }>() };
+  const results: Results = { networks: new Map(), nodes: new Map() };
   try {
     cancelled();
     // 3. Docker: networks in parallel, then nodes with bounded concurrency.
@@ -223,16 +242,7 @@ export async function runStandup(
     if (failed.length) throw new LabError('DAEMON_ERROR', failed.map((f) => `${f.name}: ${f.error}`).join('; '));
 
     // 4. Record what Docker made, in one transaction.
-    await store.update((s) => {
-      for (const [name, id] of results.networks) if (s.networks[name]) (s.networks[name] as NetworkRecord).id = id;
-      for (const [name, r] of results.nodes) {
-        const rec = s.daemons[name] ?? s.hosts[name];
-        if (rec) {
-          rec.container_id = r.id;
-          rec.image = r.image;
-        }
-      }
-    });
+    await store.update((s) => recordResults(s, results));
 
     // 5. Nodes that stay: start them, change their BGP configuration in place, add new tunnels.
     for (const u of plan.updates) {
@@ -287,14 +297,7 @@ export async function runStandup(
     }
     // keep: record what was made; forget the nodes that failed so the next standup makes them.
     await store.update((s) => {
-      for (const [name, id] of results.networks) if (s.networks[name]) (s.networks[name] as NetworkRecord).id = id;
-      for (const [name, r] of results.nodes) {
-        const rec = s.daemons[name] ?? s.hosts[name];
-        if (rec) {
-          rec.container_id = r.id;
-          rec.image = r.image;
-        }
-      }
+      recordResults(s, results);
       for (const f of failed) forgetNode(s, f.name);
     });
     const why = err instanceof LabError ? err.message : String(err);
