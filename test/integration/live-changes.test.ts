@@ -150,7 +150,7 @@ describe('changing a running lab in place', () => {
     const before = await lab.store.read();
     const dup = await callError(lab, 'daemon_peer_add', { name: 'ltest-r1', address: IP.r2, asn: 65002 });
     expect(dup.code).toBe('CONFLICT');
-    expect(dup.message).toMatch(/already has a peer 10\.252\.0\.12/);
+    expect(dup.message).toMatch(/already has a peer 10\.254\.0\.12/);
     const never = await callError(lab, 'daemon_route_withdraw', { name: 'ltest-r1', prefix: '203.0.113.0/24' });
     expect(never.code).toBe('NOT_FOUND');
     expect(never.message).toMatch(/203\.0\.113\.0\/24/);

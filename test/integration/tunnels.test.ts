@@ -177,7 +177,7 @@ describe('tunnels between lab containers', () => {
     expect(long.code).toBe('INVALID_INPUT');
     expect(long.message).toMatch(/^invalid input for tunnel_create: name: must be 2-15 characters/);
     const reserved = await callError(lab, 'tunnel_create', { ...ok, name: 'gre0' });
-    expect(reserved.message).toMatch(/name: is a name the kernel or Docker uses/);
+    expect(reserved.message).toMatch(/name: gre0 is a name the kernel or Docker uses/);
     const notCidr = await callError(lab, 'tunnel_create', { ...ok, name: 'tx', a: { container: 'ttest-r1', tunnel_ip: '172.31.251.1' } });
     expect(notCidr.message).toMatch(/a\.tunnel_ip: must be an IPv4 prefix/);
     const noUnderlay = await callError(lab, 'tunnel_create', {
