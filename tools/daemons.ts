@@ -10,6 +10,7 @@ import {
   Interface,
   InterfaceInput,
   Ipv4,
+  LIMITS,
   Name,
   NameInput,
   Password,
@@ -136,9 +137,14 @@ export const daemonTools = [
       interfaces: z
         .array(InterfaceInput)
         .min(1, 'give at least one interface, e.g. [{"network": "core"}]')
+        .max(LIMITS.interfaces, `at most ${LIMITS.interfaces} interfaces`)
         .describe('networks to attach, first one first'),
-      neighbors: z.array(NeighborInput).optional().describe('BGP peers'),
-      advertise: z.array(Prefix).optional().describe('prefixes this daemon originates'),
+      neighbors: z.array(NeighborInput).max(LIMITS.neighbors, `at most ${LIMITS.neighbors} neighbors`).optional().describe('BGP peers'),
+      advertise: z
+        .array(Prefix)
+        .max(LIMITS.prefixes, `at most ${LIMITS.prefixes} prefixes`)
+        .optional()
+        .describe('prefixes this daemon originates'),
     }),
     output: Daemon,
     handle: (lab, i, ctx) => lab.daemons.create(i, ctx),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { Cidr, ContainerState, Deleted, ExecInput, ExecOutput, Interface, InterfaceInput, Name, NameInput } from './schemas.js';
+import { Cidr, ContainerState, Deleted, ExecInput, ExecOutput, Interface, InterfaceInput, LIMITS, Name, NameInput } from './schemas.js';
 
 const Host = z.object({
   name: z.string(),
@@ -47,7 +47,10 @@ export const hostTools = [
     http: { method: 'POST', path: '/hosts' },
     input: z.strictObject({
       name: Name,
-      interfaces: z.array(InterfaceInput).min(1, 'give at least one interface, e.g. [{"network": "lan1"}]'),
+      interfaces: z
+        .array(InterfaceInput)
+        .min(1, 'give at least one interface, e.g. [{"network": "lan1"}]')
+        .max(LIMITS.interfaces, `at most ${LIMITS.interfaces} interfaces`),
       gateway: z
         .union([z.ipv4(), Name])
         .optional()

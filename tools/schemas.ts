@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { Ipv4, Name } from '../src/core/fields.js';
+import { Ipv4, LIMITS, Name } from '../src/core/fields.js';
 
-export { Asn, Cidr, Ipv4, Name, Password, Prefix, SafeText, SubnetCidr, TunnelName, UnicastIpv4 } from '../src/core/fields.js';
+export { Asn, Cidr, Ipv4, LIMITS, Name, Password, Prefix, SafeText, SubnetCidr, TunnelName, UnicastIpv4 } from '../src/core/fields.js';
 
 /** Tool-level shapes shared by the tool declarations (field rules live in src/core/fields.ts). */
 
@@ -24,8 +24,12 @@ export const Deleted = z.object({ deleted: z.string(), warnings: z.array(z.strin
 export const ExecInput = z.strictObject({
   name: Name,
   command: z
-    .array(z.string())
+    .array(z.string().max(LIMITS.argBytes, `each argument at most ${LIMITS.argBytes} characters`))
     .min(1, 'give the program and its arguments, e.g. ["ping", "-c", "1", "10.0.0.1"]')
+    .max(LIMITS.argv, `at most ${LIMITS.argv} arguments`)
+    .refine((a) => a.reduce((n, x) => n + Buffer.byteLength(x), 0) <= LIMITS.execBytes, {
+      message: `the arguments together must be at most ${LIMITS.execBytes} bytes`,
+    })
     .describe('argv (no shell): ["ip", "route"]'),
   timeout_s: z.number().int().min(1).max(600).optional().describe('kill the command after this many seconds (default 30)'),
   max_output_bytes: z

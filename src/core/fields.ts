@@ -1,6 +1,26 @@
 import { z } from 'zod';
-import { isIpv4, parseCidr, parseSubnet } from './ipam.js';
+import { isIpv4, parseCidr, parseSubnet, type Subnet } from './ipam.js';
 import { checkTunnelName } from './tunnels/names.js';
+
+/** Where lab subnets may lie: private (RFC 1918), shared (RFC 6598), benchmarking (RFC 2544), documentation (RFC 5737). */
+export const LAB_RANGES = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  '198.18.0.0/15',
+  '192.0.2.0/24',
+  '198.51.100.0/24',
+  '203.0.113.0/24',
+] as const;
+
+const within = (inner: Subnet, range: string): boolean => {
+  const r = parseCidr(range) as Subnet;
+  return inner.network >= r.network && inner.network + inner.size <= r.network + r.size;
+};
+
+/** Bounds on every list a caller sends: a huge input is refused by the schema, before anything runs. */
+export const LIMITS = { interfaces: 16, neighbors: 256, prefixes: 256, argv: 256, argBytes: 65_536, execBytes: 1_048_576 } as const;
 
 /**
  * Field rules shared by every way into the lab (tool inputs, topology files, Slack arguments, REST
@@ -54,8 +74,16 @@ export const SubnetCidr = z
   .superRefine((s, ctx) => {
     const p = parseSubnet(s);
     if (typeof p === 'string') ctx.addIssue({ code: 'custom', message: p });
+    else if (!LAB_RANGES.some((r) => within(p, r))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${s} is outside the ranges a lab may use (${LAB_RANGES.join(', ')}): lab networks never take public addresses`,
+      });
+    }
   })
-  .describe('IPv4 subnet, e.g. 10.10.0.0/24');
+  .describe(
+    'IPv4 subnet in a private (10/8, 172.16/12, 192.168/16), shared (100.64/10), benchmarking (198.18/15) or documentation range, e.g. 10.10.0.0/24',
+  );
 
 /** TCP MD5 password: one word of printable ASCII (FRR takes a single word; the others are escaped). */
 export const Password = z

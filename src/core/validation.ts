@@ -10,6 +10,10 @@ export function issueText(issue: z.core.$ZodIssue, prefix: Array<string | number
       message: 'unknown field; remove it (see the schema for the accepted fields)',
     }));
   }
+  if (issue.code === 'invalid_key') {
+    // A record key (a node or network name in a topology file): say what a name may be.
+    return [{ path: path || '(input)', message: `is not a valid name: ${issue.issues[0]?.message ?? issue.message}` }];
+  }
   const message = /received undefined/.test(issue.message) ? 'is required' : issue.message;
   return [{ path: path || '(input)', message }];
 }

@@ -126,6 +126,30 @@ describe('input validation', () => {
     }
   });
 
+  it('refuses huge inputs fast, by the schema, before anything is read or written', async () => {
+    const many = Array.from({ length: 1_000_000 }, (_, i) => ({
+      address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      asn: 65000,
+    }));
+    const n = await runTool(lab(), 'daemon_create', {
+      name: 'r1',
+      kind: 'frr',
+      asn: 65001,
+      interfaces: [{ network: 'core' }],
+      neighbors: many,
+    });
+    expect(n.ok).toBe(false);
+    if (!n.ok) expect(n.error.message).toContain('neighbors: at most 256 neighbors');
+    const big = await runTool(lab(), 'daemon_exec', { name: 'r1', command: ['echo', 'x'.repeat(100 * 1024 * 1024)] });
+    expect(big.ok).toBe(false);
+    if (!big.ok) expect(big.error.message).toMatch(/command\.1: each argument at most 65536 characters/);
+    const args = await runTool(lab(), 'host_exec', { name: 'h1', command: Array.from({ length: 100 }, () => 'y'.repeat(60_000)) });
+    expect(args.ok).toBe(false);
+    if (!args.ok) expect(args.error.message).toMatch(/command: the arguments together must be at most 1048576 bytes/);
+    const topo = await runTool(lab(), 'topology_create', { yaml: 'x'.repeat(2_000_000) });
+    expect(topo.ok).toBe(false);
+  });
+
   it('an unknown tool is a not-found error', async () => {
     const e = await fails('daemon_explode', {});
     expect(e.code).toBe('NOT_FOUND');

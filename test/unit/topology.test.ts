@@ -178,6 +178,25 @@ describe('topology files', () => {
     expect(() => parseTopology({ yaml: 'name: [unclosed' })).toThrow(/^invalid input for topology: yaml: is not valid YAML/);
   });
 
+  it('refuses public subnets, names that are not names, and files that are not mappings', () => {
+    const spec = base() as unknown as Record<string, any>;
+    spec.networks.core.subnet = '8.8.8.0/24';
+    spec.nodes['r1;rm'] = spec.nodes.r1;
+    const e = (() => {
+      try {
+        parseTopology({ spec });
+      } catch (err) {
+        return err as LabError;
+      }
+      throw new Error('no error');
+    })();
+    expect(e.issues).toEqual([
+      { path: 'networks.core.subnet', message: expect.stringMatching(/^8\.8\.8\.0\/24 is outside the ranges a lab may use/) },
+      { path: 'nodes.r1;rm', message: expect.stringMatching(/^is not a valid name: must be 1-30 characters/) },
+    ]);
+    expect(() => parseTopology({ yaml: '- a\n- b\n' })).toThrow(/yaml: must be a mapping with name, networks and nodes/);
+  });
+
   it('refuses what a daemon configuration cannot say, before anything runs', () => {
     const spec = base() as unknown as Record<string, any>;
     spec.bgp.sessions = [{ a: 'r1', b: 'r3', description: 'it"s' }];

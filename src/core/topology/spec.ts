@@ -110,7 +110,7 @@ export function parseTopology(input: { spec?: unknown; yaml?: string | undefined
     }
     try {
       // YAML is a superset of JSON; aliases are capped so a "billion laughs" file cannot blow up.
-      raw = parseYaml(input.yaml, { maxAliasCount: 100 });
+      raw = parseYaml(input.yaml, { maxAliasCount: 100, logLevel: 'error' });
     } catch (err) {
       throw formatZodError(
         'topology',
@@ -119,6 +119,20 @@ export function parseTopology(input: { spec?: unknown; yaml?: string | undefined
         ]),
       );
     }
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    const where = input.yaml !== undefined ? 'yaml' : 'spec';
+    throw formatZodError(
+      'topology',
+      new z.ZodError([
+        {
+          code: 'custom',
+          path: [where],
+          message: 'must be a mapping with name, networks and nodes (see schemas/topology.schema.json)',
+          input: '',
+        },
+      ]),
+    );
   }
   const parsed = TopologySpec.safeParse(raw);
   if (!parsed.success) throw formatZodError('topology', parsed.error);
