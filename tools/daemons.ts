@@ -250,7 +250,9 @@ export const daemonTools = [
     description:
       'Run a program inside a daemon container (argv, no shell), e.g. ["vtysh", "-c", "show bgp summary"] or ["gobgp", "neighbor"]. Returns exit code, stdout and stderr.',
     toolset: 'daemons',
-    effect: 'write',
+    // A command can do anything inside the container (stop the daemon, delete files): auto-approving
+    // clients must not take it for a harmless call.
+    effect: 'destructive',
     idempotent: false,
     input: ExecInput,
     output: ExecOutput,

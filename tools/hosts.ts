@@ -100,7 +100,9 @@ export const hostTools = [
     description:
       'Run a program on a lab host (argv, no shell), e.g. ["ping", "-c", "3", "10.10.0.12"]. Returns exit code, stdout and stderr.',
     toolset: 'hosts',
-    effect: 'write',
+    // A command can do anything inside the container (stop the daemon, delete files): auto-approving
+    // clients must not take it for a harmless call.
+    effect: 'destructive',
     idempotent: false,
     http: { method: 'POST', path: '/hosts/{name}/exec' },
     input: ExecInput,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,6 +29,17 @@ describe('store', () => {
     });
     const onDisk = JSON.parse(await readFile(store.file, 'utf8'));
     expect(onDisk.networks.shared.subnet).toBe('10.0.0.0/24');
+  });
+
+  it('keeps the store private to its owner: folder 0700, state.json 0600 after every write', async () => {
+    const store = new Store(join(await tmp(), 'private'));
+    await store.read();
+    expect((await stat(store.dataDir)).mode & 0o777).toBe(0o700);
+    expect((await stat(store.file)).mode & 0o777).toBe(0o600);
+    await store.update((s) => {
+      s.networks.shared = network;
+    });
+    expect((await stat(store.file)).mode & 0o777).toBe(0o600);
   });
 
   it('writes nothing when an update throws', async () => {

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { TextFile } from 'lowdb/node';
@@ -42,6 +42,8 @@ class ValidatedFile {
 
   async write(data: StoreState): Promise<void> {
     await this.#file.write(`${JSON.stringify(data, null, 2)}\n`);
+    // The atomic rename leaves a file with the default mode; the store holds MD5 passwords.
+    await chmod(this.path, 0o600);
   }
 }
 
@@ -69,9 +71,11 @@ export class Store {
   #init(): Promise<void> {
     this.#ready ??= (async () => {
       try {
-        await mkdir(this.dataDir, { recursive: true });
+        // Only its owner may read the store (it holds MD5 passwords): a folder it makes is 0700.
+        const made = await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
+        if (made !== undefined) await chmod(this.dataDir, 0o700);
         // The lock needs an existing file; 'wx' never overwrites one that is there.
-        await writeFile(this.file, `${JSON.stringify(emptyState(), null, 2)}\n`, { flag: 'wx' }).catch((err) => {
+        await writeFile(this.file, `${JSON.stringify(emptyState(), null, 2)}\n`, { flag: 'wx', mode: 0o600 }).catch((err) => {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         });
       } catch (err) {
