@@ -27,6 +27,12 @@ const ConfigSchema = z.object({
   /** Extra labels put on everything created (tests mark their objects with one). */
   extraLabels: z.record(z.string(), z.string()),
   logLevel: z.string(),
+  /** Limits of every lab container (NSLAB_NODE_MEMORY_MB, NSLAB_NODE_PIDS, NSLAB_NODE_CPUS). */
+  nodeLimits: z.object({
+    memoryMb: z.number().int().min(32).max(65_536),
+    pids: z.number().int().min(32).max(65_536),
+    cpus: z.number().min(0.1).max(64),
+  }),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -60,6 +66,13 @@ function parseLabels(raw: string | undefined): Record<string, string> {
   return out;
 }
 
+function parseNumber(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw.trim());
+  if (!Number.isFinite(n)) throw new Error(`${name}=${raw} is not a number`);
+  return n;
+}
+
 /** defaults <- environment <- flags. Throws a plain Error naming the variable on bad values. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<Config> = {}, rootDir: string = defaultRoot()): Config {
   const cfg = {
@@ -70,6 +83,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     rootDir,
     extraLabels: parseLabels(env.NSLAB_EXTRA_LABELS),
     logLevel: env.NSLAB_LOG_LEVEL?.trim() || 'info',
+    nodeLimits: {
+      memoryMb: parseNumber('NSLAB_NODE_MEMORY_MB', env.NSLAB_NODE_MEMORY_MB, 512),
+      pids: parseNumber('NSLAB_NODE_PIDS', env.NSLAB_NODE_PIDS, 256),
+      cpus: parseNumber('NSLAB_NODE_CPUS', env.NSLAB_NODE_CPUS, 1),
+    },
     ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
   };
   return ConfigSchema.parse(cfg);

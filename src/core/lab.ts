@@ -30,8 +30,8 @@ export function createLab(config: Config): Lab {
   const store = new Store(config.dataDir);
   const engine = new DockerEngine(config.dockerHost, { extra: config.extraLabels, storeFile: store.file });
   const images = new Images(engine, join(config.rootDir, 'images'));
-  const daemons = new Daemons(engine, store, images);
-  const hosts = new Hosts(engine, store, images);
+  const daemons = new Daemons(engine, store, images, config.nodeLimits);
+  const hosts = new Hosts(engine, store, images, config.nodeLimits);
   const wiring = new Wiring(engine, store, images);
   const tunnels = new Tunnels(engine, store);
   // A daemon's BGP files follow its networks and tunnels; a node's tunnels go with it.

@@ -21,8 +21,26 @@ export interface InterfaceRequest {
   ip?: string | undefined;
 }
 
-/** Capabilities instead of --privileged: enough to route, ping, add addresses and tunnels. */
-const CAPS = ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'];
+/**
+ * Capabilities instead of --privileged, per kind: NET_ADMIN to route, add addresses and tunnels,
+ * NET_RAW to ping (binding port 179 is in Docker's default set). Only FRR gets SYS_ADMIN: its
+ * privilege code asks for it at start, and without it bgpd does not start (tried: zebra and
+ * bgpd exit, `vtysh` says "bgpd is not running").
+ */
+const CAPS: Record<ImageKind, string[]> = {
+  frr: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'],
+  gobgp: ['NET_ADMIN', 'NET_RAW'],
+  exabgp: ['NET_ADMIN', 'NET_RAW'],
+  host: ['NET_ADMIN', 'NET_RAW'],
+};
+
+/** What bounds each lab container: memory, processes, CPU. */
+export interface NodeLimits {
+  memoryMb: number;
+  pids: number;
+  cpus: number;
+}
+export const DEFAULT_NODE_LIMITS: NodeLimits = { memoryMb: 512, pids: 256, cpus: 1 };
 const SYSCTLS = {
   'net.ipv4.ip_forward': '1',
   'net.ipv4.conf.all.rp_filter': '0',
@@ -43,6 +61,7 @@ export class NodeBase {
     protected readonly engine: DockerEngine,
     protected readonly store: Store,
     protected readonly images: Images,
+    protected readonly limits: NodeLimits = DEFAULT_NODE_LIMITS,
   ) {}
 
   /** Refuse a name any daemon, host or container already has. */
@@ -105,8 +124,14 @@ export class NodeBase {
             [LABELS.topology]: rec.topology,
           }),
           HostConfig: {
-            CapAdd: CAPS,
+            CapAdd: CAPS[imageKind],
             Sysctls: SYSCTLS,
+            // Contained: no privilege gained through setuid programs, bounded processes, memory, CPU.
+            SecurityOpt: ['no-new-privileges'],
+            PidsLimit: this.limits.pids,
+            Memory: this.limits.memoryMb * 1024 * 1024,
+            MemorySwap: this.limits.memoryMb * 1024 * 1024,
+            NanoCpus: Math.round(this.limits.cpus * 1e9),
             RestartPolicy: { Name: 'unless-stopped' },
             NetworkMode: first.id,
             Init: false,

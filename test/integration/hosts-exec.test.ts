@@ -80,4 +80,22 @@ describe('hosts, exec and network wiring on a real engine', () => {
     expect(await docker.listNetworks({ filters: { name: ['xtest-b'] } })).toEqual([]);
     expect((await callError(lab, 'network_get', { name: 'xtest-b' })).code).toBe('NOT_FOUND');
   });
+
+  it('contains each lab container: capabilities per kind, no new privileges, bounded processes and memory', async () => {
+    const host = await docker.getContainer('xtest-h1').inspect();
+    expect(host.HostConfig.CapAdd?.sort()).toEqual(['NET_ADMIN', 'NET_RAW']);
+    expect(host.HostConfig.Privileged).toBe(false);
+    expect(host.HostConfig.SecurityOpt).toContain('no-new-privileges');
+    expect(host.HostConfig.PidsLimit).toBe(256);
+    expect(host.HostConfig.Memory).toBe(512 * 1024 * 1024);
+    // More processes than the limit (a bounded loop, never an unbounded fork bomb): the extra ones fail.
+    const r = await exec(['sh', '-c', 'for i in $(seq 1 300); do sleep 60 & done'], { timeout_s: 30 });
+    expect(r.stderr).toMatch(/Cannot fork/);
+    const running = Number((await exec(['pgrep', '-c', '-x', 'sleep'])).stdout.trim());
+    expect(running).toBeGreaterThan(100);
+    expect(running).toBeLessThan(256);
+    await exec(['pkill', '-x', 'sleep']);
+    // and the container still works afterwards
+    expect((await exec(['true'])).exit_code).toBe(0);
+  });
 });

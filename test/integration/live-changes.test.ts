@@ -13,7 +13,7 @@ import { call, callError, sweep, testLab, waitFor } from '../helpers/docker.js';
  */
 const RUN = `live-${process.pid}`;
 const NET = { core: 'ltest-core', lan: 'ltest-lan' };
-const IP = { r1: '10.254.0.11', r2: '10.254.0.12', r3: '10.254.0.13' };
+const IP = { r1: '10.249.0.11', r2: '10.249.0.12', r3: '10.249.0.13' };
 
 type Status = {
   state: string;
@@ -49,8 +49,8 @@ describe('changing a running lab in place', () => {
 
   beforeAll(async () => {
     lab = testLab(RUN);
-    await call(lab, 'network_create', { name: NET.core, subnet: '10.254.0.0/24' });
-    await call(lab, 'network_create', { name: NET.lan, subnet: '10.254.1.0/24' });
+    await call(lab, 'network_create', { name: NET.core, subnet: '10.249.0.0/24' });
+    await call(lab, 'network_create', { name: NET.lan, subnet: '10.249.1.0/24' });
     await Promise.all([
       call(lab, 'daemon_create', {
         name: 'ltest-r1',
@@ -82,6 +82,11 @@ describe('changing a running lab in place', () => {
     expect(s).toMatchObject({ state: 'running', daemon: 'running', neighbors: [] });
     const info = await docker.getContainer('ltest-r3').inspect();
     expect(info.RestartCount).toBe(0);
+    // only FRR gets SYS_ADMIN (its bgpd does not start without it); the others run without
+    const caps = async (n: string) => (await docker.getContainer(n).inspect()).HostConfig.CapAdd?.sort();
+    expect(await caps('ltest-r1')).toEqual(['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN']);
+    expect(await caps('ltest-r2')).toEqual(['NET_ADMIN', 'NET_RAW']);
+    expect(await caps('ltest-r3')).toEqual(['NET_ADMIN', 'NET_RAW']);
     expect(info.State.Restarting).toBe(false);
   });
 
@@ -105,12 +110,12 @@ describe('changing a running lab in place', () => {
 
   it("advertises a prefix on FRR into GoBGP's RIB and withdraws it again, without restarting anything", async () => {
     const t0 = Date.now();
-    const adv = await call<Change>(lab, 'daemon_route_advertise', { name: 'ltest-r1', prefix: '10.254.99.0/24' });
+    const adv = await call<Change>(lab, 'daemon_route_advertise', { name: 'ltest-r1', prefix: '10.249.99.0/24' });
     expect(adv.applied).toBe('live');
-    expect(adv.daemon.advertise).toEqual(['10.254.99.0/24']);
+    expect(adv.daemon.advertise).toEqual(['10.249.99.0/24']);
     const route = await waitFor(
-      '10.254.99.0/24 in GoBGP',
-      async () => (await status('ltest-r2')).routes?.find((r) => r.prefix === '10.254.99.0/24'),
+      '10.249.99.0/24 in GoBGP',
+      async () => (await status('ltest-r2')).routes?.find((r) => r.prefix === '10.249.99.0/24'),
       30,
       200,
     );
@@ -128,10 +133,10 @@ describe('changing a running lab in place', () => {
     );
     expect(out).toMatchObject({ direction: 'out' });
     const t1 = Date.now();
-    await call(lab, 'daemon_route_withdraw', { name: 'ltest-r1', prefix: '10.254.99.0/24' });
+    await call(lab, 'daemon_route_withdraw', { name: 'ltest-r1', prefix: '10.249.99.0/24' });
     await waitFor(
-      '10.254.99.0/24 gone from GoBGP',
-      async () => ((await status('ltest-r2')).routes?.some((r) => r.prefix === '10.254.99.0/24') ? undefined : true),
+      '10.249.99.0/24 gone from GoBGP',
+      async () => ((await status('ltest-r2')).routes?.some((r) => r.prefix === '10.249.99.0/24') ? undefined : true),
       30,
       200,
     );
@@ -142,7 +147,7 @@ describe('changing a running lab in place', () => {
   });
 
   it('leaves the files in each container equal to what the store renders', async () => {
-    await call(lab, 'daemon_route_advertise', { name: 'ltest-r2', prefix: '10.254.98.0/24' });
+    await call(lab, 'daemon_route_advertise', { name: 'ltest-r2', prefix: '10.249.98.0/24' });
     for (const n of ['ltest-r1', 'ltest-r2', 'ltest-r3']) await filesMatchStore(n);
   });
 
@@ -150,7 +155,7 @@ describe('changing a running lab in place', () => {
     const before = await lab.store.read();
     const dup = await callError(lab, 'daemon_peer_add', { name: 'ltest-r1', address: IP.r2, asn: 65002 });
     expect(dup.code).toBe('CONFLICT');
-    expect(dup.message).toMatch(/already has a peer 10\.254\.0\.12/);
+    expect(dup.message).toMatch(/already has a peer 10\.249\.0\.12/);
     const never = await callError(lab, 'daemon_route_withdraw', { name: 'ltest-r1', prefix: '203.0.113.0/24' });
     expect(never.code).toBe('NOT_FOUND');
     expect(never.message).toMatch(/203\.0\.113\.0\/24/);
@@ -175,13 +180,13 @@ describe('changing a running lab in place', () => {
   });
 
   it('keeps live changes across daemon_stop / daemon_start and a recreate', async () => {
-    await call(lab, 'daemon_route_advertise', { name: 'ltest-r1', prefix: '10.254.97.0/24' });
+    await call(lab, 'daemon_route_advertise', { name: 'ltest-r1', prefix: '10.249.97.0/24' });
     await call(lab, 'daemon_stop', { name: 'ltest-r1' });
     await call(lab, 'daemon_start', { name: 'ltest-r1' });
     await waitFor('r1 -> r3 Established after restart', () => established('ltest-r1', IP.r3), 60);
     await waitFor(
-      '10.254.97.0/24 in GoBGP after restart',
-      async () => (await status('ltest-r2')).routes?.find((r) => r.prefix === '10.254.97.0/24'),
+      '10.249.97.0/24 in GoBGP after restart',
+      async () => (await status('ltest-r2')).routes?.find((r) => r.prefix === '10.249.97.0/24'),
       60,
     );
     await docker.getContainer('ltest-r3').remove({ force: true });
