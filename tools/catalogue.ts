@@ -1,4 +1,5 @@
 import type { Config } from '../src/config.js';
+import { auditTools } from './audit.js';
 import { daemonTools } from './daemons.js';
 import type { AnyTool } from './define.js';
 import { hostTools } from './hosts.js';
@@ -7,7 +8,14 @@ import { topologyTools } from './topologies.js';
 import { tunnelTools } from './tunnels.js';
 
 /** Every operation, in the order front ends list them. */
-export const catalogue: readonly AnyTool[] = [...daemonTools, ...hostTools, ...networkTools, ...tunnelTools, ...topologyTools];
+export const catalogue: readonly AnyTool[] = [
+  ...daemonTools,
+  ...hostTools,
+  ...networkTools,
+  ...tunnelTools,
+  ...topologyTools,
+  ...auditTools,
+];
 
 export function findTool(name: string): AnyTool | undefined {
   return catalogue.find((t) => t.name === name);

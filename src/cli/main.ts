@@ -53,7 +53,7 @@ program
     } catch (err) {
       fail(`arguments are not valid JSON: ${(err as Error).message}`);
     }
-    const outcome = await runTool(lab(), tool, args, { progress: stderrProgress });
+    const outcome = await runTool(lab(), tool, args, { progress: stderrProgress, caller: { front_end: 'cli', id: process.env.USER } });
     if (!outcome.ok) fail(outcome.error.toText());
     process.stdout.write(`${JSON.stringify(outcome.result, null, 2)}\n`);
   });

@@ -38,7 +38,7 @@ function table(rows: string[][]): string {
 async function run(lab: Lab, fail: Fail, tool: string, args: Record<string, unknown>, json: boolean): Promise<Record<string, unknown>> {
   const tty = !json && process.stderr.isTTY === true;
   const bar = tty ? progressBar(process.stderr) : undefined;
-  const outcome = await runTool(lab, tool, args, bar ? { progress: bar } : {});
+  const outcome = await runTool(lab, tool, args, { ...(bar ? { progress: bar } : {}), caller: { front_end: 'cli', id: process.env.USER } });
   bar?.done();
   if (!outcome.ok) fail(outcome.error.toText());
   return outcome.result;

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../config.js';
+import { AuditLog } from './audit.js';
 import { Daemons } from './daemons.js';
 import { DockerEngine } from './docker/engine.js';
 import { Hosts } from './hosts.js';
@@ -24,6 +25,7 @@ export interface Lab {
   tunnels: Tunnels;
   doctor: TunnelDoctor;
   topologies: Topologies;
+  audit: AuditLog;
 }
 
 export function createLab(config: Config): Lab {
@@ -54,5 +56,5 @@ export function createLab(config: Config): Lab {
     tunnels,
     doctor: new TunnelDoctor(tunnels),
   };
-  return { ...core, topologies: new Topologies(core) };
+  return { ...core, topologies: new Topologies(core), audit: new AuditLog(config.dataDir) };
 }

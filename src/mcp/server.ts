@@ -11,7 +11,7 @@ export const SERVER_INFO = { name: 'netstream-lab', version: '0.1.0' };
  * registered with their strict JSON Schemas as declared (the high-level API would strip unknown
  * keys before validation), and every call goes through runTool like on the other front ends.
  */
-export function createMcpServer(lab: Lab): Server {
+export function createMcpServer(lab: Lab, frontEnd = 'mcp-stdio'): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: { listChanged: false } },
     instructions:
@@ -39,8 +39,10 @@ export function createMcpServer(lab: Lab): Server {
             step += 1;
             void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: step, message } });
           };
+    const client = server.getClientVersion();
     const outcome = await runTool(lab, req.params.name, req.params.arguments ?? {}, {
       signal: extra.signal,
+      caller: { front_end: frontEnd, id: client ? `${client.name} ${client.version}` : undefined },
       ...(progress ? { progress } : {}),
     });
     if (!outcome.ok) return { isError: true, content: [{ type: 'text', text: outcome.error.toText() }] };

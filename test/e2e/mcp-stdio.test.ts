@@ -124,6 +124,13 @@ describe('MCP over stdio, spawned from manifest.json', () => {
     expect(r2.neighbors[0].state).toBe('Established');
     const list = await ok('daemon_list', {});
     expect(list.daemons.map((d: { name: string }) => d.name)).toEqual(['e2e-r1', 'e2e-r2', 'e2e-r3']);
+    // every change is in the audit log, with the front end and the client that asked
+    const audit = await ok('audit_list', { tool: 'daemon_create' });
+    expect(audit.entries.map((e: { front_end: string; caller: string; ok: boolean }) => [e.front_end, e.caller, e.ok])).toEqual([
+      ['mcp-stdio', 'nslab-e2e 1.0.0', true],
+      ['mcp-stdio', 'nslab-e2e 1.0.0', true],
+      ['mcp-stdio', 'nslab-e2e 1.0.0', true],
+    ]);
   });
 
   it('sends progress notifications while it recreates a daemon whose container is gone', async () => {
