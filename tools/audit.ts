@@ -32,3 +32,37 @@ export const auditTools = [
     handle: async (lab, i) => ({ entries: await lab.audit.list(i) }),
   }),
 ];
+
+const DriftItem = z.object({
+  kind: z.enum([
+    'missing_container',
+    'stopped_container',
+    'recreated_container',
+    'missing_network',
+    'orphan_container',
+    'orphan_network',
+    'unknown_address',
+    'missing_rule',
+    'stale_rule',
+  ]),
+  name: z.string(),
+  detail: z.string(),
+  repair: z.string().describe('what apply does about it'),
+  repaired: z.boolean().optional(),
+  error: z.string().optional(),
+});
+
+export const syncTools = [
+  defineTool({
+    name: 'sync_run',
+    title: 'Reconcile store and Docker',
+    description:
+      "Compare the lab's records with Docker (by ownership labels) and report drift: containers or networks gone or stopped, containers recreated outside the lab, labelled objects no record claims (left by a killed create), addresses the store does not know, missing or stale forwarding rules. apply: true repairs what it can (recreates and starts from the store, removes orphans, restores rules). Never touches anything the lab did not create.",
+    toolset: 'sync',
+    effect: 'write',
+    idempotent: true,
+    input: z.strictObject({ apply: z.boolean().optional().describe('repair the drift (default: report only)') }),
+    output: z.object({ applied: z.boolean(), in_sync: z.boolean(), drift: z.array(DriftItem) }),
+    handle: (lab, i) => lab.sync.run(i.apply ?? false),
+  }),
+];

@@ -1,5 +1,5 @@
 import type { Config } from '../src/config.js';
-import { auditTools } from './audit.js';
+import { auditTools, syncTools } from './audit.js';
 import { daemonTools } from './daemons.js';
 import type { AnyTool } from './define.js';
 import { hostTools } from './hosts.js';
@@ -14,6 +14,7 @@ export const catalogue: readonly AnyTool[] = [
   ...networkTools,
   ...tunnelTools,
   ...topologyTools,
+  ...syncTools,
   ...auditTools,
 ];
 

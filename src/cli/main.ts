@@ -37,6 +37,11 @@ program
     const log = createLogger(l.config.logLevel);
     const server = createMcpServer(l);
     await server.connect(new StdioServerTransport());
+    // A cheap sync at start: forwarding rules a reboot or a firewall reload dropped come back.
+    void l.sync
+      .restoreRules()
+      .then((r) => r.length && log.info({ bridges: r }, 'restored forwarding rules of lab networks'))
+      .catch((err: unknown) => log.warn({ err: String(err) }, 'could not check the forwarding rules at start'));
     log.info({ dataDir: l.config.dataDir, readOnly: l.config.readOnly }, 'MCP server ready on stdio');
   });
 

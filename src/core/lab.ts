@@ -7,6 +7,7 @@ import { Hosts } from './hosts.js';
 import { Images } from './images.js';
 import { Networks } from './networks.js';
 import { Store } from './store/store.js';
+import { Sync } from './sync.js';
 import { Topologies } from './topology/service.js';
 import { TunnelDoctor } from './tunnels/diagnose.js';
 import { Tunnels } from './tunnels/service.js';
@@ -26,6 +27,7 @@ export interface Lab {
   doctor: TunnelDoctor;
   topologies: Topologies;
   audit: AuditLog;
+  sync: Sync;
 }
 
 export function createLab(config: Config): Lab {
@@ -56,5 +58,5 @@ export function createLab(config: Config): Lab {
     tunnels,
     doctor: new TunnelDoctor(tunnels),
   };
-  return { ...core, topologies: new Topologies(core), audit: new AuditLog(config.dataDir) };
+  return { ...core, topologies: new Topologies(core), audit: new AuditLog(config.dataDir), sync: new Sync(core) };
 }

@@ -95,6 +95,23 @@ export class DockerEngine {
     return info;
   }
 
+  /**
+   * Every container and network of this store, in one query each (sync, teardown): labelled as
+   * managed, with this store's label, optionally one topology's.
+   */
+  async listOwned(topology?: string): Promise<{ containers: Docker.ContainerInfo[]; networks: Docker.NetworkInspectInfo[] }> {
+    const label = [
+      `${LABELS.managed}=true`,
+      `${LABELS.store}=${this.labels.storeFile}`,
+      ...(topology ? [`${LABELS.topology}=${topology}`] : []),
+    ];
+    const [containers, networks] = await Promise.all([
+      this.call(this.api.listContainers({ all: true, filters: { label } })),
+      this.call(this.api.listNetworks({ filters: { label } })),
+    ]);
+    return { containers, networks };
+  }
+
   async removeContainer(name: string): Promise<void> {
     const info = await this.ownedContainer(name);
     if (!info) return;

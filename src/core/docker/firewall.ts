@@ -33,7 +33,7 @@ export async function allowRouted(bridge: string): Promise<string | undefined> {
 }
 
 /** How many copies of each bridge's rule DOCKER-USER holds, read in one call. */
-async function ruleCounts(): Promise<Map<string, number> | undefined> {
+export async function ruleCounts(): Promise<Map<string, number> | undefined> {
   try {
     const { stdout } = await run('iptables', ['-w', '5', '-S', 'DOCKER-USER']);
     const counts = new Map<string, number>();

@@ -65,7 +65,7 @@ function view(r: TopologyRecord): TopologyView {
 }
 
 export class Topologies {
-  constructor(private readonly lab: Omit<Lab, 'topologies' | 'audit'>) {}
+  constructor(private readonly lab: Omit<Lab, 'topologies' | 'audit' | 'sync'>) {}
 
   async #record(name: string): Promise<TopologyRecord> {
     const r = (await this.lab.store.read()).topologies[name];

@@ -9,7 +9,6 @@ import pLimit from 'p-limit';
 import type { Daemons } from '../daemons.js';
 import type { DockerEngine } from '../docker/engine.js';
 import { removeRoutedMany } from '../docker/firewall.js';
-import { LABELS } from '../docker/labels.js';
 import { LabError } from '../errors.js';
 import type { Hosts } from '../hosts.js';
 import { bridgeName, type Networks } from '../networks.js';
@@ -48,11 +47,7 @@ export async function dockerFacts(
   engine: DockerEngine,
   topology: string,
 ): Promise<DockerFacts & { containerIds: Map<string, string>; networkIds: Map<string, string> }> {
-  const label = [`${LABELS.managed}=true`, `${LABELS.store}=${engine.labels.storeFile}`, `${LABELS.topology}=${topology}`];
-  const [cs, ns] = await Promise.all([
-    engine.call(engine.api.listContainers({ all: true, filters: { label } })),
-    engine.call(engine.api.listNetworks({ filters: { label } })),
-  ]);
+  const { containers: cs, networks: ns } = await engine.listOwned(topology);
   const containers = new Map<string, 'running' | 'stopped' | 'restarting'>();
   const containerIds = new Map<string, string>();
   for (const c of cs) {

@@ -1,0 +1,228 @@
+/**
+ * sync_run: the store (desired state) against Docker (runtime truth), by ownership labels. It
+ * reports drift and, with apply, repairs it: recreates or starts what the store says should run,
+ * removes labelled objects that no record claims (a create killed half way), restores forwarding
+ * rules and drops rules whose bridge is gone. It never touches anything without this store's labels.
+ */
+import { existsSync } from 'node:fs';
+import type { Daemons } from './daemons.js';
+import type { DockerEngine } from './docker/engine.js';
+import { allowRouted, removeRoutedMany, ruleCounts } from './docker/firewall.js';
+import { LABELS } from './docker/labels.js';
+import { LabError } from './errors.js';
+import type { Hosts } from './hosts.js';
+import type { Networks } from './networks.js';
+import type { NetworkRecord } from './store/schema.js';
+import type { Store } from './store/store.js';
+
+export type DriftKind =
+  | 'missing_container'
+  | 'stopped_container'
+  | 'recreated_container'
+  | 'missing_network'
+  | 'orphan_container'
+  | 'orphan_network'
+  | 'unknown_address'
+  | 'missing_rule'
+  | 'stale_rule';
+
+export interface Drift {
+  kind: DriftKind;
+  name: string;
+  detail: string;
+  /** what apply does about it (nothing: report only) */
+  repair: string;
+  /** with apply: whether the repair worked, and why not */
+  repaired?: boolean;
+  error?: string;
+}
+
+export class Sync {
+  constructor(private readonly deps: { engine: DockerEngine; store: Store; networks: Networks; daemons: Daemons; hosts: Hosts }) {}
+
+  async run(apply: boolean): Promise<{ applied: boolean; in_sync: boolean; drift: Drift[] }> {
+    const { engine, store } = this.deps;
+    await engine.ready();
+    const [state, owned] = await Promise.all([store.read(), engine.listOwned()]);
+    const drift: Drift[] = [];
+    const byName = new Map(owned.containers.map((c) => [(c.Names[0] ?? '').replace(/^\//, ''), c]));
+    const netByName = new Map(owned.networks.map((n) => [n.Name, n]));
+
+    // Networks first: a node on a network that is gone needs the network back before it can run.
+    for (const rec of Object.values(state.networks)) {
+      if (!netByName.has(rec.name))
+        drift.push({
+          kind: 'missing_network',
+          name: rec.name,
+          detail: `Docker network '${rec.name}' is gone`,
+          repair: 'create it again and reconnect its containers',
+        });
+    }
+    for (const rec of [...Object.values(state.daemons), ...Object.values(state.hosts)]) {
+      const c = byName.get(rec.name);
+      if (!c)
+        drift.push({
+          kind: 'missing_container',
+          name: rec.name,
+          detail: `the container of '${rec.name}' is gone`,
+          repair: 'recreate it from the store',
+        });
+      else if (rec.container_id && c.Id !== rec.container_id) {
+        drift.push({
+          kind: 'recreated_container',
+          name: rec.name,
+          detail: `'${rec.name}' runs in another container than the one the lab made (${c.Id.slice(0, 12)})`,
+          repair: 'record the new container',
+        });
+      } else if (c.State !== 'running' && rec.desired === 'running') {
+        drift.push({ kind: 'stopped_container', name: rec.name, detail: `'${rec.name}' is ${c.State} but should run`, repair: 'start it' });
+      }
+    }
+    const claimed = new Set([...Object.keys(state.daemons), ...Object.keys(state.hosts)]);
+    for (const [name, c] of byName) {
+      if (!claimed.has(name))
+        drift.push({
+          kind: 'orphan_container',
+          name,
+          detail: `container '${name}' (${c.Labels?.[LABELS.role] ?? '?'}) carries this store's labels but no record claims it`,
+          repair: 'remove it',
+        });
+    }
+    for (const [name] of netByName) {
+      if (!state.networks[name])
+        drift.push({
+          kind: 'orphan_network',
+          name,
+          detail: `network '${name}' carries this store's labels but no record claims it`,
+          repair: 'remove it',
+        });
+    }
+    // Addresses taken on lab networks that the store does not know of.
+    for (const c of owned.containers) {
+      const name = (c.Names[0] ?? '').replace(/^\//, '');
+      for (const [net, ep] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
+        const rec = state.networks[net];
+        const ip = ep.IPAddress;
+        if (rec && ip && rec.allocations[ip] !== name) {
+          drift.push({
+            kind: 'unknown_address',
+            name: `${net}/${ip}`,
+            detail: `'${name}' holds ${ip} on '${net}', which the store ${rec.allocations[ip] ? `gives to '${rec.allocations[ip]}'` : 'does not know'}`,
+            repair: 'none (report only): delete or reconnect that container',
+          });
+        }
+      }
+    }
+    if (engine.isLocal) await this.#rules(state.networks, drift);
+
+    if (apply) await this.#repair(drift, state.networks, new Map(owned.networks.map((n) => [n.Name, n.Labels?.[LABELS.bridge]])));
+    return { applied: apply, in_sync: drift.length === 0, drift };
+  }
+
+  /** Forwarding rules: every lab bridge of this store has one; a rule whose bridge does not exist is stale. */
+  async #rules(networks: Record<string, { name: string; bridge?: string | undefined }>, drift: Drift[]): Promise<void> {
+    const counts = await ruleCounts();
+    if (!counts) return;
+    const bridges = new Set(Object.values(networks).flatMap((n) => (n.bridge ? [n.bridge] : [])));
+    for (const n of Object.values(networks)) {
+      if (n.bridge && !counts.has(n.bridge) && existsSync(`/sys/class/net/${n.bridge}`)) {
+        drift.push({
+          kind: 'missing_rule',
+          name: n.bridge,
+          detail: `the forwarding rule of '${n.name}' (bridge ${n.bridge}) is missing: routed traffic between lab networks is dropped`,
+          repair: 'add it',
+        });
+      }
+    }
+    for (const b of counts.keys()) {
+      if (!bridges.has(b) && !existsSync(`/sys/class/net/${b}`))
+        drift.push({
+          kind: 'stale_rule',
+          name: b,
+          detail: `a netstream-lab forwarding rule names bridge ${b}, which no longer exists`,
+          repair: 'remove it',
+        });
+    }
+  }
+
+  async #repair(drift: Drift[], networks: Record<string, NetworkRecord>, netLabels: Map<string, string | undefined>): Promise<void> {
+    const { engine, store } = this.deps;
+    const attempt = async (d: Drift, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+        d.repaired = true;
+      } catch (err) {
+        d.repaired = false;
+        d.error = err instanceof LabError ? err.message : String(err);
+      }
+    };
+    for (const d of drift) {
+      switch (d.kind) {
+        case 'missing_network':
+          await attempt(d, async () => {
+            const rec = networks[d.name];
+            if (!rec) return;
+            const { id } = await this.deps.networks.provision(rec);
+            await store.update((s) => {
+              const r = s.networks[d.name];
+              if (r) r.id = id;
+            });
+            // Containers that still exist get their address on it back.
+            for (const [ip, owner] of Object.entries(rec.allocations)) {
+              const info = await engine.ownedContainer(owner);
+              if (info)
+                await engine.call(
+                  engine.api.getNetwork(id).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: { IPv4Address: ip } } }),
+                );
+            }
+          });
+          break;
+        case 'missing_container':
+        case 'stopped_container':
+          await attempt(d, async () => {
+            const s = await store.read();
+            if (s.daemons[d.name]) await this.deps.daemons.start(d.name);
+            else await this.deps.hosts.start(d.name);
+          });
+          break;
+        case 'recreated_container':
+          await attempt(d, async () => {
+            const info = await engine.ownedContainer(d.name);
+            await store.update((s) => {
+              const r = s.daemons[d.name] ?? s.hosts[d.name];
+              if (r && info) r.container_id = info.Id;
+            });
+          });
+          break;
+        case 'orphan_container':
+          await attempt(d, () => engine.removeContainer(d.name));
+          break;
+        case 'orphan_network':
+          await attempt(d, () => this.deps.networks.unprovision({ name: d.name, bridge: netLabels.get(d.name) } as NetworkRecord));
+          break;
+        case 'missing_rule':
+          await attempt(d, async () => {
+            const w = await allowRouted(d.name);
+            if (w) throw new Error(w);
+          });
+          break;
+        case 'stale_rule':
+          await attempt(d, () => removeRoutedMany([d.name]));
+          break;
+        case 'unknown_address':
+          break;
+      }
+    }
+  }
+
+  /** At server start: put back the forwarding rules a reboot or a firewall reload dropped. Cheap. */
+  async restoreRules(): Promise<string[]> {
+    if (!this.deps.engine.isLocal) return [];
+    const state = await this.deps.store.read();
+    const drift: Drift[] = [];
+    await this.#rules(state.networks, drift);
+    const restored: string[] = [];
+    for (const d of drift) if (d.kind === 'missing_rule' && !(await allowRouted(d.name))) restored.push(d.name);
+    return restored;
+  }
+}
