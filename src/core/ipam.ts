@@ -22,7 +22,7 @@ export function isIpv4(s: string): boolean {
 /** Parse "a.b.c.d/n"; returns an error message instead of throwing. */
 export function parseCidr(cidr: string): Subnet | string {
   const [addr, len, extra] = cidr.split('/');
-  if (extra !== undefined || !addr || len === undefined || !/^\d{1,2}$/.test(len)) {
+  if (extra !== undefined || !addr || len === undefined || !/^(0|[1-9]\d?)$/.test(len)) {
     return `${cidr} is not an IPv4 prefix like 10.0.0.0/24`;
   }
   if (!isIpv4(addr)) return `${addr} is not an IPv4 address`;

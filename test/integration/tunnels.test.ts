@@ -240,7 +240,7 @@ describe('tunnels between lab containers', () => {
   it('makes a tunnel to an outside address with one lab end', async () => {
     // The "outside" end is r2's underlay address: tests send traffic only to the lab's own containers.
     const t = await call<{ b: { remote_ip: string } }>(lab, 'tunnel_create', {
-      name: 'tout',
+      name: 'tx',
       mode: 'vxlan',
       key: 77,
       a: { container: 'ttest-r1', tunnel_ip: '172.31.249.1/30' },
@@ -249,12 +249,12 @@ describe('tunnels between lab containers', () => {
     expect(t.b).toEqual({ remote_ip: IP.r2 });
     const s = await call<{ state: string; ends: unknown[]; remote_ip: string }>(lab, 'tunnel_state', {
       container: 'ttest-r1',
-      name: 'tout',
+      name: 'tx',
     });
     expect(s).toMatchObject({ state: 'up', remote_ip: IP.r2 });
     expect(s.ends).toHaveLength(1);
-    await call(lab, 'tunnel_delete', { container: 'ttest-r1', name: 'tout' });
-    expect((await links('ttest-r1')).map((l) => l.ifname)).not.toContain('tout');
+    await call(lab, 'tunnel_delete', { container: 'ttest-r1', name: 'tx' });
+    expect((await links('ttest-r1')).map((l) => l.ifname)).not.toContain('tx');
   });
 
   it('goes with its container: deleting one end removes the tunnel at the other end too', async () => {

@@ -92,6 +92,45 @@ describe('topology files', () => {
     expect(again).toEqual(d);
   });
 
+  it('keeps the auto ASNs and VNIs of what stays when something is added before it', () => {
+    const spec = parseTopology({ yaml: example('ring.yaml') });
+    spec.tunnels = [{ name: 'tb', mode: 'vxlan', a: 'r1', b: 'r2', a_ip: '172.31.9.1/30', b_ip: '172.31.9.2/30' }];
+    const d = resolveTopology(spec, emptyState());
+    const grown = JSON.parse(JSON.stringify(spec)) as TopologySpec;
+    grown.nodes = { r0: { kind: 'frr', asn: 'auto', interfaces: { lan1: 'auto' } }, ...grown.nodes };
+    grown.tunnels = [
+      { name: 'ta', mode: 'vxlan', a: 'r1', b: 'r2', a_ip: '172.31.8.1/30', b_ip: '172.31.8.2/30' },
+      ...(grown.tunnels ?? []),
+    ];
+    const d2 = resolveTopology(grown, deployed(d).state);
+    const asn = (x: Desired, k: string) => x.nodes.find((n) => n.key === k && n.role === 'daemon') as { asn: number } | undefined;
+    for (const k of ['r1', 'r2', 'r3', 'r4', 'r5', 'r6']) expect(asn(d2, k)?.asn, k).toBe(asn(d, k)?.asn);
+    expect(asn(d2, 'r0')?.asn).toBe(64518);
+    expect(d2.tunnels.map((t) => [t.name, t.key])).toEqual([
+      ['ta', 2],
+      ['tb', 1],
+    ]);
+  });
+
+  it('refuses tunnels a kernel would refuse: network or broadcast inner addresses, overlapping inner subnets, one VNI twice on a node', () => {
+    const spec = base() as unknown as Record<string, any>;
+    spec.tunnels = [
+      { name: 'ta', mode: 'vxlan', key: 5, a: 'r1', b: 'r2', a_ip: '172.31.0.0/30', b_ip: '172.31.0.3/30' },
+      { name: 'tb', mode: 'vxlan', key: 5, a: 'r1', b: 'r2', a_ip: '172.31.0.1/29', b_ip: '172.31.0.2/29' },
+    ];
+    const found = problems(spec);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'tunnels.0.a_ip: 172.31.0.0 is the network or broadcast address of 172.31.0.0/30',
+        'tunnels.0.b_ip: 172.31.0.3 is the network or broadcast address of 172.31.0.0/30',
+        "tunnels.1.a_ip: 172.31.0.1/29 overlaps tunnel 'ta' (172.31.0.0/30) of triangle-r1",
+        "tunnels.1.key: VNI 5 is also tunnel 'ta' on a node it shares with it",
+      ]),
+    );
+    spec.tunnels = [{ name: 'tc', a: 'r1', b: 'r2', a_ip: '172.31.1.1/09', b_ip: '172.31.1.2/30' }];
+    expect(problems(spec)).toEqual(['tunnels.0.a_ip: must be an IPv4 prefix like 10.0.0.0/24']);
+  });
+
   it('keeps the auto addresses of nodes that stay when a node is added before them', () => {
     const d = resolveTopology(triangle(), emptyState());
     const spec = base();

@@ -72,6 +72,7 @@ describe('tunnel commands', () => {
     expect(args).toEqual([
       'link',
       'add',
+      'name',
       't12',
       'address',
       vxlanMac(a),

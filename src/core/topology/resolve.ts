@@ -164,6 +164,16 @@ export function resolveTopology(spec: TopologySpec, state: StoreState): Desired 
       }
     }
   }
+  // Likewise auto ASNs: a router that stays keeps its own, whatever is added before it.
+  const keptAsn = new Map<string, number>();
+  for (const [key, node] of Object.entries(spec.nodes)) {
+    const current = state.daemons[fullName(topo, key)];
+    if (node.kind === 'host' || node.asn !== 'auto' || !owned(current) || !current) continue;
+    if (current.asn >= PRIVATE_ASN.first && current.asn <= PRIVATE_ASN.last && !usedAsns.has(current.asn)) {
+      keptAsn.set(key, current.asn);
+      usedAsns.add(current.asn);
+    }
+  }
   const nodes: DesiredNode[] = [];
   for (const [key, node] of Object.entries(spec.nodes)) {
     const name = fullName(topo, key);
@@ -191,8 +201,7 @@ export function resolveTopology(spec: TopologySpec, state: StoreState): Desired 
     }
     let asn = node.asn;
     if (asn === 'auto') {
-      const kept = owned(current) && current && 'asn' in current ? current.asn : undefined;
-      asn = kept !== undefined && kept >= PRIVATE_ASN.first && kept <= PRIVATE_ASN.last && !usedAsns.has(kept) ? kept : nextAsn(usedAsns);
+      asn = keptAsn.get(key) ?? nextAsn(usedAsns);
       if (asn === 0) bad(`nodes.${key}.asn`, 'the private ASN range 64512-65534 is used up');
       usedAsns.add(asn);
     }
@@ -233,6 +242,14 @@ export function resolveTopology(spec: TopologySpec, state: StoreState): Desired 
 
   // --- tunnels -------------------------------------------------------------------------------------
   const tunnels: DesiredTunnel[] = [];
+  // VNIs named in the file or held by tunnels that stay are taken before any is allocated.
+  const reservedVnis = new Set<number>();
+  for (const t of spec.tunnels ?? []) {
+    if (t.mode !== 'vxlan') continue;
+    const existing = state.tunnels?.[t.name];
+    const kept = t.key ?? (existing?.topology === topo && existing.mode === 'vxlan' ? existing.key : undefined);
+    if (kept !== undefined) reservedVnis.add(kept);
+  }
   for (const [i, t] of (spec.tunnels ?? []).entries()) {
     const path = `tunnels.${i}`;
     if (tunnels.some((x) => x.name === t.name)) bad(`${path}.name`, `tunnel '${t.name}' is named twice`);
@@ -265,11 +282,35 @@ export function resolveTopology(spec: TopologySpec, state: StoreState): Desired 
     if (ai.cidr !== bi.cidr) bad(`${path}.b_ip`, `${t.b_ip} is not in the subnet of a_ip (${ai.cidr})`);
     if (t.a_ip.split('/')[0] === t.b_ip.split('/')[0]) bad(`${path}.b_ip`, 'both ends have the same inner address');
     for (const [k, s] of subnets) if (overlaps(s, ai)) bad(`${path}.a_ip`, `${t.a_ip} overlaps networks.${k} (${s.cidr})`);
+    for (const rec of Object.values(state.networks)) {
+      const o = parseCidr(rec.subnet);
+      if (!owned(rec) && typeof o !== 'string' && overlaps(o, ai))
+        bad(`${path}.a_ip`, `${t.a_ip} overlaps the lab network '${rec.name}' (${rec.subnet})`);
+    }
+    for (const [end, cidr] of [
+      ['a_ip', t.a_ip],
+      ['b_ip', t.b_ip],
+    ] as const) {
+      const host = innerProblem(cidr);
+      if (host) bad(`${path}.${end}`, host);
+    }
+    for (const other of tunnels) {
+      const shared = [other.a.container, other.b.container].filter((c) => c === a.name || c === b.name);
+      const o = parseCidr(other.a.tunnel_ip);
+      if (shared.length && typeof o !== 'string' && overlaps(o, ai))
+        bad(`${path}.a_ip`, `${t.a_ip} overlaps tunnel '${other.name}' (${o.cidr}) of ${shared[0]}`);
+    }
     const mode = t.mode ?? 'gre';
     let key = t.key;
     if (mode === 'vxlan') {
       if (key === 0 || (key ?? 0) > 16_777_215) bad(`${path}.key`, 'a VXLAN VNI is between 1 and 16777215');
-      key ??= existing?.topology === topo && existing.key !== undefined ? existing.key : freeVni(state, tunnels, topo);
+      const kept = existing?.topology === topo && existing.mode === 'vxlan' ? existing.key : undefined;
+      key ??= kept ?? freeVni(state, tunnels, topo, reservedVnis);
+      reservedVnis.add(key);
+      const clash = tunnels.find(
+        (x) => x.mode === 'vxlan' && x.key === key && [x.a.container, x.b.container].some((c) => c === a.name || c === b.name),
+      );
+      if (clash) bad(`${path}.key`, `VNI ${key} is also tunnel '${clash.name}' on a node it shares with it`);
     }
     tunnels.push({
       name: t.name,
@@ -389,8 +430,20 @@ function nextAsn(used: Set<number>): number {
   return 0;
 }
 
-function freeVni(state: StoreState, planned: DesiredTunnel[], topo: string): number {
+/** Why an inner address with its prefix cannot be a tunnel end, or undefined. */
+function innerProblem(cidr: string): string | undefined {
+  const p = parseCidr(cidr);
+  if (typeof p === 'string') return p;
+  if (p.prefix < 8 || p.prefix > 31) return `/${p.prefix} is not a tunnel subnet; use /8 to /31 (e.g. 172.31.0.1/30)`;
+  const ip = cidr.split('/')[0] ?? '';
+  const n = ip.split('.').reduce((acc, x) => acc * 256 + Number(x), 0);
+  if (p.prefix < 31 && (n === p.network || n === p.network + p.size - 1)) return `${ip} is the network or broadcast address of ${p.cidr}`;
+  return undefined;
+}
+
+function freeVni(state: StoreState, planned: DesiredTunnel[], topo: string, reserved: Set<number>): number {
   const used = new Set<number | undefined>([
+    ...reserved,
     ...Object.values(state.tunnels ?? {})
       .filter((t) => t.mode === 'vxlan' && t.topology !== topo)
       .map((t) => t.key),

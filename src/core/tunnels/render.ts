@@ -81,6 +81,7 @@ export function linkAddArgs(e: TunnelEnd): string[] {
     return [
       'link',
       'add',
+      'name',
       e.name,
       'address',
       vxlanMac(e),
