@@ -177,7 +177,6 @@ export function resolveTopology(spec: TopologySpec, state: StoreState): Desired 
   const nodes: DesiredNode[] = [];
   for (const [key, node] of Object.entries(spec.nodes)) {
     const name = fullName(topo, key);
-    const current = state.daemons[name] ?? state.hosts[name];
     const interfaces: Array<{ network: string; ip: string }> = [];
     for (const [net, ip] of Object.entries(node.interfaces)) {
       const subnet = subnets.get(net);
