@@ -142,7 +142,8 @@ export const topologyTools = [
     description:
       'Make the running lab match a saved topology: networks, then nodes in parallel, then sessions and tunnels. Converges: what already matches is kept (a second run changes nothing), peers and prefixes change in place, nodes removed from the file are removed. dry_run shows the plan only. On a failure it rolls back what it created (on_error: keep leaves it for inspection).',
     toolset: 'topologies',
-    effect: 'write',
+    // It removes and recreates containers whose definition changed.
+    effect: 'destructive',
     idempotent: true,
     http: { method: 'POST', path: '/topology/standup' },
     input: z.strictObject({

@@ -140,7 +140,8 @@ export const tunnelTools = [
     description:
       'Repair in place what tunnel_diagnose finds: recreate a missing or wrongly configured interface at either end, set it up, restore its inner address and MTU. Never touches an interface netstream-lab did not create. Returns the actions and the diagnosis before and after.',
     toolset: 'tunnels',
-    effect: 'write',
+    // Recreating an interface interrupts traffic through it.
+    effect: 'destructive',
     idempotent: true,
     http: { method: 'POST', path: '/tunnels/{container}/{tunnel}/fix' },
     input: Target,

@@ -56,7 +56,7 @@ export function createLab(config: Config): Lab {
     hosts,
     wiring,
     tunnels,
-    doctor: new TunnelDoctor(tunnels),
+    doctor: new TunnelDoctor(tunnels, config.readOnly),
   };
   return { ...core, topologies: new Topologies(core), audit: new AuditLog(config.dataDir), sync: new Sync(core) };
 }

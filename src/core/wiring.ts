@@ -20,6 +20,15 @@ export interface ConnectResult {
   warnings?: string[];
 }
 
+/** Hosts whose default gateway is `container` and that would share no network with it any more. */
+function strandedHosts(s: StoreState, container: string, network: string): string[] {
+  const node = s.daemons[container] ?? s.hosts[container];
+  const left = new Set(node?.interfaces.filter((i) => i.network !== network).map((i) => i.network));
+  return Object.values(s.hosts)
+    .filter((h) => h.gateway === container && !h.interfaces.some((i) => left.has(i.network)))
+    .map((h) => `host ${h.name} (its gateway)`);
+}
+
 /** Peers of a daemon that no network or tunnel would reach once it leaves `network`. */
 function strandedPeers(s: StoreState, container: string, network: string): string[] {
   const rec = s.daemons[container];
@@ -27,7 +36,7 @@ function strandedPeers(s: StoreState, container: string, network: string): strin
   const remaining = connectedSubnets({ ...rec, interfaces: rec.interfaces.filter((i) => i.network !== network) }, s);
   return rec.neighbors
     .filter((n) => n.multihop === undefined && !remaining.some((c) => inSubnet(n.address, c.subnet)))
-    .map((n) => n.address);
+    .map((n) => `BGP peer ${n.address}`);
 }
 
 function collectionOf(s: StoreState, name: string): NodeCollection {
@@ -45,9 +54,17 @@ export class Wiring extends NodeBase {
   /** Set by the lab: brings a daemon's BGP files in line with its record after a change. */
   daemonConfig?: DaemonConfig;
 
-  async #follow(coll: NodeCollection, name: string): Promise<ChangeOutcome | undefined> {
+  /** The daemon's BGP files follow; a daemon that cannot take them now is a warning, not a failed call (the wiring is done). */
+  async #follow(coll: NodeCollection, name: string, warnings: string[]): Promise<ChangeOutcome | undefined> {
     if (coll !== 'daemons' || !this.daemonConfig) return undefined;
-    return this.daemonConfig.refresh(name);
+    try {
+      return await this.daemonConfig.refresh(name);
+    } catch (err) {
+      warnings.push(
+        `the BGP configuration of '${name}' could not follow yet (${err instanceof LabError ? err.message : String(err)}); daemon_start or sync_run applies it`,
+      );
+      return undefined;
+    }
   }
 
   async connect(input: ConnectInput): Promise<ConnectResult> {
@@ -78,8 +95,9 @@ export class Wiring extends NodeBase {
         cause: err,
       });
     }
-    const bgp = await this.#follow(coll, input.container);
-    return { network: input.network, container: input.container, ip, ...(bgp ? { bgp } : {}) };
+    const warnings: string[] = [];
+    const bgp = await this.#follow(coll, input.container, warnings);
+    return { network: input.network, container: input.container, ip, ...(bgp ? { bgp } : {}), ...(warnings.length ? { warnings } : {}) };
   }
 
   async disconnect(input: Omit<ConnectInput, 'ip'> & { force?: boolean | undefined }): Promise<ConnectResult> {
@@ -113,11 +131,11 @@ export class Wiring extends NodeBase {
           'delete those tunnels first (tunnel_delete)',
         );
       }
-      const stranded = strandedPeers(s, input.container, input.network);
+      const stranded = [...strandedPeers(s, input.container, input.network), ...strandedHosts(s, input.container, input.network)];
       if (stranded.length && !input.force) {
         throw conflict(
-          `disconnecting '${input.container}' from '${input.network}' would leave its BGP peer${stranded.length > 1 ? 's' : ''} ${stranded.join(', ')} on no shared network`,
-          'remove those peers first (daemon_peer_remove), or disconnect with force',
+          `disconnecting '${input.container}' from '${input.network}' would leave ${stranded.join(', ')} on no shared network`,
+          'remove those peers first (daemon_peer_remove) or give those hosts another gateway, or disconnect with force',
         );
       }
       rec.interfaces = rec.interfaces.filter((i) => i.network !== input.network);
@@ -142,8 +160,8 @@ export class Wiring extends NodeBase {
         throw err;
       }
     }
-    const bgp = await this.#follow(coll, input.container);
-    const warnings = stranded.length ? [`BGP peers now on no shared network of '${input.container}': ${stranded.join(', ')}`] : [];
+    const warnings = stranded.length ? [`now on no shared network with '${input.container}': ${stranded.join(', ')}`] : [];
+    const bgp = await this.#follow(coll, input.container, warnings);
     return { network: input.network, container: input.container, ip, ...(bgp ? { bgp } : {}), ...(warnings.length ? { warnings } : {}) };
   }
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownershipLabels } from '../../src/core/docker/labels.js';
 import type { Lab } from '../../src/core/lab.js';
 import { bridgeName } from '../../src/core/networks.js';
-import { call, root, sweep, testEnv, testLab, waitFor } from '../helpers/docker.js';
+import { call, callError, root, sweep, testEnv, testLab, waitFor } from '../helpers/docker.js';
 
 /**
  * The store and Docker drift apart (a container removed or stopped by hand, a forwarding rule
@@ -140,5 +140,12 @@ describe('sync between the store and Docker', () => {
     await expect(docker.getContainer('sy-orphan').inspect()).rejects.toMatchObject({ statusCode: 404 });
     expect((await foreign.inspect()).Name).toBe(`/sy-foreign-${process.pid}`);
     expect(ours(await sync())).toEqual([]);
+  });
+
+  it('refuses to disconnect a router from the only network it shares with a host it is the gateway of', async () => {
+    const e = await callError(lab, 'network_disconnect', { network: 'sy-s2', container: 'sy-r1' });
+    expect(e.code).toBe('CONFLICT');
+    expect(e.message).toContain('host sy-h2 (its gateway)');
+    expect((await call<{ interfaces: unknown[] }>(lab, 'daemon_get', { name: 'sy-r1' })).interfaces).toHaveLength(2);
   });
 });

@@ -220,6 +220,48 @@ describe('topologies on a real engine', () => {
     expect(await lab.store.read()).toEqual(before);
   });
 
+  it('a GRE tunnel in a file: up where the kernel has ip_gre, otherwise the standup fails naming it and leaves nothing', async () => {
+    const spec = {
+      name: 'gre-t',
+      networks: { core: { subnet: '10.42.0.0/24' } },
+      nodes: {
+        r1: { kind: 'frr', asn: 65001, interfaces: { core: 'auto' } },
+        r2: { kind: 'gobgp', asn: 65002, interfaces: { core: 'auto' } },
+      },
+      tunnels: [{ name: 'g1', a: 'r1', b: 'r2', a_ip: '172.31.42.1/30', b_ip: '172.31.42.2/30', key: 7 }],
+    };
+    await call(lab, 'topology_create', { spec });
+    const out = await (await import('../../tools/index.js')).runTool(lab, 'topology_standup', { name: 'gre-t' });
+    if (out.ok) {
+      expect((await call<Status>(lab, 'topology_status', { name: 'gre-t' })).tunnels).toEqual([{ name: 'g1', state: 'up' }]);
+    } else {
+      expect(out.error.message).toMatch(
+        /^standup of 'gre-t' failed and was rolled back: gre-t-r\d: tunnel g1: the kernel of this Docker host lacks GRE support \(module ip_gre\)/,
+      );
+      expect(out.error.message).toMatch(/mode vxlan/);
+      expect(await labelled('gre-t')).toEqual({ containers: [], networks: [] });
+    }
+    await call(lab, 'topology_delete', { name: 'gre-t', force: true });
+  });
+
+  it('runs one standup of a topology at a time', async () => {
+    const spec = {
+      name: 'one-at-a-time',
+      networks: { core: { subnet: '10.43.0.0/24' } },
+      nodes: { h1: { kind: 'host', interfaces: { core: 'auto' } } },
+    };
+    await call(lab, 'topology_create', { spec });
+    const [x, y] = await Promise.allSettled([
+      call(lab, 'topology_standup', { name: 'one-at-a-time' }),
+      call(lab, 'topology_standup', { name: 'one-at-a-time' }),
+    ]);
+    const refused = [x, y].filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    expect(refused).toHaveLength(1);
+    expect(String(refused[0]?.reason)).toMatch(/a standup of 'one-at-a-time' is already running/);
+    expect((await labelled('one-at-a-time')).containers).toHaveLength(1);
+    await call(lab, 'topology_delete', { name: 'one-at-a-time', force: true });
+  });
+
   it('activates one topology at a time: the one that was running is torn down first', async () => {
     const small = (name: string, octet: number) => ({
       name,

@@ -293,6 +293,23 @@ describe('plans', () => {
   });
 });
 
+describe('plans that follow what a change touches', () => {
+  it("recreates a host whose gateway router's address changes, and a node whose container was left without a record", () => {
+    const d = resolveTopology(triangle(), emptyState());
+    const { state, facts } = deployed(d);
+    const spec = base() as unknown as Record<string, any>;
+    spec.nodes.r1.interfaces.lan1 = '10.11.1.9';
+    delete state.daemons['triangle-r3'];
+    const p = planTopology(resolveTopology(parseTopology({ spec }), state), state, facts);
+    const items = p.items.filter((i) => i.kind === 'node' && i.action !== 'keep').map((i) => `${i.action} ${i.name}: ${i.reason}`);
+    expect(items).toEqual([
+      'recreate triangle-r1: interfaces change',
+      'recreate triangle-r3: a container of that name is left from an earlier run',
+      "recreate triangle-h1: its gateway's address changes (10.11.1.2 -> 10.11.1.9)",
+    ]);
+  });
+});
+
 describe('graphs', () => {
   it('draws mermaid with nodes by kind, networks, sessions and tunnels, coloured by live state', () => {
     const d = resolveTopology(triangle(), emptyState());

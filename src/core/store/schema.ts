@@ -105,6 +105,8 @@ export const TopologyRecord = z.object({
   /** the one topology topology_activate last stood up */
   active: z.boolean().optional(),
   last_standup: z.object({ at: z.string(), ok: z.boolean(), summary: z.string() }).optional(),
+  /** a standup, teardown or activate in progress: one at a time per topology */
+  lease: z.object({ op: z.string(), pid: z.number().int(), host: z.string(), at: z.string() }).optional(),
 });
 export type TopologyRecord = z.infer<typeof TopologyRecord>;
 

@@ -36,8 +36,10 @@ interface Model {
 
 function model(d: Desired, live?: GraphState): Model {
   const t = d.topology;
-  const netId = (name: string) => `net_${short(t, name).replace(/[^a-z0-9_]/g, '_')}`;
-  const nodeId = (name: string) => `node_${short(t, name).replace(/[^a-z0-9_]/g, '_')}`;
+  // '_' is written '__' and '-' '_d', so keys like r-1 and r_1 stay apart.
+  const id = (name: string) => short(t, name).replace(/_/g, '__').replace(/-/g, '_d');
+  const netId = (name: string) => `net_${id(name)}`;
+  const nodeId = (name: string) => `node_${id(name)}`;
   return {
     title: t,
     networks: d.networks.map((n) => ({ id: netId(n.name), label: `${n.key}\\n${n.subnet}` })),

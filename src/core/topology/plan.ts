@@ -49,6 +49,7 @@ function nodeDiff(
   want: DesiredNode,
   have: DaemonRecord | HostRecord,
   isDaemon: boolean,
+  gw?: { want: string | undefined; have: string | undefined },
 ): { recreate: string[]; update?: Omit<NodeUpdate, 'start' | 'name'> } {
   const recreate: string[] = [];
   if ((want.role === 'daemon') !== isDaemon)
@@ -57,6 +58,7 @@ function nodeDiff(
   if (want.role === 'host') {
     const h = have as HostRecord;
     if ((want.gateway ?? '') !== (h.gateway ?? '')) recreate.push('gateway changes');
+    else if (gw && gw.want !== gw.have) recreate.push(`its gateway's address changes (${gw.have ?? 'none'} -> ${gw.want ?? 'none'})`);
     if ((want.loopback ?? '') !== (h.loopback ?? '')) recreate.push('loopback changes');
     return { recreate };
   }
@@ -74,6 +76,16 @@ function nodeDiff(
 }
 
 const tunnelKey = (t: DesiredTunnel | TunnelRecord) => JSON.stringify([t.mode, t.underlay, t.a, t.b, t.key ?? null, t.ttl, t.mtu]);
+
+/** The address a host's default route points at: an IP as given, or the gateway node's address on a shared network. */
+function gatewayIp(
+  ifaces: Array<{ network: string }>,
+  gateway: string,
+  node: (name: string) => { interfaces: Array<{ network: string; ip: string }> } | undefined,
+): string | undefined {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(gateway)) return gateway;
+  return node(gateway)?.interfaces.find((i) => ifaces.some((h) => h.network === i.network))?.ip;
+}
 
 export function planTopology(desired: Desired, state: StoreState, docker: DockerFacts): Plan {
   const topo = desired.topology;
@@ -103,11 +115,23 @@ export function planTopology(desired: Desired, state: StoreState, docker: Docker
     const have = d ?? h;
     const container = docker.containers.get(n.name);
     if (!have || have.topology !== topo) {
-      add('node', n.name, 'create');
+      // A container of the topology that no record claims (left by on_error: keep) goes first.
+      if (container) add('node', n.name, 'recreate', 'a container of that name is left from an earlier run');
+      else add('node', n.name, 'create');
       recreatedNodes.add(n.name);
       continue;
     }
-    const diff = nodeDiff(n, have, !!d);
+    const diff = nodeDiff(
+      n,
+      have,
+      !!d,
+      n.role === 'host' && n.gateway
+        ? {
+            want: gatewayIp(n.interfaces, n.gateway, (x) => desired.nodes.find((y) => y.name === x)),
+            have: gatewayIp(have.interfaces, n.gateway, (x) => state.daemons[x] ?? state.hosts[x]),
+          }
+        : undefined,
+    );
     const onRemade = n.interfaces.find((i) => remade.has(i.network));
     if (onRemade) diff.recreate.push(`network ${onRemade.network} is recreated`);
     if (!container) diff.recreate.push('its container is gone');

@@ -2,6 +2,7 @@
  * Topologies: files kept in the store, validated, planned against what runs, stood up, torn down
  * (keeping the file), activated one at a time, and read back as status.
  */
+import { hostname } from 'node:os';
 import pLimit from 'p-limit';
 import type { NeighborStatus } from '../bgp/types.js';
 import type { DaemonStatus } from '../daemons.js';
@@ -64,8 +65,50 @@ function view(r: TopologyRecord): TopologyView {
   };
 }
 
+/** A lease holder on this machine is alive while its process is; elsewhere, for 30 minutes. */
+function leaseAlive(l: { pid: number; host: string; at: string }): boolean {
+  if (l.host !== hostname()) return Date.now() - Date.parse(l.at) < 30 * 60_000;
+  try {
+    process.kill(l.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class Topologies {
   constructor(private readonly lab: Omit<Lab, 'topologies' | 'audit' | 'sync'>) {}
+
+  /**
+   * Run `fn` holding the topology's lease: a second standup, teardown or activate of the same
+   * topology, from this process or another sharing the store, is refused while one runs. A lease
+   * whose process is gone (killed) is taken over.
+   */
+  async #leased<T>(name: string, op: string, fn: () => Promise<T>): Promise<T> {
+    const me = { op, pid: process.pid, host: hostname(), at: new Date().toISOString() };
+    await this.lab.store.update((s) => {
+      const r = s.topologies[name];
+      if (!r) throw notFound('topology', name);
+      const l = r.lease;
+      if (l && leaseAlive(l)) {
+        throw conflict(
+          `a ${l.op} of '${name}' is already running (process ${l.pid} on ${l.host}, since ${l.at})`,
+          'wait for it to finish, then try again',
+        );
+      }
+      r.lease = me;
+    });
+    try {
+      return await fn();
+    } finally {
+      await this.lab.store
+        .update((s) => {
+          const r = s.topologies[name];
+          if (r?.lease?.pid === me.pid && r.lease.at === me.at) delete r.lease;
+        })
+        .catch(() => undefined);
+    }
+  }
 
   async #record(name: string): Promise<TopologyRecord> {
     const r = (await this.lab.store.read()).topologies[name];
@@ -157,10 +200,18 @@ export class Topologies {
     return { name, items: plan.items, summary: plan.summary };
   }
 
-  async standup(
+  standup(
     name: string,
     opts: StandupOptions & { dry_run?: boolean | undefined; wait_established_s?: number | undefined },
     ctx: OpContext = {},
+  ): Promise<StandupResult> {
+    return opts.dry_run ? this.#standup(name, opts, ctx) : this.#leased(name, 'standup', () => this.#standup(name, opts, ctx));
+  }
+
+  async #standup(
+    name: string,
+    opts: StandupOptions & { dry_run?: boolean | undefined; wait_established_s?: number | undefined },
+    ctx: OpContext,
   ): Promise<StandupResult> {
     const t0 = Date.now();
     const { desired, plan } = await this.#resolve(name);
@@ -275,7 +326,7 @@ export class Topologies {
   ): Promise<{ name: string; removed: { containers: number; networks: number; tunnels: number } }> {
     await this.lab.engine.ready();
     await this.#record(name);
-    return { name, removed: await runTeardown(this.lab, name, ctx) };
+    return this.#leased(name, 'teardown', async () => ({ name, removed: await runTeardown(this.lab, name, ctx) }));
   }
 
   /** Tear down the active topology if it is another one, then stand this one up and mark it active. */
@@ -288,7 +339,7 @@ export class Topologies {
     const others = Object.values((await this.lab.store.read()).topologies).filter((t) => t.name !== name && t.active && t.deployed);
     for (const o of others) {
       ctx.progress?.(`tearing down ${o.name}`);
-      await runTeardown(this.lab, o.name, ctx);
+      await this.#leased(o.name, 'teardown', () => runTeardown(this.lab, o.name, ctx));
     }
     const r = await this.standup(name, opts, ctx);
     await this.lab.store.update((s) => {

@@ -15,7 +15,7 @@ import { bridgeName, type Networks } from '../networks.js';
 import type { OpContext } from '../progress.js';
 import type { DaemonRecord, HostRecord, NetworkRecord, StoreState, TunnelRecord } from '../store/schema.js';
 import type { Store } from '../store/store.js';
-import { endsOf } from '../tunnels/render.js';
+import { endsOf, type TunnelEnd } from '../tunnels/render.js';
 import type { Tunnels } from '../tunnels/service.js';
 import type { DockerFacts, Plan } from './plan.js';
 import type { Desired, DesiredNetwork, DesiredNode } from './resolve.js';
@@ -97,6 +97,19 @@ function recordResults(s: StoreState, results: Results): void {
   }
 }
 
+/** An address the plan gives a node that someone else holds in the store (taken meanwhile). */
+function refuseTakenAddresses(s: StoreState, desired: Desired): void {
+  for (const n of desired.nodes) {
+    for (const i of n.interfaces) {
+      const holder = s.networks[i.network]?.allocations[i.ip];
+      const ours = holder !== undefined && desired.nodes.some((x) => x.name === holder);
+      if (holder !== undefined && holder !== n.name && !ours) {
+        throw new LabError('CONFLICT', `${i.ip} on '${i.network}' was taken by '${holder}' meanwhile`, { hint: 'run the standup again' });
+      }
+    }
+  }
+}
+
 /** Drop a node's records and addresses from the state. */
 function forgetNode(s: StoreState, name: string): void {
   delete s.daemons[name];
@@ -122,9 +135,11 @@ export async function runStandup(
     plan.items.filter((i) => i.kind === kind && actions.includes(i.action)).map((i) => i.name);
   const warnings: string[] = [];
 
-  // 1. Removals: tunnels, then containers, then networks that go or are made again.
+  // 1. Removals: tunnels, then containers, then networks that go or are made again. Nothing is
+  // removed before the addresses the plan needs are known to be free.
   const facts = await dockerFacts(engine, topo);
   const before = await store.read();
+  refuseTakenAddresses(before, desired);
   const goneTunnels = of('tunnel', 'delete', 'recreate')
     .map((n) => before.tunnels[n])
     .filter((t): t is TunnelRecord => !!t);
@@ -161,13 +176,10 @@ export async function runStandup(
       if ('kind' in rec) s.daemons[n.name] = rec;
       else s.hosts[n.name] = rec;
     }
+    refuseTakenAddresses(s, desired);
     for (const n of desired.nodes) {
       for (const i of n.interfaces) {
         const net = s.networks[i.network];
-        const holder = net?.allocations[i.ip];
-        if (net && holder !== undefined && holder !== n.name) {
-          throw new LabError('CONFLICT', `${i.ip} on '${i.network}' was taken by '${holder}' meanwhile`, { hint: 'run the standup again' });
-        }
         if (net) net.allocations[i.ip] = n.name;
       }
     }
@@ -180,6 +192,9 @@ export async function runStandup(
   const made = { containers: [] as string[], networks: [] as NetworkRecord[] };
   const failed: Array<{ name: string; error: string }> = [];
   const results: Results = { networks: new Map(), nodes: new Map() };
+  const broughtUp: TunnelEnd[] = [];
+  /** nodes this run removed to make them again: a rollback cannot give them back */
+  const replaced = of('node', 'recreate');
   try {
     cancelled();
     // 3. Docker: networks in parallel, then nodes with bounded concurrency.
@@ -233,6 +248,22 @@ export async function runStandup(
         }),
       );
     }
+    // Tunnels of new nodes came up from their files at container start; one that did not (a
+    // kernel without GRE) is made again here, which fails with the kernel's own reason.
+    if (!failed.length) {
+      for (const t of createTunnels) {
+        for (const e of endsOf({ ...t, topology: topo, created_at: '' }).filter((x) => results.nodes.has(x.container))) {
+          const seen = await deps.tunnels.observe(e);
+          if (seen.link?.ours || !seen.info) continue;
+          await deps.tunnels.bringUp(seen.info, e, 'fix').catch((err: unknown) =>
+            failed.push({
+              name: e.container,
+              error: `tunnel ${t.name}: ${err instanceof LabError ? `${err.message} (${err.hint ?? ''})` : String(err)}`,
+            }),
+          );
+        }
+      }
+    }
     cancelled();
     if (failed.length) throw new LabError('DAEMON_ERROR', failed.map((f) => `${f.name}: ${f.error}`).join('; '));
 
@@ -254,7 +285,10 @@ export async function runStandup(
       const ends = endsOf({ ...t, topology: topo, created_at: '' }).filter((e) => kept.has(e.container));
       for (const e of ends) {
         const info = await engine.ownedContainer(e.container);
-        if (info?.State.Running) await deps.tunnels.bringUp(info, e, 'create');
+        if (info?.State.Running) {
+          await deps.tunnels.bringUp(info, e, 'create');
+          broughtUp.push(e);
+        }
       }
       for (const e of ends) if (reserved.daemons[e.container]) await deps.daemons.config.refresh(e.container);
     }
@@ -270,6 +304,8 @@ export async function runStandup(
       );
       for (const n of made.networks)
         await deps.networks.unprovision(n).catch((e: unknown) => leftovers.push(`network ${n.name}: ${String(e)}`));
+      for (const e of broughtUp)
+        await deps.tunnels.removeEnd(e).catch((x: unknown) => leftovers.push(`tunnel ${e.name} in ${e.container}: ${String(x)}`));
       await store.update((s) => {
         for (const n of createNodes) forgetNode(s, n.name);
         for (const n of createNets) delete s.networks[n.name];
@@ -285,7 +321,9 @@ export async function runStandup(
         'DAEMON_ERROR',
         `standup of '${topo}' failed and was rolled back: ${why}${leftovers.length ? `; rollback could not remove ${leftovers.join(', ')}` : ''}`,
         {
-          hint: 'fix the cause and run topology_standup again; what stayed from before is untouched',
+          hint: replaced.length
+            ? `fix the cause and run topology_standup again: it brings back ${replaced.join(', ')}, removed by this run to be made again; everything else from before is untouched`
+            : 'fix the cause and run topology_standup again; what stayed from before is untouched',
           cause: err,
         },
       );

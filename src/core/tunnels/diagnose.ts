@@ -6,7 +6,7 @@
 import { LabError } from '../errors.js';
 import type { TunnelRecord } from '../store/schema.js';
 import { compareLink, describeMismatch, isUnsupportedKernelError, type Mismatch } from './inspect.js';
-import { endsOf } from './render.js';
+import { endsOf, overhead } from './render.js';
 import type { EndObservation, Tunnels } from './service.js';
 
 export interface EndState {
@@ -78,7 +78,11 @@ function endState(o: EndObservation): EndState {
 const healthyEnd = (e: EndState) => e.interface === 'present' && e.mismatches.length === 0;
 
 export class TunnelDoctor {
-  constructor(private readonly tunnels: Tunnels) {}
+  /** readOnly: never probe the kernel by making (and removing) an interface. */
+  constructor(
+    private readonly tunnels: Tunnels,
+    private readonly readOnly = false,
+  ) {}
 
   #observeAll(t: TunnelRecord): Promise<EndObservation[]> {
     return Promise.all(endsOf(t).map((e) => this.tunnels.observe(e)));
@@ -121,7 +125,14 @@ export class TunnelDoctor {
     // Kernel support: proven by an interface of that kind; otherwise asked of the kernel.
     const proven = obs.some((o) => o.link?.kind === t.mode);
     const probeOn = obs.find((o) => o.running);
-    if (!proven && probeOn) {
+    if (!proven && probeOn && this.readOnly) {
+      add({
+        check: 'kernel_support',
+        result: 'skip',
+        severity: 'error',
+        detail: 'not probed: the server is read-only and no interface of this kind exists to prove it',
+      });
+    } else if (!proven && probeOn) {
       const why = await this.#probe(probeOn, t.mode);
       add({
         check: 'kernel_support',
@@ -199,7 +210,7 @@ export class TunnelDoctor {
         detail: has ? `${o.end.address} on ${t.name}` : `${o.end.address} is not on ${t.name} (found ${o.addresses.join(', ') || 'none'})`,
         ...(has ? {} : { hint: 'tunnel_fix restores it' }),
       });
-      if (o.underlayIf && o.underlayIf.mtu < l.mtu + (o.end.mode === 'vxlan' ? 50 : 24)) {
+      if (o.underlayIf && o.underlayIf.mtu < l.mtu + overhead(o.end.mode, o.end.key)) {
         add({
           check: 'mtu_fits_underlay',
           container: c,

@@ -80,10 +80,12 @@ export class Tunnels {
     const infos = await Promise.all(endsOf(draft).map((e) => this.#running(e.container)));
     const addrs = parseAddrs((await this.#ip(infos[0] as ContainerInfo, draft.a.container, ['-j', 'addr', 'show'])).stdout);
     const underlayMtu = interfaceWith(addrs, draft.a.underlay_ip)?.mtu ?? 1500;
-    const rec: TunnelRecord = { ...draft, mtu: input.mtu ?? underlayMtu - overhead(draft.mode, draft.key) };
-    await this.store.update((s) => {
+    // What is built is what was saved under the lock (a VNI allocated there, not in the draft).
+    const rec = await this.store.update((s) => {
       const again = this.#plan(s, input);
-      s.tunnels[rec.name] = { ...again, mtu: rec.mtu };
+      const r: TunnelRecord = { ...again, mtu: input.mtu ?? underlayMtu - overhead(again.mode, again.key) };
+      s.tunnels[r.name] = r;
+      return r;
     });
     const made: TunnelEnd[] = [];
     try {
@@ -144,7 +146,7 @@ export class Tunnels {
       };
     } else bEnd = { remote_ip: (input.b as { remote_ip: string }).remote_ip };
     const ends = [a.name, ...(b ? [b.name] : [])];
-    for (const n of ends) refuseOverlaps(s, n, aIp.subnet);
+    for (const [i, n] of ends.entries()) refuseOverlaps(s, n, aIp.subnet, i === 0 ? 'a.tunnel_ip' : 'b.tunnel_ip');
     let key = input.key;
     if (mode === 'vxlan') {
       if (key === 0 || (key ?? 0) > 16_777_215) throw invalid('key', 'a VXLAN VNI is between 1 and 16777215');
@@ -300,7 +302,7 @@ function broadcastOf(network: number, size: number): string {
 }
 
 /** An inner subnet may overlap none of the container's networks nor its other tunnels. */
-function refuseOverlaps(s: StoreState, container: string, subnet: string): void {
+function refuseOverlaps(s: StoreState, container: string, subnet: string, field: string): void {
   const p = parseCidr(subnet);
   if (typeof p === 'string') return;
   const node = nodeOf(s, container);
@@ -315,7 +317,7 @@ function refuseOverlaps(s: StoreState, container: string, subnet: string): void 
   }
   for (const t of Object.values(s.tunnels)) {
     const e = endIn(t, container);
-    if (e && clash(e.address)) throw invalid('a.tunnel_ip', `${subnet} overlaps tunnel '${t.name}' (${e.address}) of '${container}'`);
+    if (e && clash(e.address)) throw invalid(field, `${subnet} overlaps tunnel '${t.name}' (${e.address}) of '${container}'`);
   }
 }
 
