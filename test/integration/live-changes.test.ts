@@ -87,6 +87,10 @@ describe('changing a running lab in place', () => {
     expect(await caps('ltest-r1')).toEqual(['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN']);
     expect(await caps('ltest-r2')).toEqual(['NET_ADMIN', 'NET_RAW']);
     expect(await caps('ltest-r3')).toEqual(['NET_ADMIN', 'NET_RAW']);
+    // a prefix advertised while there is no peer yet goes to the peers added later
+    expect((await call<Change>(lab, 'daemon_route_advertise', { name: 'ltest-r3', prefix: '192.0.2.0/24' })).daemon.advertise).toEqual([
+      '192.0.2.0/24',
+    ]);
     expect(info.State.Restarting).toBe(false);
   });
 
@@ -104,6 +108,11 @@ describe('changing a running lab in place', () => {
     expect(frr.applied).toBe('live');
     expect(frr.daemon.neighbors.map((n) => n.address)).toEqual([IP.r2, IP.r3]);
     await waitFor('r3 -> r1 Established', () => established('ltest-r3', IP.r1), 60);
+    await waitFor(
+      'r1 learns what r3 advertised before it had peers',
+      async () => (await status('ltest-r1')).routes?.find((r) => r.prefix === '192.0.2.0/24'),
+      30,
+    );
     // the session that was there all along stayed up
     expect(await established('ltest-r1', IP.r2)).toBeDefined();
   });

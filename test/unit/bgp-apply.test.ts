@@ -66,6 +66,8 @@ describe('applying changes to a running daemon', () => {
       'withdraw',
       'route',
     ]);
+    // with no peer, nothing to announce to: the file alone carries the prefix
+    expect(exabgpDriver.apply({ op: 'advertise', prefix: '203.0.113.0/24' }, { ...after, neighbors: [] }).commands).toEqual([]);
     const add = exabgpDriver.apply({ op: 'peer_add', neighbor: { address: '10.0.0.2', asn: 65002 } }, after);
     expect(add.mode).toBe('reload');
     expect(add.commands).toEqual([['timeout', '-s', 'KILL', '8', 'exabgpcli', 'reload']]);

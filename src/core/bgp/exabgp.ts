@@ -255,12 +255,14 @@ function applyExabgp(change: BgpChange, after: BgpConfig): ApplyPlan {
       return { mode: 'reload', commands: [cli('reload')], expect: { present: [change.neighbor.address] } };
     case 'peer_remove':
       return { mode: 'reload', commands: [cli('reload')], expect: { absent: [change.address] } };
+    // With no peer there is no one to announce to (ExaBGP answers "error"); the file carries the
+    // prefix to the peers added later.
     case 'advertise':
       assertIPv4Cidr(change.prefix, 'prefix');
-      return { mode: 'live', commands: [cli('announce', 'route', change.prefix, 'next-hop', 'self')] };
+      return { mode: 'live', commands: after.neighbors.length ? [cli('announce', 'route', change.prefix, 'next-hop', 'self')] : [] };
     case 'withdraw':
       assertIPv4Cidr(change.prefix, 'prefix');
-      return { mode: 'live', commands: [cli('withdraw', 'route', change.prefix, 'next-hop', 'self')] };
+      return { mode: 'live', commands: after.neighbors.length ? [cli('withdraw', 'route', change.prefix, 'next-hop', 'self')] : [] };
     case 'reload':
       return { mode: 'reload', commands: [cli('reload')] };
   }
