@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,6 +29,27 @@ describe('store', () => {
     });
     const onDisk = JSON.parse(await readFile(store.file, 'utf8'));
     expect(onDisk.networks.shared.subnet).toBe('10.0.0.0/24');
+  });
+
+  it('keeps the last good copy beside the store, and notices a store deleted while it runs', async () => {
+    const store = new Store(await tmp());
+    await store.update((s) => {
+      s.networks.shared = network;
+    });
+    await store.update((s) => {
+      delete s.networks.shared;
+    });
+    expect(JSON.parse(await readFile(`${store.file}.bak`, 'utf8')).networks.shared.subnet).toBe('10.0.0.0/24');
+    expect((await stat(`${store.file}.bak`)).mode & 0o777).toBe(0o600);
+    await unlink(store.file);
+    for (const attempt of [() => store.read(), () => store.update(() => undefined)]) {
+      const e = await attempt().catch((err: unknown) => err as LabError);
+      expect(e).toBeInstanceOf(LabError);
+      expect((e as LabError).message).toMatch(/state\.json is unusable: it was deleted while netstream-lab was running/);
+      expect((e as LabError).hint).toMatch(/state\.json\.bak/);
+    }
+    // nothing was written in its place
+    await expect(stat(store.file)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('keeps the store private to its owner: folder 0700, state.json 0600 after every write', async () => {

@@ -1,4 +1,4 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { TextFile } from 'lowdb/node';
@@ -18,14 +18,18 @@ class ValidatedFile {
     try {
       text = await this.#file.read();
     } catch (err) {
-      throw storeError(this.path, `cannot read it: ${(err as Error).message}`, err);
+      throw storeError(this.path, `cannot read it: ${(err as Error).message}`, undefined, err);
     }
-    if (text === null) return null;
+    // #init made the file before the first read: missing now means someone deleted it while this
+    // process runs. Starting over from an empty store would forget the lab, so refuse.
+    if (text === null) {
+      throw storeError(this.path, 'it was deleted while netstream-lab was running', `${this.path}.bak`);
+    }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (err) {
-      throw storeError(this.path, `it is not valid JSON (${(err as Error).message})`, err);
+      throw storeError(this.path, `it is not valid JSON (${(err as Error).message})`, undefined, err);
     }
     const version = (json as { version?: unknown } | null)?.version;
     if (typeof version === 'number' && version > STORE_VERSION) {
@@ -47,9 +51,9 @@ class ValidatedFile {
   }
 }
 
-function storeError(path: string, why: string, cause?: unknown): LabError {
+function storeError(path: string, why: string, backup?: string, cause?: unknown): LabError {
   return new LabError('STORE_ERROR', `the store ${path} is unusable: ${why}`, {
-    hint: 'it was left untouched; fix or move the file aside (a new empty store is created when it is missing)',
+    hint: `it was left untouched. The last good copy is ${backup ?? `${path}.bak`} (if it exists): copy it over ${path} to go back to it, or move ${path} aside to start an empty store (sync_run apply then finds the lab's containers as orphans)`,
     cause,
   });
 }
@@ -80,7 +84,7 @@ export class Store {
         });
       } catch (err) {
         this.#ready = undefined;
-        throw storeError(this.file, `cannot create it: ${(err as Error).message}`, err);
+        throw storeError(this.file, `cannot create it: ${(err as Error).message}`, undefined, err);
       }
     })();
     return this.#ready;
@@ -109,6 +113,7 @@ export class Store {
         realpath: false,
       });
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw storeError(this.file, 'it was deleted while netstream-lab was running');
       throw new LabError('STORE_ERROR', `cannot lock the store ${this.file}: ${(err as Error).message}`, {
         hint: 'another netstream-lab process holds it; try again, or remove a stale state.json.lock',
         cause: err,
@@ -117,6 +122,9 @@ export class Store {
     try {
       const db = await this.#load();
       const result = await fn(db.data);
+      // The file just read passed validation: keep it as the last good copy before replacing it.
+      await copyFile(this.file, `${this.file}.bak`);
+      await chmod(`${this.file}.bak`, 0o600);
       await db.write();
       return result;
     } finally {
