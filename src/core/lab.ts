@@ -32,7 +32,7 @@ export interface Lab {
 
 export function createLab(config: Config): Lab {
   const store = new Store(config.dataDir);
-  const engine = new DockerEngine(config.dockerHost, { extra: config.extraLabels, storeFile: store.file });
+  const engine = new DockerEngine(config.dockerHost, { extra: config.extraLabels, store: '' }, () => store.id());
   const images = new Images(engine, join(config.rootDir, 'images'));
   const daemons = new Daemons(engine, store, images, config.nodeLimits);
   const hosts = new Hosts(engine, store, images, config.nodeLimits);

@@ -65,7 +65,7 @@ export class Networks {
     const [state, nets] = await Promise.all([
       this.store.read(),
       this.engine.call(
-        this.engine.api.listNetworks({ filters: { label: [`${LABELS.managed}=true`, `${LABELS.store}=${this.engine.labels.storeFile}`] } }),
+        this.engine.api.listNetworks({ filters: { label: [`${LABELS.managed}=true`, `${LABELS.store}=${this.engine.labels.store}`] } }),
       ),
     ]);
     const present = new Set(nets.map((n) => n.Name));

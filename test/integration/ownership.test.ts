@@ -1,7 +1,10 @@
+import { rename, rm } from 'node:fs/promises';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import type { Lab } from '../../src/core/lab.js';
-import { call, callError, sweep, testLab } from '../helpers/docker.js';
+import { createLab } from '../../src/core/lab.js';
+import { call, callError, root, sweep, testLab } from '../helpers/docker.js';
 
 /** What is not this store's is never changed: foreign containers, other stores' objects, and rollbacks. */
 const RUN = `own-${process.pid}`;
@@ -70,6 +73,48 @@ describe('ownership and rollback on a real engine', () => {
     expect(Object.keys(info.NetworkSettings.Networks)).toEqual(['otest-a']);
     // The other store cannot delete this store's network either.
     expect((await callError(other, 'network_delete', { name: 'otest-a' })).code).toBe('NOT_FOUND');
+  });
+
+  it('tells stores apart by the id in their state.json, not by path: a new store at the same path adopts nothing', async () => {
+    await call(lab, 'host_create', { name: 'otest-idh', interfaces: [{ network: 'otest-a' }] });
+    const id = (await lab.store.read()).id as string;
+    expect((await docker.getContainer('otest-idh').inspect()).Config.Labels['netstream-lab.store']).toBe(id);
+    expect(id).not.toContain('/');
+    // The same data folder, a new store (as when two server containers mount the same /data path).
+    await rename(lab.config.dataDir, `${lab.config.dataDir}-moved`);
+    try {
+      const fresh = createLab(
+        loadConfig({ ...process.env, NSLAB_DATA_DIR: lab.config.dataDir, NSLAB_EXTRA_LABELS: `netstream-lab.test=${RUN}` }, {}, root),
+      );
+      await fresh.engine.ready();
+      const e = await callError(fresh, 'host_create', { name: 'otest-idh', interfaces: [{ network: 'otest-a' }] });
+      expect(e.code).toBe('CONFLICT');
+      expect(e.message).not.toContain(lab.config.dataDir);
+      expect(
+        (await call<{ drift: unknown[] }>(fresh, 'sync_run', { apply: true })).drift.filter((d) =>
+          (d as { kind: string }).kind.startsWith('orphan'),
+        ),
+      ).toEqual([]);
+      expect((await docker.getContainer('otest-idh').inspect()).State.Running).toBe(true);
+    } finally {
+      await rm(lab.config.dataDir, { recursive: true, force: true });
+      await rename(`${lab.config.dataDir}-moved`, lab.config.dataDir);
+    }
+    await call(lab, 'host_delete', { name: 'otest-idh' });
+  });
+
+  it('does not take a container labelled as managed but without a store id for its own', async () => {
+    const images = await docker.listImages({ filters: { label: ['netstream-lab.image=host'] } });
+    const c = await docker.createContainer({
+      name: 'otest-noid',
+      Image: images[0]?.RepoTags?.[0] as string,
+      Labels: { 'netstream-lab.managed': 'true', 'netstream-lab.role': 'host', 'netstream-lab.test': RUN },
+      HostConfig: { NetworkMode: 'none' },
+    });
+    const e = await callError(lab, 'host_create', { name: 'otest-noid', interfaces: [{ network: 'otest-a' }] });
+    expect(e.code).toBe('CONFLICT');
+    expect((await call<{ drift: Array<{ name: string }> }>(lab, 'sync_run', {})).drift.map((d) => d.name)).not.toContain('otest-noid');
+    await c.remove({ force: true });
   });
 
   it('removes the half-made container and its record when Docker refuses part way', async () => {

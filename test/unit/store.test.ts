@@ -23,7 +23,15 @@ const network = {
 describe('store', () => {
   it('creates an empty, versioned store on first use and keeps what an update leaves', async () => {
     const store = new Store(join(await tmp(), 'nested', 'dir'));
-    expect(await store.read()).toEqual({ version: 1, networks: {}, daemons: {}, hosts: {}, tunnels: {}, topologies: {} });
+    expect(await store.read()).toEqual({
+      version: 1,
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      networks: {},
+      daemons: {},
+      hosts: {},
+      tunnels: {},
+      topologies: {},
+    });
     await store.update((s) => {
       s.networks.shared = network;
     });

@@ -19,6 +19,8 @@ export class DockerEngine {
   constructor(
     readonly host: string | undefined,
     readonly labels: LabelContext,
+    /** the id of the store this engine works for (read once, by ready) */
+    private readonly storeId: () => Promise<string> = async () => labels.store,
   ) {
     this.api = new Docker(dockerOptions(host));
   }
@@ -30,11 +32,18 @@ export class DockerEngine {
 
   /** Ping once per process (again after a failure). */
   ready(): Promise<void> {
-    this.#ready ??= this.api.ping().then(
+    this.#ready ??= Promise.all([
+      this.api.ping().catch((err) => {
+        throw unreachable(this.host, err);
+      }),
+      this.storeId().then((id) => {
+        this.labels.store = id;
+      }),
+    ]).then(
       () => undefined,
       (err) => {
         this.#ready = undefined;
-        throw unreachable(this.host, err);
+        throw err;
       },
     );
     return this.#ready;
@@ -78,7 +87,7 @@ export class DockerEngine {
   async ownedContainer(name: string): Promise<ContainerInfo | undefined> {
     const found = await this.classifyContainer(name);
     if (!found) return undefined;
-    if (found.owner !== 'ours') throw notOurs('container', name, found.owner, found.info.Config.Labels);
+    if (found.owner !== 'ours') throw notOurs('container', name, found.owner);
     return found.info;
   }
 
@@ -91,7 +100,7 @@ export class DockerEngine {
       });
     }
     const owner = ownership(info.Labels, this.labels);
-    if (owner !== 'ours') throw notOurs('network', name, owner, info.Labels);
+    if (owner !== 'ours') throw notOurs('network', name, owner);
     return info;
   }
 
@@ -102,7 +111,7 @@ export class DockerEngine {
   async listOwned(topology?: string): Promise<{ containers: Docker.ContainerInfo[]; networks: Docker.NetworkInspectInfo[] }> {
     const label = [
       `${LABELS.managed}=true`,
-      `${LABELS.store}=${this.labels.storeFile}`,
+      `${LABELS.store}=${this.labels.store}`,
       ...(topology ? [`${LABELS.topology}=${topology}`] : []),
     ];
     const [containers, networks] = await Promise.all([
@@ -187,14 +196,10 @@ export function demuxText(buf: Buffer): string {
   return Buffer.concat(parts).toString('utf8');
 }
 
-function notOurs(
-  what: 'container' | 'network',
-  name: string,
-  owner: Ownership,
-  labels: Record<string, string> | null | undefined,
-): LabError {
+function notOurs(what: 'container' | 'network', name: string, owner: Ownership): LabError {
   if (owner === 'other-store') {
-    return new LabError('CONFLICT', `${what} '${name}' belongs to another netstream-lab store (${labels?.[LABELS.store]})`, {
+    // Which store it is (a path or id of someone else's lab) is not said.
+    return new LabError('CONFLICT', `${what} '${name}' belongs to another netstream-lab store`, {
       hint: 'use that store (NSLAB_DATA_DIR) to change it, or pick another name',
     });
   }

@@ -8,7 +8,8 @@ export const LABELS = {
   /** frr | gobgp | exabgp | host, on node containers */
   nodeKind: `${LABEL_PREFIX}.kind`,
   topology: `${LABEL_PREFIX}.topology`,
-  /** the store file that owns the object, so two stores on one engine do not adopt each other's objects */
+  /** the random id of the store that owns the object (kept in its state.json), so two stores on one
+   * engine, even two with the same file path in different containers, never adopt each other's objects */
   store: `${LABEL_PREFIX}.store`,
   /** on networks: the Linux bridge name, whose forwarding rule goes with the network */
   bridge: `${LABEL_PREFIX}.bridge`,
@@ -21,15 +22,17 @@ export type Role = 'daemon' | 'host' | 'network';
 
 export interface LabelContext {
   extra: Record<string, string>;
-  storeFile: string;
+  /** this store's id; known once the engine is ready (DockerEngine.ready reads it) */
+  store: string;
 }
 
 export function ownershipLabels(ctx: LabelContext, role: Role, more: Record<string, string | undefined> = {}): Record<string, string> {
+  if (!ctx.store) throw new Error('bug: labels asked for before the store id is known (call engine.ready() first)');
   const labels: Record<string, string> = {
     ...ctx.extra,
     [LABELS.managed]: 'true',
     [LABELS.role]: role,
-    [LABELS.store]: ctx.storeFile,
+    [LABELS.store]: ctx.store,
   };
   for (const [k, v] of Object.entries(more)) if (v !== undefined) labels[k] = v;
   return labels;
@@ -42,11 +45,15 @@ export function isManaged(labels: Record<string, string> | null | undefined): bo
 
 export type Ownership = 'ours' | 'other-store' | 'foreign';
 
-/** Whose object this is: this store's, another netstream-lab store's, or not netstream-lab's at all. */
+/**
+ * Whose object this is: this store's, another netstream-lab store's, or not netstream-lab's at all.
+ * An object without a store id is nobody's the lab can prove, so it is not ours.
+ */
 export function ownership(labels: Record<string, string> | null | undefined, ctx: LabelContext): Ownership {
   if (!isManaged(labels)) return 'foreign';
   const store = labels?.[LABELS.store];
-  return !store || store === ctx.storeFile ? 'ours' : 'other-store';
+  if (!store) return 'foreign';
+  return store === ctx.store ? 'ours' : 'other-store';
 }
 
 /** A docker `filters` value that selects only lab objects (optionally of one role). */

@@ -113,6 +113,8 @@ export type TopologyRecord = z.infer<typeof TopologyRecord>;
 export const StoreState = z
   .object({
     version: z.literal(STORE_VERSION),
+    /** random, made with the file: what the ownership labels carry */
+    id: z.string().optional(),
     networks: z.record(z.string(), NetworkRecord),
     daemons: z.record(z.string(), DaemonRecord),
     hosts: z.record(z.string(), HostRecord),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
@@ -79,7 +80,10 @@ export class Store {
         const made = await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
         if (made !== undefined) await chmod(this.dataDir, 0o700);
         // The lock needs an existing file; 'wx' never overwrites one that is there.
-        await writeFile(this.file, `${JSON.stringify(emptyState(), null, 2)}\n`, { flag: 'wx', mode: 0o600 }).catch((err) => {
+        await writeFile(this.file, `${JSON.stringify({ ...emptyState(), id: randomUUID() }, null, 2)}\n`, {
+          flag: 'wx',
+          mode: 0o600,
+        }).catch((err) => {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         });
       } catch (err) {
@@ -94,6 +98,16 @@ export class Store {
     const db = new Low<StoreState>(this.#adapter, emptyState());
     await db.read();
     return db;
+  }
+
+  /** This store's random id (given to a store made before ids existed on first use). */
+  async id(): Promise<string> {
+    const s = await this.read();
+    if (s.id) return s.id;
+    return this.update((st) => {
+      st.id ??= randomUUID();
+      return st.id;
+    });
   }
 
   /** A consistent snapshot (writes are atomic renames, so no lock is needed to read). */
