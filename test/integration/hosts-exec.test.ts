@@ -41,6 +41,24 @@ describe('hosts, exec and network wiring on a real engine', () => {
     expect((await exec(['pgrep', '-f', '^sleep 31$'])).exit_code).toBe(1);
   });
 
+  it('leaves nothing of a timed-out command behind, even what started a session of its own', async () => {
+    const r = await exec(['sh', '-c', 'setsid -f sleep 9999; sleep 60'], { timeout_s: 1 });
+    expect(r.timed_out).toBe(true);
+    expect((await exec(['pgrep', '-f', '^sleep (9999|60)$'])).exit_code).toBe(1);
+    // a command that finishes may leave a daemon it started on purpose
+    expect((await exec(['sh', '-c', 'setsid -f sleep 9998'])).exit_code).toBe(0);
+    expect((await exec(['pgrep', '-f', '^sleep 9998$'])).exit_code).toBe(0);
+    await exec(['pkill', '-f', '^sleep 9998$']);
+  });
+
+  it('keeps memory bounded with 50 execs at once, each printing megabytes', async () => {
+    const before = process.memoryUsage().rss;
+    const rs = await Promise.all(Array.from({ length: 50 }, () => exec(['head', '-c', '4000000', '/dev/zero'])));
+    expect(rs.every((r) => r.truncated && r.stdout.length === 1024 * 1024)).toBe(true);
+    // each result keeps its 1 MiB cap; the rest was never held
+    expect(process.memoryUsage().rss - before).toBeLessThan(400 * 1024 * 1024);
+  });
+
   it('caps output and marks it truncated', async () => {
     const r = await exec(['head', '-c', '100000', '/dev/zero'], { max_output_bytes: 1000 });
     expect(r.stdout.length).toBe(1000);

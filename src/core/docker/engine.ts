@@ -1,4 +1,5 @@
 import Docker from 'dockerode';
+import pLimit from 'p-limit';
 import { LabError } from '../errors.js';
 import { type FileEntry, tarFiles } from './archive.js';
 import { dockerOptions, engineMessage, isConnectionError, statusOf, unreachable } from './client.js';
@@ -15,6 +16,7 @@ export type NetworkInfo = Docker.NetworkInspectInfo;
 export class DockerEngine {
   readonly api: Docker;
   #ready: Promise<void> | undefined;
+  readonly #execs = pLimit(16);
 
   constructor(
     readonly host: string | undefined,
@@ -179,7 +181,8 @@ export class DockerEngine {
           : 'start it first (daemon_start / host_start)',
       });
     }
-    return this.call(execInContainer(this.api.getContainer(info.Id), opts));
+    // A bounded number of execs at once: 50 parallel calls do not become 50 streams in memory.
+    return this.#execs(() => this.call(execInContainer(this.api.getContainer(info.Id), opts)));
   }
 }
 

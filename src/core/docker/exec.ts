@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 
@@ -20,6 +21,29 @@ export interface ExecResult {
 
 export const DEFAULT_EXEC_TIMEOUT_S = 30;
 export const DEFAULT_MAX_OUTPUT = 1024 * 1024;
+
+const EXEC_MARK = 'NSLAB_EXEC_ID';
+
+/**
+ * Kill whatever a timed-out exec left running, found by the mark in its environment (the mark is
+ * ours, a UUID, passed as an argument: no user string reaches this shell).
+ */
+async function killMarked(container: Docker.Container, mark: string): Promise<void> {
+  const script = `for p in /proc/[0-9]*; do if tr '\\0' '\\n' < "$p/environ" 2>/dev/null | grep -qx "${EXEC_MARK}=$1"; then kill -9 "\${p#/proc/}" 2>/dev/null; fi; done; true`;
+  const exec = await container.exec({ Cmd: ['sh', '-c', script, 'sh', mark], AttachStdout: false, AttachStderr: false });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 10_000);
+    const done = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    stream.on('end', done);
+    stream.on('close', done);
+    stream.on('error', done);
+    stream.resume();
+  });
+}
 
 /** Keeps the first `limit` bytes and counts the rest, so a chatty command cannot exhaust memory. */
 class CappedSink extends Writable {
@@ -53,13 +77,16 @@ export async function execInContainer(container: Docker.Container, opts: ExecOpt
   const timeoutS = opts.timeoutS ?? DEFAULT_EXEC_TIMEOUT_S;
   const limit = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
   const argv = ['timeout', '-s', 'KILL', String(timeoutS), ...opts.command];
+  // Every process of this exec inherits this mark, even one that left the process group
+  // (setsid): a timed-out exec is cleaned up by it.
+  const mark = randomUUID();
   const exec = await container.exec({
     Cmd: argv,
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,
     ...(opts.user ? { User: opts.user } : {}),
-    ...(opts.env ? { Env: opts.env } : {}),
+    Env: [...(opts.env ?? []), `${EXEC_MARK}=${mark}`],
   });
   const stream = await exec.start({ hijack: true, stdin: false });
   const out = new CappedSink(limit);
@@ -91,6 +118,7 @@ export async function execInContainer(container: Docker.Container, opts: ExecOpt
   const exitCode = info.ExitCode ?? -1;
   // `timeout` exits 137 after KILL; only count it as a timeout when the time really ran out.
   const timedOut = deadlineHit || (exitCode === 137 && elapsedS >= timeoutS - 0.5) || info.Running === true;
+  if (timedOut) await killMarked(container, mark).catch(() => undefined);
   return {
     exit_code: exitCode,
     stdout: out.text(),
