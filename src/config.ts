@@ -21,6 +21,8 @@ const ConfigSchema = z.object({
   dataDir: z.string().min(1),
   dockerHost: z.string().optional(),
   readOnly: z.boolean(),
+  /** networks that reach outside the machine (internal: false, macvlan): an operator's choice */
+  allowExternal: z.boolean(),
   toolsets: z.array(z.enum(TOOLSETS)),
   /** Root of the checkout or bundle (images/ lives here). */
   rootDir: z.string(),
@@ -79,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     dataDir: env.NSLAB_DATA_DIR?.trim() || defaultDataDir(env),
     dockerHost: env.DOCKER_HOST?.trim() || undefined,
     readOnly: parseBool('NSLAB_READ_ONLY', env.NSLAB_READ_ONLY, false),
+    allowExternal: parseBool('NSLAB_ALLOW_EXTERNAL', env.NSLAB_ALLOW_EXTERNAL, false),
     toolsets: parseToolsets(env.NSLAB_TOOLSETS),
     rootDir,
     extraLabels: parseLabels(env.NSLAB_EXTRA_LABELS),

@@ -51,7 +51,7 @@ export function createLab(config: Config): Lab {
     store,
     engine,
     images,
-    networks: new Networks(engine, store),
+    networks: new Networks(engine, store, config.allowExternal),
     daemons,
     hosts,
     wiring,

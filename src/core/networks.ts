@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DockerEngine } from './docker/engine.js';
 import { engineMessage, statusOf } from './docker/engine.js';
 import { allowRouted, removeRouted } from './docker/firewall.js';
+import { hostRouteClash } from './docker/host-routes.js';
 import { isManaged, LABELS, ownership, ownershipLabels } from './docker/labels.js';
 import { conflict, invalid, LabError, notFound } from './errors.js';
 import { allocate, checkAddress, defaultGateway, overlaps, parseCidr, parseSubnet, type Subnet } from './ipam.js';
@@ -37,10 +38,27 @@ export const bridgeName = (name: string): string => `nsl${createHash('sha1').upd
 
 const subnetOf = (rec: NetworkRecord): Subnet => parseSubnet(rec.subnet) as Subnet;
 
+/** On a local engine, a lab subnet may not take over a route of the host itself. */
+export async function refuseHostRoute(engine: DockerEngine, subnet: string, field: string): Promise<void> {
+  if (!engine.isLocal) return;
+  const clash = await hostRouteClash(subnet);
+  if (clash) {
+    throw new LabError(
+      'CONFLICT',
+      `${field}: ${subnet} overlaps this machine's own route to ${clash.dst} (dev ${clash.dev}); a lab network there would take that traffic from the host`,
+      {
+        issues: [{ path: field, message: `overlaps the host's route to ${clash.dst}` }],
+        hint: 'choose a subnet the host does not use',
+      },
+    );
+  }
+}
+
 export class Networks {
   constructor(
     private readonly engine: DockerEngine,
     private readonly store: Store,
+    private readonly allowExternal = false,
   ) {}
 
   #view(rec: NetworkRecord, present: boolean, warnings?: string[]): NetworkView {
@@ -92,9 +110,25 @@ export class Networks {
     if (driver === 'macvlan' && !input.parent)
       throw invalid('parent', 'a macvlan network needs the host interface to attach to', 'set parent, e.g. parent=eth0');
     if (driver === 'bridge' && input.parent) throw invalid('parent', 'only macvlan networks take a parent interface');
+    // Reaching outside the machine is the operator's choice, never a caller's.
+    if (!this.allowExternal && driver === 'macvlan') {
+      throw invalid(
+        'driver',
+        'a macvlan network reaches outside the machine; it is refused unless the operator sets NSLAB_ALLOW_EXTERNAL',
+        'use the default bridge driver',
+      );
+    }
+    if (!this.allowExternal && input.internal === false) {
+      throw invalid(
+        'internal',
+        'a network with internal: false reaches outside the machine; it is refused unless the operator sets NSLAB_ALLOW_EXTERNAL',
+        'leave internal out (lab networks are internal)',
+      );
+    }
 
     await this.engine.ready();
     await this.#refuseClashes(input.name, subnet);
+    await refuseHostRoute(this.engine, subnet.cidr, 'subnet');
     const bridge = driver === 'bridge' ? bridgeName(input.name) : undefined;
     const rec: NetworkRecord = {
       name: input.name,

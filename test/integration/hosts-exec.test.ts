@@ -1,7 +1,13 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import type { Lab } from '../../src/core/lab.js';
-import { call, callError, sweep, testLab } from '../helpers/docker.js';
+import { createLab } from '../../src/core/lab.js';
+import { call, callError, root, sweep, testEnv, testLab } from '../helpers/docker.js';
+
+const sh = promisify(execFile);
 
 type Exec = { exit_code: number; stdout: string; stderr: string; timed_out: boolean; truncated: boolean };
 
@@ -115,5 +121,40 @@ describe('hosts, exec and network wiring on a real engine', () => {
     await exec(['pkill', '-x', 'sleep']);
     // and the container still works afterwards
     expect((await exec(['true'])).exit_code).toBe(0);
+  });
+
+  it('keeps lab networks inside the machine unless the operator allows otherwise', async () => {
+    const open = await callError(lab, 'network_create', { name: 'xtest-open', subnet: '10.254.7.0/24', internal: false });
+    expect(open.code).toBe('INVALID_INPUT');
+    expect(open.message).toMatch(/^internal: .*refused unless the operator sets NSLAB_ALLOW_EXTERNAL/);
+    const mac = await callError(lab, 'network_create', { name: 'xtest-mac', subnet: '10.254.8.0/24', driver: 'macvlan', parent: 'eth0' });
+    expect(mac.message).toMatch(/^driver: a macvlan network reaches outside the machine/);
+    expect(await docker.listNetworks({ filters: { name: ['xtest-open', 'xtest-mac'] } })).toEqual([]);
+    // an operator may allow it
+    const allowed = createLab(loadConfig({ ...process.env, ...testEnv(RUN), NSLAB_ALLOW_EXTERNAL: 'yes' }, {}, root));
+    expect(await call(allowed, 'network_create', { name: 'xtest-open', subnet: '10.254.7.0/24', internal: false })).toMatchObject({
+      internal: false,
+    });
+    await call(allowed, 'network_delete', { name: 'xtest-open' });
+  });
+
+  it("refuses a subnet over one of the host's own routes", async () => {
+    // A blackhole route stands in for a host network (no traffic is sent); it is removed after.
+    await sh('ip', ['route', 'add', 'blackhole', '198.18.77.0/24']);
+    try {
+      const e = await callError(lab, 'network_create', { name: 'xtest-hostnet', subnet: '198.18.77.0/24' });
+      expect(e.code).toBe('CONFLICT');
+      expect(e.message).toMatch(/^subnet: 198\.18\.77\.0\/24 overlaps this machine's own route to 198\.18\.77\.0\/24/);
+      await call(lab, 'topology_create', {
+        spec: { name: 'hostnet', networks: { n: { subnet: '198.18.77.0/25' } }, nodes: { h: { kind: 'host', interfaces: { n: 'auto' } } } },
+      });
+      const up = await callError(lab, 'topology_standup', { name: 'hostnet' });
+      expect(up.message).toMatch(/^networks\.n\.subnet: 198\.18\.77\.0\/25 overlaps this machine's own route/);
+      expect(await docker.listContainers({ all: true, filters: { name: ['hostnet-h'] } })).toEqual([]);
+      await call(lab, 'topology_delete', { name: 'hostnet' });
+    } finally {
+      await sh('ip', ['route', 'del', 'blackhole', '198.18.77.0/24']);
+    }
+    expect(await docker.listNetworks({ filters: { name: ['xtest-hostnet'] } })).toEqual([]);
   });
 });

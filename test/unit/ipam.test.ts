@@ -44,3 +44,21 @@ describe('ipam', () => {
     expect(overlaps(net('10.10.0.0/24'), net('10.10.1.0/24'))).toBe(false);
   });
 });
+
+describe('host routes', () => {
+  it('reads the routes a lab subnet must not take over, leaving out the default route and Docker bridges', async () => {
+    const { parseRoutes } = await import('../../src/core/docker/host-routes.js');
+    const json = JSON.stringify([
+      { dst: 'default', gateway: '192.0.2.1', dev: 'eth0' },
+      { dst: '192.0.2.0/24', dev: 'eth0' },
+      { dst: '172.17.0.0/16', dev: 'docker0' },
+      { dst: '10.10.0.0/24', dev: 'br-0123456789ab' },
+      { dst: '10.11.0.0/24', dev: 'nsl0123456789ab' },
+      { dst: '198.18.77.0/24', dev: 'lo', type: 'blackhole' },
+    ]);
+    expect(parseRoutes(json)).toEqual([
+      { dst: '192.0.2.0/24', dev: 'eth0' },
+      { dst: '198.18.77.0/24', dev: 'lo' },
+    ]);
+  });
+});

@@ -11,7 +11,7 @@ import type { DockerEngine } from '../docker/engine.js';
 import { removeRoutedMany } from '../docker/firewall.js';
 import { LabError } from '../errors.js';
 import type { Hosts } from '../hosts.js';
-import { bridgeName, type Networks } from '../networks.js';
+import { bridgeName, type Networks, refuseHostRoute } from '../networks.js';
 import type { OpContext } from '../progress.js';
 import type { DaemonRecord, HostRecord, NetworkRecord, StoreState, TunnelRecord } from '../store/schema.js';
 import type { Store } from '../store/store.js';
@@ -140,6 +140,9 @@ export async function runStandup(
   const facts = await dockerFacts(engine, topo);
   const before = await store.read();
   refuseTakenAddresses(before, desired);
+  for (const n of desired.networks.filter((x) => of('network', 'create', 'recreate').includes(x.name))) {
+    await refuseHostRoute(engine, n.subnet, `networks.${n.key}.subnet`);
+  }
   const goneTunnels = of('tunnel', 'delete', 'recreate')
     .map((n) => before.tunnels[n])
     .filter((t): t is TunnelRecord => !!t);
