@@ -3,10 +3,12 @@ import { type FieldIssue, LabError } from './errors.js';
 
 /** One zod issue as field paths a person can act on ("nodes.r2.asn: must be ..."). */
 export function issueText(issue: z.core.$ZodIssue, prefix: Array<string | number> = []): FieldIssue[] {
-  const path = [...prefix, ...issue.path].map(String).join('.');
+  // An empty key is shown as "" so that every problem names a field.
+  const seg = (k: PropertyKey) => (String(k) === '' ? '""' : String(k));
+  const path = [...prefix, ...issue.path].map(seg).join('.');
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((k) => ({
-      path: path ? `${path}.${k}` : k,
+      path: path ? `${path}.${seg(k)}` : seg(k),
       message: 'unknown field; remove it (see the schema for the accepted fields)',
     }));
   }
