@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -287,6 +287,39 @@ describe('topologies on a real engine', () => {
       ['act-b', true, true],
     ]);
     await call(lab, 'topology_delete', { name: 'act-b', force: true });
+  });
+
+  it('converges after the standing-up process is killed (kill -9) part way: no duplicates, no dead ends', async () => {
+    const env = { ...process.env, ...testEnv(RUN) };
+    const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+    const file = join(root, 'examples', 'ring.yaml');
+    const up = spawn('node', [cli, 'topology', 'up', file, '--concurrency', '2'], { env, stdio: 'ignore' });
+    await waitFor(
+      'a few ring containers',
+      async () =>
+        (await docker.listContainers({ all: true, filters: { label: ['netstream-lab.topology=ring', `netstream-lab.test=${RUN}`] } }))
+          .length >= 3
+          ? true
+          : undefined,
+      60,
+      100,
+    );
+    up.kill('SIGKILL');
+    await new Promise((r) => up.once('exit', r));
+    const again = JSON.parse((await promisify(execFile)('node', [cli, 'topology', 'up', file], { env })).stdout) as Standup;
+    expect(again.established?.all).toBe(true);
+    const names = (
+      await docker.listContainers({ all: true, filters: { label: ['netstream-lab.topology=ring', `netstream-lab.test=${RUN}`] } })
+    ).map((c) => c.Names[0]);
+    expect(names).toHaveLength(12);
+    expect(new Set(names).size).toBe(12);
+    const down = JSON.parse((await promisify(execFile)('node', [cli, 'topology', 'down', 'ring'], { env })).stdout) as {
+      removed: { containers: number };
+    };
+    expect(down.removed.containers).toBe(12);
+    expect((await docker.listNetworks({ filters: { label: ['netstream-lab.topology=ring', `netstream-lab.test=${RUN}`] } })).length).toBe(
+      0,
+    );
   });
 
   it('`nslab topology up` shows progress on a terminal and prints JSON when piped; the VXLAN example carries BGP', async () => {

@@ -14,9 +14,9 @@ const triangle = () => parseTopology({ yaml: example('triangle.yaml') });
 /** The store and Docker as a standup of `d` leaves them. */
 function deployed(d: Desired): { state: StoreState; facts: DockerFacts } {
   const s = emptyState();
-  for (const n of d.networks) s.networks[n.name] = networkRecord(n, d.topology);
+  for (const n of d.networks) s.networks[n.name] = { ...networkRecord(n, d.topology), id: `net-${n.name}` };
   for (const n of d.nodes) {
-    const rec = nodeRecord(n, d.topology);
+    const rec = { ...nodeRecord(n, d.topology), container_id: `id-${n.name}` };
     if ('kind' in rec) s.daemons[n.name] = rec;
     else s.hosts[n.name] = rec;
     for (const i of n.interfaces) (s.networks[i.network] as { allocations: Record<string, string> }).allocations[i.ip] = n.name;
@@ -306,6 +306,25 @@ describe('plans that follow what a change touches', () => {
       'recreate triangle-r1: interfaces change',
       'recreate triangle-r3: a container of that name is left from an earlier run',
       "recreate triangle-h1: its gateway's address changes (10.11.1.2 -> 10.11.1.9)",
+    ]);
+  });
+});
+
+describe('plans after an interrupted standup', () => {
+  it('makes again what a killed standup reserved but did not finish, and a container the lab did not make', () => {
+    const d = resolveTopology(triangle(), emptyState());
+    const { state, facts } = deployed(d);
+    delete (state.daemons['triangle-r2'] as { container_id?: string }).container_id;
+    delete (state.networks['triangle-lan1'] as { id?: string }).id;
+    const ids = new Map(d.nodes.map((n) => [n.name, `id-${n.name}`]));
+    ids.set('triangle-r3', 'someone-elses');
+    const p = planTopology(resolveTopology(triangle(), state), state, { ...facts, containerIds: ids });
+    expect(p.items.filter((i) => i.action !== 'keep' && i.kind !== 'session').map((i) => `${i.action} ${i.name}: ${i.reason}`)).toEqual([
+      'recreate triangle-lan1: an interrupted standup did not finish it',
+      'recreate triangle-r1: network triangle-lan1 is recreated',
+      'recreate triangle-r2: an interrupted standup did not finish it',
+      'recreate triangle-r3: its container is not the one the lab made',
+      'recreate triangle-h1: network triangle-lan1 is recreated',
     ]);
   });
 });

@@ -39,6 +39,8 @@ export interface Plan {
 export interface DockerFacts {
   containers: Map<string, 'running' | 'stopped' | 'restarting'>;
   networks: Set<string>;
+  /** Docker's ids, to tell the container a standup recorded from one made or left otherwise */
+  containerIds?: Map<string, string>;
 }
 
 const neighborKey = (n: BgpNeighbor) =>
@@ -105,6 +107,10 @@ export function planTopology(desired: Desired, state: StoreState, docker: Docker
     } else if (!docker.networks.has(n.name)) {
       add('network', n.name, 'recreate', 'its Docker network is gone');
       remade.add(n.name);
+    } else if (!rec.id) {
+      // Reserved by a standup that did not get to record it (killed): not known to be complete.
+      add('network', n.name, 'recreate', 'an interrupted standup did not finish it');
+      remade.add(n.name);
     } else add('network', n.name, 'keep');
   }
 
@@ -135,6 +141,9 @@ export function planTopology(desired: Desired, state: StoreState, docker: Docker
     const onRemade = n.interfaces.find((i) => remade.has(i.network));
     if (onRemade) diff.recreate.push(`network ${onRemade.network} is recreated`);
     if (!container) diff.recreate.push('its container is gone');
+    else if (!have.container_id) diff.recreate.push('an interrupted standup did not finish it');
+    else if (docker.containerIds && docker.containerIds.get(n.name) !== have.container_id)
+      diff.recreate.push('its container is not the one the lab made');
     if (diff.recreate.length) {
       add('node', n.name, 'recreate', diff.recreate.join('; '));
       recreatedNodes.add(n.name);
