@@ -82,3 +82,16 @@ export function allocate(subnet: Subnet, gateway: string, taken: Record<string, 
   }
   return undefined;
 }
+
+/**
+ * Why `cidr` (an address with its prefix length, e.g. 172.31.0.1/30) cannot be a tunnel's inner
+ * address, or undefined. The one rule for tunnel_create and topology files.
+ */
+export function innerAddressProblem(cidr: string): string | undefined {
+  const p = parseCidr(cidr);
+  if (typeof p === 'string') return p;
+  if (p.prefix < 8 || p.prefix > 31) return `/${p.prefix} is not a tunnel subnet; use /8 to /31 (e.g. 172.31.0.1/30)`;
+  const ip = cidr.split('/')[0] ?? '';
+  if (p.prefix < 31 && (toInt(ip) === p.network || ip === broadcast(p))) return `${ip} is the network or broadcast address of ${p.cidr}`;
+  return undefined;
+}

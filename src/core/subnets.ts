@@ -3,6 +3,7 @@
 import type { z } from 'zod';
 import { parseCidr } from './ipam.js';
 import type { InterfaceRecord, StoreState } from './store/schema.js';
+import { endIn } from './tunnels/render.js';
 
 export interface Connected {
   /** "network core" or "tunnel t12" */
@@ -35,8 +36,8 @@ export function connectedSubnets(
     ip: i.ip,
   }));
   for (const t of Object.values(state.tunnels ?? {})) {
-    const end = t.a.container === node.name ? t.a : 'container' in t.b && t.b.container === node.name ? t.b : undefined;
-    if (end) out.push({ via: `tunnel ${t.name}`, subnet: subnetOfCidr(end.tunnel_ip), ip: end.tunnel_ip.split('/')[0] ?? '' });
+    const end = endIn(t, node.name);
+    if (end) out.push({ via: `tunnel ${t.name}`, subnet: subnetOfCidr(end.address), ip: end.address.split('/')[0] ?? '' });
   }
   return out;
 }

@@ -7,7 +7,18 @@
 import { drivers } from '../bgp/index.js';
 import type { BgpNeighbor, DaemonKind } from '../bgp/types.js';
 import type { FieldIssue } from '../errors.js';
-import { allocate, checkAddress, contains, defaultGateway, isIpv4, overlaps, parseCidr, parseSubnet, type Subnet } from '../ipam.js';
+import {
+  allocate,
+  checkAddress,
+  contains,
+  defaultGateway,
+  innerAddressProblem,
+  isIpv4,
+  overlaps,
+  parseCidr,
+  parseSubnet,
+  type Subnet,
+} from '../ipam.js';
 import type { StoreState, TunnelMode } from '../store/schema.js';
 import { overhead } from '../tunnels/render.js';
 import { invalidInput } from '../validation.js';
@@ -290,7 +301,7 @@ export function resolveTopology(spec: TopologySpec, state: StoreState): Desired 
       ['a_ip', t.a_ip],
       ['b_ip', t.b_ip],
     ] as const) {
-      const host = innerProblem(cidr);
+      const host = innerAddressProblem(cidr);
       if (host) bad(`${path}.${end}`, host);
     }
     for (const other of tunnels) {
@@ -427,17 +438,6 @@ function normalizeSession(s: SessionSpec): Exclude<SessionSpec, [string, string]
 function nextAsn(used: Set<number>): number {
   for (let a = PRIVATE_ASN.first; a <= PRIVATE_ASN.last; a++) if (!used.has(a)) return a;
   return 0;
-}
-
-/** Why an inner address with its prefix cannot be a tunnel end, or undefined. */
-function innerProblem(cidr: string): string | undefined {
-  const p = parseCidr(cidr);
-  if (typeof p === 'string') return p;
-  if (p.prefix < 8 || p.prefix > 31) return `/${p.prefix} is not a tunnel subnet; use /8 to /31 (e.g. 172.31.0.1/30)`;
-  const ip = cidr.split('/')[0] ?? '';
-  const n = ip.split('.').reduce((acc, x) => acc * 256 + Number(x), 0);
-  if (p.prefix < 31 && (n === p.network || n === p.network + p.size - 1)) return `${ip} is the network or broadcast address of ${p.cidr}`;
-  return undefined;
 }
 
 function freeVni(state: StoreState, planned: DesiredTunnel[], topo: string, reserved: Set<number>): number {

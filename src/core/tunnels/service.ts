@@ -5,7 +5,7 @@
  */
 import type { ContainerInfo, DockerEngine } from '../docker/engine.js';
 import { conflict, invalid, LabError, notFound } from '../errors.js';
-import { parseCidr } from '../ipam.js';
+import { innerAddressProblem, parseCidr, type Subnet } from '../ipam.js';
 import type { StoreState, TunnelMode, TunnelRecord } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { interfaceWith, isUnsupportedKernelError, type LinkObservation, parseAddrs, parseLinks } from './inspect.js';
@@ -286,19 +286,9 @@ export class Tunnels {
 
 /** An inner address with its prefix length, not the network or broadcast address of its subnet. */
 function hostCidr(cidr: string, field: string): { ip: string; subnet: string } {
-  const p = parseCidr(cidr);
-  const ip = cidr.split('/')[0] ?? '';
-  if (typeof p === 'string') throw invalid(field, p);
-  if (p.prefix < 8 || p.prefix > 31) throw invalid(field, `/${p.prefix} is not a tunnel subnet; use /8 to /31 (e.g. 172.31.0.1/30)`);
-  if (p.prefix < 31 && (p.cidr.split('/')[0] === ip || ip === broadcastOf(p.network, p.size))) {
-    throw invalid(field, `${ip} is the network or broadcast address of ${p.cidr}`);
-  }
-  return { ip, subnet: p.cidr };
-}
-
-function broadcastOf(network: number, size: number): string {
-  const n = network + size - 1;
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+  const problem = innerAddressProblem(cidr);
+  if (problem) throw invalid(field, problem);
+  return { ip: cidr.split('/')[0] ?? '', subnet: (parseCidr(cidr) as Subnet).cidr };
 }
 
 /** An inner subnet may overlap none of the container's networks nor its other tunnels. */
