@@ -187,8 +187,7 @@ export class DaemonConfig {
     for (const command of plan.commands) {
       const r = await this.engine.exec(info, name, { command, timeoutS: 20 });
       const said = `${r.stdout}\n${r.stderr}`.trim();
-      // exabgpcli and vtysh print refusals on stdout, sometimes with exit code 0.
-      if (r.exit_code !== 0 || /^(%|error\b|could not)|returns an error/im.test(said)) {
+      if (r.exit_code !== 0 || drivers[rec.kind].refused(said)) {
         throw new LabError(
           'DAEMON_ERROR',
           `the ${rec.kind} daemon of '${name}' refused the change: ${said.slice(0, 400) || `exit code ${r.exit_code}`}`,

@@ -73,6 +73,15 @@ describe('applying changes to a running daemon', () => {
     expect(add.commands).toEqual([['timeout', '-s', 'KILL', '8', 'exabgpcli', 'reload']]);
   });
 
+  it("recognises each CLI's refusals, also those that exit 0", () => {
+    expect(frrDriver.refused('% Create the peer-group or interface first')).toBe(true);
+    expect(frrDriver.refused('')).toBe(false);
+    expect(exabgpDriver.refused("ExaBGP returns an error (see ExaBGP's logs for more information)")).toBe(true);
+    expect(exabgpDriver.refused('reload in progress')).toBe(false);
+    expect(gobgpDriver.refused('{"error":"context deadline exceeded"}')).toBe(true);
+    expect(gobgpDriver.refused('')).toBe(false);
+  });
+
   it('refuses to build commands from values that are not addresses or prefixes', () => {
     const after = cfg('frr');
     expect(() => frrDriver.apply({ op: 'advertise', prefix: '1.2.3.0/24\nend' }, after)).toThrow(/CIDR/);

@@ -279,6 +279,8 @@ export const exabgpDriver: DaemonDriver = {
   parseNeighbors: parseExabgpNeighbors,
   routesCommand: ['timeout', '-s', 'KILL', '8', 'sh', '-c', ROUTES_SCRIPT],
   parseRoutes: parseExabgpRoutes,
+  // exabgpcli exits 0 and says "ExaBGP returns an error" or "could not ...".
+  refused: (output) => /returns an error|^error\b|^could not/im.test(output),
   apply: applyExabgp,
   unsupported: {
     next_hop_self: 'ExaBGP originates routes only and always announces them with itself as next hop (next-hop self)',

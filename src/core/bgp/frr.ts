@@ -186,5 +186,7 @@ export const frrDriver: DaemonDriver = {
   parseNeighbors: parseFrrNeighbors,
   routesCommand: ['vtysh', '-c', 'show ip bgp json'],
   parseRoutes: parseFrrRoutes,
+  // vtysh exits 1 on a refused line and prints it behind '%'.
+  refused: (output) => /^%/m.test(output),
   apply: applyFrr,
 };

@@ -199,6 +199,8 @@ export const gobgpDriver: DaemonDriver = {
   parseNeighbors: parseGobgpNeighbors,
   routesCommand: ['gobgp', 'global', 'rib', '-a', 'ipv4', '-j'],
   parseRoutes: parseGobgpRoutes,
+  // the gobgp CLI reports failures as {"error": ...} or an rpc error.
+  refused: (output) => /"error"|rpc error/i.test(output),
   apply: applyGobgp,
   unsupported: {
     next_hop_self: 'GoBGP has no per-neighbor next-hop-self setting (it already sets itself as next hop towards eBGP peers)',

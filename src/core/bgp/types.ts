@@ -104,4 +104,6 @@ export interface DaemonDriver {
   apply(change: BgpChange, after: BgpConfig): ApplyPlan;
   /** Per-neighbor options this kind cannot configure, by field name, with the reason. */
   unsupported?: Partial<Record<keyof BgpNeighbor, string>>;
+  /** Whether the output of an apply command is a refusal (some CLIs refuse with exit code 0). */
+  refused(output: string): boolean;
 }
