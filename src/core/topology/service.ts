@@ -15,7 +15,7 @@ import { type GraphFormat, toDot, toMermaid, toPng, toSvg } from './graph.js';
 import { type Plan, type PlanItem, planTopology } from './plan.js';
 import { type Desired, resolveTopology } from './resolve.js';
 import { parseTopology, type TopologySpec } from './spec.js';
-import { dockerFacts, runStandup, runTeardown, type StandupOptions } from './standup.js';
+import { dockerFacts, type Facts, runStandup, runTeardown, type StandupOptions } from './standup.js';
 
 export interface TopologyInput {
   spec?: unknown;
@@ -186,13 +186,13 @@ export class Topologies {
     }
   }
 
-  async #resolve(name: string): Promise<{ desired: Desired; plan: Plan }> {
+  async #resolve(name: string): Promise<{ desired: Desired; plan: Plan; facts: Facts }> {
     await this.lab.engine.ready();
     const r = await this.#record(name);
     const spec = parseTopology({ spec: r.spec });
     const [state, facts] = await Promise.all([this.lab.store.read(), dockerFacts(this.lab.engine, name)]);
     const desired = resolveTopology(spec, state);
-    return { desired, plan: planTopology(desired, state, facts) };
+    return { desired, plan: planTopology(desired, state, facts), facts };
   }
 
   async plan(name: string): Promise<{ name: string; items: PlanItem[]; summary: Plan['summary'] }> {
@@ -214,7 +214,7 @@ export class Topologies {
     ctx: OpContext,
   ): Promise<StandupResult> {
     const t0 = Date.now();
-    const { desired, plan } = await this.#resolve(name);
+    const { desired, plan, facts } = await this.#resolve(name);
     const shown = { items: plan.items, summary: plan.summary };
     ctx.progress?.(
       `plan for ${name}: ${Object.entries(plan.summary)
@@ -225,7 +225,7 @@ export class Topologies {
     if (opts.dry_run) return { name, dry_run: true, plan: shown, duration_s: 0 };
     let outcome: Awaited<ReturnType<typeof runStandup>>;
     try {
-      outcome = await runStandup(this.lab, desired, plan, opts, ctx);
+      outcome = await runStandup(this.lab, desired, plan, facts, opts, ctx);
     } catch (err) {
       await this.#stamp(name, false, err instanceof LabError ? err.message : String(err));
       throw err;
@@ -363,8 +363,7 @@ export class Topologies {
     tunnels: Array<{ name: string; state: string }>;
   }> {
     const r = await this.#record(name);
-    const { desired } = await this.#resolve(name);
-    const facts = await dockerFacts(this.lab.engine, name);
+    const { desired, facts } = await this.#resolve(name);
     const daemonNames = desired.nodes.filter((n) => n.role === 'daemon').map((n) => n.name);
     const limit = pLimit(4);
     const statuses = new Map(

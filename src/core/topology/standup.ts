@@ -35,10 +35,10 @@ export interface StandupOptions {
 }
 
 export interface StandupOutcome {
-  failed: Array<{ name: string; error: string }>;
-  rolled_back: boolean;
   warnings: string[];
 }
+
+export type Facts = Awaited<ReturnType<typeof dockerFacts>>;
 
 const now = () => new Date().toISOString();
 
@@ -122,6 +122,8 @@ export async function runStandup(
   deps: StandupDeps,
   desired: Desired,
   plan: Plan,
+  /** what Docker held when the plan was made (by label) */
+  facts: Facts,
   opts: StandupOptions,
   ctx: OpContext,
 ): Promise<StandupOutcome> {
@@ -137,7 +139,6 @@ export async function runStandup(
 
   // 1. Removals: tunnels, then containers, then networks that go or are made again. Nothing is
   // removed before the addresses the plan needs are known to be free.
-  const facts = await dockerFacts(engine, topo);
   const before = await store.read();
   refuseTakenAddresses(before, desired);
   for (const n of desired.networks.filter((x) => of('network', 'create', 'recreate').includes(x.name))) {
@@ -295,7 +296,7 @@ export async function runStandup(
       }
       for (const e of ends) if (reserved.daemons[e.container]) await deps.daemons.config.refresh(e.container);
     }
-    return { failed: [], rolled_back: false, warnings };
+    return { warnings };
   } catch (err) {
     if ((opts.on_error ?? 'rollback') === 'rollback') {
       progress(`rolling back what this standup created (${made.containers.length} containers, ${made.networks.length} networks)`);
