@@ -39,7 +39,17 @@ export function redact(value: unknown, depth = 0): unknown {
   }
   if (Array.isArray(value)) return value.slice(0, 200).map((v) => redact(v, depth + 1));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.test(k) ? '***' : redact(v, depth + 1)]));
+    // At most 200 keys a level, so that a huge (refused) argument cannot make a huge log line.
+    const out: Record<string, unknown> = {};
+    let n = 0;
+    for (const k in value) {
+      if (n++ === 200) {
+        out['(more)'] = `${Object.keys(value).length - 200} more keys left out`;
+        break;
+      }
+      out[k] = SECRET_KEYS.test(k) ? '***' : redact((value as Record<string, unknown>)[k], depth + 1);
+    }
+    return out;
   }
   return value;
 }

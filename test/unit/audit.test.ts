@@ -18,6 +18,11 @@ describe('audit log', () => {
       yaml: 'bgp:\n  sessions:\n    - { a: r1, b: r3, password: ***}\n',
     });
     expect(String(redact('x'.repeat(10_000)))).toMatch(/\.\.\. \(10000 characters\)$/);
+    const many = redact({ nodes: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`n${i}`, i])) }) as {
+      nodes: Record<string, unknown>;
+    };
+    expect(Object.keys(many.nodes)).toHaveLength(201);
+    expect(many.nodes['(more)']).toBe('800 more keys left out');
   });
 
   it('records every call that may change the lab, from its front end, refused ones included; reads are not', async () => {

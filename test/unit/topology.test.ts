@@ -236,6 +236,14 @@ describe('topology files', () => {
     expect(() => parseTopology({ yaml: '- a\n- b\n' })).toThrow(/yaml: must be a mapping with name, networks and nodes/);
   });
 
+  it('refuses an oversized file by counting, before it checks each entry', () => {
+    const nodes = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`n${i}`, { kind: 'host', interfaces: { core: 'auto' } }]));
+    expect(() => parseTopology({ spec: { name: 'x', networks: {}, nodes } })).toThrow(/nodes: at most 250 entries \(100000 given\)/);
+    expect(() => parseTopology({ spec: { name: 'x', networks: {}, nodes: {}, bgp: { sessions: Array(3000).fill(['a', 'b']) } } })).toThrow(
+      /bgp\.sessions: at most 2000 entries/,
+    );
+  });
+
   it('refuses what a daemon configuration cannot say, before anything runs', () => {
     const spec = base() as unknown as Record<string, any>;
     spec.bgp.sessions = [{ a: 'r1', b: 'r3', description: 'it"s' }];

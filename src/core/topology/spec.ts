@@ -98,6 +98,20 @@ export type TopologySpec = z.infer<typeof TopologySpec>;
 export type NodeSpec = z.infer<typeof NodeSpec>;
 export type SessionSpec = z.infer<typeof Session>;
 
+/** The first list or map of the file that holds more entries than its limit. */
+function oversized(raw: Record<string, unknown>): { path: string[]; message: string } | undefined {
+  const count = (v: unknown) => (Array.isArray(v) ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0);
+  const bgp = raw.bgp && typeof raw.bgp === 'object' ? (raw.bgp as Record<string, unknown>).sessions : undefined;
+  const checks: Array<[string[], unknown, number]> = [
+    [['nodes'], raw.nodes, TOPOLOGY_LIMITS.nodes],
+    [['networks'], raw.networks, TOPOLOGY_LIMITS.networks],
+    [['tunnels'], raw.tunnels, TOPOLOGY_LIMITS.tunnels],
+    [['bgp', 'sessions'], bgp, TOPOLOGY_LIMITS.sessions],
+  ];
+  for (const [path, v, max] of checks) if (count(v) > max) return { path, message: `at most ${max} entries (${count(v)} given)` };
+  return undefined;
+}
+
 /** Parse a spec object (already JSON) or YAML/JSON text; every error names its field path. */
 export function parseTopology(input: { spec?: unknown; yaml?: string | undefined }): TopologySpec {
   let raw = input.spec;
@@ -134,6 +148,9 @@ export function parseTopology(input: { spec?: unknown; yaml?: string | undefined
       ]),
     );
   }
+  // Counted before the schema looks at each entry: a file of 10^6 nodes is refused at once.
+  const big = oversized(raw as Record<string, unknown>);
+  if (big) throw formatZodError('topology', new z.ZodError([{ code: 'custom', path: big.path, message: big.message, input: '' }]));
   const parsed = TopologySpec.safeParse(raw);
   if (!parsed.success) throw formatZodError('topology', parsed.error);
   return parsed.data;
