@@ -127,7 +127,7 @@ export class Networks {
     }
 
     await this.engine.ready();
-    await this.#refuseClashes(input.name, subnet);
+    await this.refuseClashes(input.name, subnet);
     await refuseHostRoute(this.engine, subnet.cidr, 'subnet');
     const bridge = driver === 'bridge' ? bridgeName(input.name) : undefined;
     const rec: NetworkRecord = {
@@ -206,7 +206,8 @@ export class Networks {
     }
   }
 
-  async #refuseClashes(name: string, subnet: Subnet): Promise<void> {
+  /** Refuse a name or subnet any Docker network already has (this store's or not). */
+  async refuseClashes(name: string, subnet: Subnet): Promise<void> {
     const all = await this.engine.call(this.engine.api.listNetworks());
     const same = all.find((n) => n.Name === name);
     if (same) {

@@ -65,7 +65,7 @@ export class NodeBase {
   ) {}
 
   /** Refuse a name any daemon, host or container already has. */
-  protected async refuseTakenName(name: string): Promise<void> {
+  async refuseTakenName(name: string): Promise<void> {
     const info = await this.engine.inspectContainer(name);
     if (info) {
       throw conflict(`a container named '${name}' already exists`, 'pick another name, or delete the existing one first');

@@ -244,6 +244,25 @@ describe('topologies on a real engine', () => {
     await call(lab, 'topology_delete', { name: 'gre-t', force: true });
   });
 
+  it("refuses a standup whose names another store's lab holds, naming the field, and changes nothing", async () => {
+    const other = testLab(RUN);
+    await call(other, 'network_create', { name: 'clash-core', subnet: '10.44.0.0/24' });
+    await call(lab, 'topology_create', {
+      spec: {
+        name: 'clash',
+        networks: { core: { subnet: '10.45.0.0/24' } },
+        nodes: { h1: { kind: 'host', interfaces: { core: 'auto' } } },
+      },
+    });
+    const before = await lab.store.read();
+    const e = await callError(lab, 'topology_standup', { name: 'clash' });
+    expect(e.message).toBe("networks.core: a Docker network named 'clash-core' already exists");
+    expect({ ...(await lab.store.read()), topologies: {} }).toEqual({ ...before, topologies: {} });
+    expect((await labelled('clash')).containers).toEqual([]);
+    await call(other, 'network_delete', { name: 'clash-core' });
+    await call(lab, 'topology_delete', { name: 'clash' });
+  });
+
   it('runs one standup of a topology at a time', async () => {
     const spec = {
       name: 'one-at-a-time',

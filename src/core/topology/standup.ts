@@ -11,6 +11,7 @@ import type { DockerEngine } from '../docker/engine.js';
 import { removeRoutedMany } from '../docker/firewall.js';
 import { LabError } from '../errors.js';
 import type { Hosts } from '../hosts.js';
+import { parseSubnet, type Subnet } from '../ipam.js';
 import { bridgeName, type Networks, refuseHostRoute } from '../networks.js';
 import type { OpContext } from '../progress.js';
 import type { DaemonRecord, HostRecord, NetworkRecord, StoreState, TunnelRecord } from '../store/schema.js';
@@ -141,6 +142,18 @@ export async function runStandup(
   // removed before the addresses the plan needs are known to be free.
   const before = await store.read();
   refuseTakenAddresses(before, desired);
+  // Names and subnets Docker already gives to someone else are refused here, the way
+  // network_create and daemon_create refuse them, before anything is removed or made.
+  for (const n of desired.networks.filter((x) => of('network', 'create').includes(x.name))) {
+    await deps.networks.refuseClashes(n.name, parseSubnet(n.subnet) as Subnet).catch((err: unknown) => {
+      throw err instanceof LabError ? new LabError(err.code, `networks.${n.key}: ${err.message}`, err.hint ? { hint: err.hint } : {}) : err;
+    });
+  }
+  for (const n of desired.nodes.filter((x) => of('node', 'create').includes(x.name))) {
+    await deps.hosts.refuseTakenName(n.name).catch((err: unknown) => {
+      throw err instanceof LabError ? new LabError(err.code, `nodes.${n.key}: ${err.message}`, err.hint ? { hint: err.hint } : {}) : err;
+    });
+  }
   for (const n of desired.networks.filter((x) => of('network', 'create', 'recreate').includes(x.name))) {
     await refuseHostRoute(engine, n.subnet, `networks.${n.key}.subnet`);
   }
@@ -198,7 +211,7 @@ export async function runStandup(
   const results: Results = { networks: new Map(), nodes: new Map() };
   const broughtUp: TunnelEnd[] = [];
   /** nodes this run removed to make them again: a rollback cannot give them back */
-  const replaced = of('node', 'recreate');
+  const replaced = of('node', 'recreate').filter((n) => facts.containerIds.has(n));
   try {
     cancelled();
     // 3. Docker: networks in parallel, then nodes with bounded concurrency.
