@@ -63,6 +63,6 @@ export const syncTools = [
     idempotent: true,
     input: z.strictObject({ apply: z.boolean().optional().describe('repair the drift (default: report only)') }),
     output: z.object({ applied: z.boolean(), in_sync: z.boolean(), drift: z.array(DriftItem) }),
-    handle: (lab, i) => lab.sync.run(i.apply ?? false),
+    handle: (lab, i, ctx) => lab.sync.run(i.apply ?? false, ctx),
   }),
 ];

@@ -12,6 +12,7 @@ import { LABELS } from './docker/labels.js';
 import { LabError } from './errors.js';
 import type { Hosts } from './hosts.js';
 import type { Networks } from './networks.js';
+import type { OpContext } from './progress.js';
 import type { NetworkRecord } from './store/schema.js';
 import type { Store } from './store/store.js';
 
@@ -40,7 +41,7 @@ export interface Drift {
 export class Sync {
   constructor(private readonly deps: { engine: DockerEngine; store: Store; networks: Networks; daemons: Daemons; hosts: Hosts }) {}
 
-  async run(apply: boolean): Promise<{ applied: boolean; in_sync: boolean; drift: Drift[] }> {
+  async run(apply: boolean, ctx: OpContext = {}): Promise<{ applied: boolean; in_sync: boolean; drift: Drift[] }> {
     const { engine, store } = this.deps;
     await engine.ready();
     const [state, owned] = await Promise.all([store.read(), engine.listOwned()]);
@@ -115,7 +116,8 @@ export class Sync {
     }
     if (engine.isLocal) await this.#rules(state.networks, drift);
 
-    if (apply) await this.#repair(drift, state.networks, new Map(owned.networks.map((n) => [n.Name, n.Labels?.[LABELS.bridge]])));
+    ctx.progress?.(`found ${drift.length} differences between the store and Docker`, 0.2);
+    if (apply) await this.#repair(drift, state.networks, new Map(owned.networks.map((n) => [n.Name, n.Labels?.[LABELS.bridge]])), ctx);
     return { applied: apply, in_sync: drift.length === 0, drift };
   }
 
@@ -145,9 +147,16 @@ export class Sync {
     }
   }
 
-  async #repair(drift: Drift[], networks: Record<string, NetworkRecord>, netLabels: Map<string, string | undefined>): Promise<void> {
+  async #repair(
+    drift: Drift[],
+    networks: Record<string, NetworkRecord>,
+    netLabels: Map<string, string | undefined>,
+    ctx: OpContext,
+  ): Promise<void> {
     const { engine, store } = this.deps;
+    let done = 0;
     const attempt = async (d: Drift, fn: () => Promise<unknown>) => {
+      ctx.progress?.(`${d.repair}: ${d.name}`, 0.2 + (0.8 * done++) / drift.length);
       try {
         await fn();
         d.repaired = true;
@@ -181,8 +190,8 @@ export class Sync {
         case 'stopped_container':
           await attempt(d, async () => {
             const s = await store.read();
-            if (s.daemons[d.name]) await this.deps.daemons.start(d.name);
-            else await this.deps.hosts.start(d.name);
+            if (s.daemons[d.name]) await this.deps.daemons.start(d.name, ctx);
+            else await this.deps.hosts.start(d.name, ctx);
           });
           break;
         case 'recreated_container':

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownershipLabels } from '../../src/core/docker/labels.js';
 import type { Lab } from '../../src/core/lab.js';
 import { bridgeName } from '../../src/core/networks.js';
+import { runTool } from '../../tools/index.js';
 import { call, callError, root, sweep, testEnv, testLab, waitFor } from '../helpers/docker.js';
 
 /**
@@ -85,7 +86,10 @@ describe('sync between the store and Docker', () => {
   it('reports a container stopped by hand and starts it again', async () => {
     await docker.getContainer('sy-h2').stop({ t: 1 });
     expect(ours(await sync())).toEqual(['stopped_container sy-h2']);
-    await sync(true);
+    const messages: string[] = [];
+    const applied = await runTool(lab, 'sync_run', { apply: true }, { progress: (m) => messages.push(m) });
+    expect(applied.ok).toBe(true);
+    expect(messages).toContain('start it: sy-h2');
     await waitFor('h1 -> h2 after h2 started', async () => ((await ping()) ? true : undefined), 30);
   });
 

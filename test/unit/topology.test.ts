@@ -39,6 +39,16 @@ function problems(spec: unknown, state: StoreState = emptyState()): string[] {
   }
 }
 
+/** The error parseTopology throws for `spec` (the test fails if it throws none). */
+function parseError(spec: unknown): LabError {
+  try {
+    parseTopology({ spec });
+  } catch (err) {
+    return err as LabError;
+  }
+  throw new Error('no error');
+}
+
 const base = (): TopologySpec => JSON.parse(JSON.stringify(triangle())) as TopologySpec;
 
 describe('topology files', () => {
@@ -174,14 +184,7 @@ describe('topology files', () => {
     spec.tunnels[0].name = 'a-very-long-name';
     spec.nodes.r2.kind = 'bird';
     spec.nodes.r1.colour = 'red';
-    const e = (() => {
-      try {
-        parseTopology({ spec });
-      } catch (err) {
-        return err as LabError;
-      }
-      throw new Error('no error');
-    })();
+    const e = parseError(spec);
     const paths = (e.issues ?? []).map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['tunnels.0.name', 'nodes.r2.kind', 'nodes.r1.colour']));
     expect(e.message).toMatch(/tunnels\.0\.name: a-very-long-name is 16 characters/);
@@ -221,14 +224,7 @@ describe('topology files', () => {
     const spec = base() as unknown as Record<string, any>;
     spec.networks.core.subnet = '8.8.8.0/24';
     spec.nodes['r1;rm'] = spec.nodes.r1;
-    const e = (() => {
-      try {
-        parseTopology({ spec });
-      } catch (err) {
-        return err as LabError;
-      }
-      throw new Error('no error');
-    })();
+    const e = parseError(spec);
     expect(e.issues).toEqual([
       { path: 'networks.core.subnet', message: expect.stringMatching(/^8\.8\.8\.0\/24 is outside the ranges a lab may use/) },
       { path: 'nodes.r1;rm', message: expect.stringMatching(/^is not a valid name: must be 1-30 characters/) },
