@@ -9,6 +9,7 @@ import { IMAGE_KINDS, type ImageKind } from '../core/images.js';
 import { createLab } from '../core/lab.js';
 import { createLogger } from '../log.js';
 import { createMcpServer } from '../mcp/server.js';
+import { VERSION } from '../version.js';
 import { topologyCommands } from './topology.js';
 
 function fail(message: string): never {
@@ -27,7 +28,7 @@ function lab() {
 /** Progress lines on stderr, so stdout stays the machine-readable result. */
 const stderrProgress = (message: string) => process.stderr.write(`… ${message}\n`);
 
-const program = new Command('nslab').description('netstream-lab: container BGP labs from MCP, Slack, REST and the shell').version('0.1.0');
+const program = new Command('nslab').description('netstream-lab: container BGP labs from MCP, Slack, REST and the shell').version(VERSION);
 
 program
   .command('mcp')

@@ -2,9 +2,10 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { runTool, visibleTools } from '../../tools/index.js';
 import type { Lab } from '../core/lab.js';
+import { VERSION } from '../version.js';
 import { annotations, inputJsonSchema, outputJsonSchema } from './schema.js';
 
-export const SERVER_INFO = { name: 'netstream-lab', version: '0.1.0' };
+export const SERVER_INFO = { name: 'netstream-lab', version: VERSION };
 
 /**
  * An MCP server built from the catalogue. The low-level Server is used on purpose: tools are
