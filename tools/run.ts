@@ -2,8 +2,10 @@ import { asLabError, LabError } from '../src/core/errors.js';
 import type { Lab } from '../src/core/lab.js';
 import type { OpContext } from '../src/core/progress.js';
 import { formatZodError } from '../src/core/validation.js';
+import { createLogger } from '../src/log.js';
 import { findTool, unavailable } from './catalogue.js';
 import type { AnyTool } from './define.js';
+import { phraseError, vocabularyOf } from './vocabulary.js';
 
 export type ToolOutcome = { ok: true; result: Record<string, unknown> } | { ok: false; error: LabError };
 
@@ -13,7 +15,14 @@ export { formatZodError };
  * The single entry point every front end calls: find the tool, check it is enabled, parse the
  * input strictly, run the handler. Errors come back as values; this is the only catch.
  */
-export async function runTool(lab: Lab, name: string, args: unknown, ctx: OpContext = {}): Promise<ToolOutcome> {
+export function runTool(lab: Lab, name: string, args: unknown, ctx: OpContext = {}): Promise<ToolOutcome> {
+  const call = runAudited(lab, name, args, ctx);
+  inflight.add(call);
+  void call.finally(() => inflight.delete(call));
+  return call;
+}
+
+async function runAudited(lab: Lab, name: string, args: unknown, ctx: OpContext): Promise<ToolOutcome> {
   const tool = findTool(name);
   if (!tool) {
     return {
@@ -25,8 +34,35 @@ export async function runTool(lab: Lab, name: string, args: unknown, ctx: OpCont
   const outcome = await run(lab, tool, args, ctx);
   // Every call that may change the lab is audited, refused ones included; reads are not.
   if (tool.effect !== 'read') await audit(lab, name, args, ctx, outcome, Date.now() - started);
-  return outcome;
+  if (outcome.ok) return outcome;
+  if (outcome.error.code === 'INTERNAL') {
+    // A bug: the caller reads what happened; the stack goes to the log, never into the answer.
+    logger(lab).error({ tool: name, err: outcome.error.cause }, 'internal error in a tool call');
+  }
+  return { ok: false, error: phraseError(outcome.error, vocabularyOf(ctx.caller?.front_end)) };
 }
+
+/** Calls still running in this process: a server that shuts down lets them finish (or roll back). */
+const inflight = new Set<Promise<ToolOutcome>>();
+
+/** Wait until no call runs, or the time is up; true when none is left. */
+export async function drainCalls(timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (inflight.size > 0) {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, left).unref())]);
+  }
+  return true;
+}
+
+export const callsInFlight = (): number => inflight.size;
+
+let log: ReturnType<typeof createLogger> | undefined;
+const logger = (lab: Lab) => {
+  log ??= createLogger(lab.config.logLevel);
+  return log;
+};
 
 async function run(lab: Lab, tool: AnyTool, args: unknown, ctx: OpContext): Promise<ToolOutcome> {
   const why = unavailable(tool, lab.config);
