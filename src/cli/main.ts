@@ -10,6 +10,7 @@ import { createLab } from '../core/lab.js';
 import { createLogger } from '../log.js';
 import { createMcpServer } from '../mcp/server.js';
 import { VERSION } from '../version.js';
+import { serveCommand } from './serve.js';
 import { topologyCommands } from './topology.js';
 
 function fail(message: string): never {
@@ -71,6 +72,7 @@ program
     for (const t of catalogue) process.stdout.write(`${t.name.padEnd(22)} ${t.effect.padEnd(11)} ${t.title}\n`);
   });
 
+serveCommand(program, lab, fail);
 topologyCommands(program, lab, fail);
 
 const images = program.command('images').description('lab images');

@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import type { Lab } from '../core/lab.js';
+import { httpOptions } from '../http/options.js';
+import { startHttpServer } from '../http/server.js';
+import { createLogger } from '../log.js';
+
+/** `nslab serve`: MCP over Streamable HTTP, the REST API, Slack when configured, /healthz. */
+export function serveCommand(program: Command, lab: () => Lab, fail: (message: string) => never): void {
+  program
+    .command('serve')
+    .description('one HTTP server: MCP at /mcp, the REST API, Slack at /slack/events when configured, /healthz')
+    .option('--host <address>', 'address to bind (a non-loopback address needs NSLAB_HTTP_TOKEN)', undefined)
+    .option('--port <port>', 'TCP port (0 picks a free one)', undefined)
+    .action(async (flags: { host?: string; port?: string }) => {
+      let opts: ReturnType<typeof httpOptions>;
+      try {
+        opts = httpOptions(process.env, flags);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+      const l = lab();
+      const log = createLogger(l.config.logLevel);
+      const running = await startHttpServer(l, opts, {}, (m) => log.error(m)).catch((err: Error) =>
+        fail(`cannot listen on ${opts.host}:${opts.port}: ${err.message}`),
+      );
+      void l.sync
+        .restoreRules()
+        .then((r) => r.length && log.info({ bridges: r }, 'restored forwarding rules of lab networks'))
+        .catch((err: unknown) => log.warn({ err: String(err) }, 'could not check the forwarding rules at start'));
+      log.info(
+        { url: running.url, mcp: `${running.url}/mcp`, token: Boolean(opts.token), dataDir: l.config.dataDir },
+        'netstream-lab serving',
+      );
+      // Machine-readable first line on stdout, so scripts (and tests) learn the port picked by --port 0.
+      process.stdout.write(`${JSON.stringify({ listening: running.url })}\n`);
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'shutting down: waiting for calls in flight');
+        void running.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.error({ err: String(err) }, 'unclean shutdown');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

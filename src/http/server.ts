@@ -1,0 +1,116 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { callsInFlight, drainCalls } from '../../tools/index.js';
+import type { Lab } from '../core/lab.js';
+import { VERSION } from '../version.js';
+import { authorized, cors, foreignRequest, refuseUnauthorized } from './guard.js';
+import { McpSessions } from './mcp.js';
+import type { HttpOptions } from './options.js';
+import { sendError, sendJson } from './reply.js';
+
+/**
+ * A front end mounted on the server: answers a request, or returns false when the path is not its.
+ * `shutdown` aborts when the server stops waiting for calls at shutdown: pass it on to runTool.
+ */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse, url: URL, shutdown: AbortSignal) => Promise<boolean>;
+
+export interface HttpFrontEnds {
+  /** the REST API at the old service's paths (bearer token applies) */
+  rest?: HttpHandler;
+  /** Slack's events and interactivity; Slack signs its requests, so no bearer token */
+  slack?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+}
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  mcp: McpSessions;
+  /** stop accepting, let calls finish (then cancel them), close sessions; resolves when done */
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(
+  lab: Lab,
+  opts: HttpOptions,
+  fronts: HttpFrontEnds = {},
+  log = (_: string) => {},
+): Promise<RunningServer> {
+  const mcp = new McpSessions(lab);
+  const shutdown = new AbortController();
+  let closing = false;
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/healthz') return health(lab, res, mcp);
+    if (url.pathname === '/slack/events' && fronts.slack) return fronts.slack(req, res);
+    const foreign = foreignRequest(req, opts);
+    if (foreign) return sendError(res, 403, 'FORBIDDEN', foreign);
+    if (cors(req, res, opts)) return;
+    if (!authorized(req, opts)) return refuseUnauthorized(res);
+    if (closing) {
+      res.setHeader('Connection', 'close');
+      return sendError(res, 503, 'SHUTTING_DOWN', 'the server is shutting down', 'try again when it is back');
+    }
+    if (url.pathname === '/mcp') return mcp.handle(req, res);
+    if (fronts.rest && (await fronts.rest(req, res, url, shutdown.signal))) return;
+    sendError(res, 404, 'NOT_FOUND', `no such path: ${req.method} ${url.pathname}`, 'GET /openapi.json lists the REST API; MCP is at /mcp');
+  };
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      log(`request ${req.method} ${req.url} failed: ${err instanceof Error ? err.stack : String(err)}`);
+      if (!res.headersSent) sendError(res, 500, 'INTERNAL', 'internal error; the server log has the details');
+      else res.end();
+    });
+  });
+  server.requestTimeout = 0; // long tools (standup) stream their progress; a client may wait
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+
+  return {
+    url: `http://${host}:${addr.port}`,
+    server,
+    mcp,
+    async close() {
+      closing = true;
+      const stopped = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      // In-flight calls finish on their own first; after the grace time they are cancelled, and
+      // a cancelled call rolls back what it made before it returns.
+      if (!(await drainCalls(opts.drainMs))) {
+        log(`cancelling ${callsInFlight()} call(s) still running after ${opts.drainMs} ms`);
+        shutdown.abort(new Error('the server is shutting down'));
+        await mcp.closeAll();
+        await drainCalls(opts.drainMs);
+      }
+      await mcp.closeAll();
+      server.closeAllConnections();
+      await stopped;
+    },
+  };
+}
+
+async function health(lab: Lab, res: ServerResponse, mcp: McpSessions): Promise<void> {
+  const started = Date.now();
+  let docker = 'ok';
+  try {
+    await Promise.race([
+      lab.engine.api.ping(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000).unref()),
+    ]);
+  } catch {
+    docker = 'unreachable';
+  }
+  sendJson(res, docker === 'ok' ? 200 : 503, {
+    status: docker === 'ok' ? 'ok' : 'degraded',
+    version: VERSION,
+    docker,
+    mcp_sessions: mcp.size,
+    calls_in_flight: callsInFlight(),
+    checked_in_ms: Date.now() - started,
+  });
+}
