@@ -10,6 +10,8 @@ import { createLab } from '../core/lab.js';
 import { createLogger } from '../log.js';
 import { createMcpServer } from '../mcp/server.js';
 import { VERSION } from '../version.js';
+import { completionCommands } from './completion.js';
+import { progressBar, table, wantsJson } from './render.js';
 import { serveCommand } from './serve.js';
 import { topologyCommands } from './topology.js';
 
@@ -67,12 +69,21 @@ program
 
 program
   .command('tools')
-  .description('list the tools and their effect')
-  .action(() => {
-    for (const t of catalogue) process.stdout.write(`${t.name.padEnd(22)} ${t.effect.padEnd(11)} ${t.title}\n`);
+  .description('list the tools: name, toolset, effect (read, write, destructive) and title')
+  .option('--json', 'print JSON (the default when stdout is not a terminal)')
+  .action((o: { json?: boolean }) => {
+    if (wantsJson(o.json)) {
+      const rows = catalogue.map((t) => ({ name: t.name, toolset: t.toolset, effect: t.effect, title: t.title }));
+      process.stdout.write(`${JSON.stringify({ tools: rows }, null, 2)}\n`);
+    } else {
+      process.stdout.write(
+        table([['TOOL', 'TOOLSET', 'EFFECT', 'TITLE'], ...catalogue.map((t) => [t.name, t.toolset, t.effect, t.title])]),
+      );
+    }
   });
 
 serveCommand(program, lab, fail);
+completionCommands(program, lab, fail);
 topologyCommands(program, lab, fail);
 
 const images = program.command('images').description('lab images');
@@ -80,15 +91,19 @@ images
   .command('build')
   .description(`build the lab images (${IMAGE_KINDS.join(', ')}); only missing or changed ones are built`)
   .argument('[kind...]', 'kinds to build (default: all; "base" builds only the Debian base)')
-  .action(async (kinds: string[]) => {
+  .option('--json', 'print JSON (the default when stdout is not a terminal)')
+  .action(async (kinds: string[], o: { json?: boolean }) => {
     const bad = kinds.filter((k) => k !== 'base' && !(IMAGE_KINDS as readonly string[]).includes(k));
     if (bad.length) fail(`unknown image kind ${bad.join(', ')}; use base, ${IMAGE_KINDS.join(', ')}`);
     const l = lab();
     try {
       await l.engine.ready();
       const wanted = kinds.filter((k) => k !== 'base') as ImageKind[];
-      const refs = await l.images.buildAll(kinds.length ? wanted : IMAGE_KINDS, stderrProgress);
-      process.stdout.write(`${JSON.stringify(refs, null, 2)}\n`);
+      const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
+      const refs = await l.images.buildAll(kinds.length ? wanted : IMAGE_KINDS, bar ?? stderrProgress);
+      bar?.done();
+      if (wantsJson(o.json)) process.stdout.write(`${JSON.stringify(refs, null, 2)}\n`);
+      else process.stdout.write(table([['KIND', 'IMAGE'], ...Object.entries(refs).map(([k, v]) => [k, String(v)])]));
     } catch (err) {
       fail(err instanceof LabError ? err.toText() : (err as Error).message);
     }

@@ -6,34 +6,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runTool } from '../../tools/index.js';
 import type { Lab } from '../core/lab.js';
-import type { Progress } from '../core/progress.js';
+import { progressBar, table, wantsJson } from './render.js';
 
 type Fail = (message: string) => never;
-
-/** A one-line progress bar on stderr, redrawn in place. */
-function progressBar(stream: NodeJS.WriteStream): Progress & { done: () => void } {
-  let last = 0;
-  const width = 24;
-  const draw: Progress = (message, fraction) => {
-    if (fraction !== undefined) last = Math.max(0, Math.min(1, fraction));
-    const filled = Math.round(last * width);
-    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(last * 100)).padStart(3)}% ${message}`;
-    stream.write(`\r\x1b[2K${line.slice(0, (stream.columns || 100) - 1)}`);
-  };
-  return Object.assign(draw, { done: () => stream.write('\r\x1b[2K') });
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return `${rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
-}
 
 async function run(lab: Lab, fail: Fail, tool: string, args: Record<string, unknown>, json: boolean): Promise<Record<string, unknown>> {
   const tty = !json && process.stderr.isTTY === true;
@@ -89,7 +64,7 @@ export function topologyCommands(program: Command, lab: () => Lab, fail: Fail): 
         fail(`cannot read ${file}: ${(err as Error).message}`);
       }
       const l = lab();
-      const json = !!o.json || !process.stdout.isTTY;
+      const json = wantsJson(o.json);
       const saved = (await run(l, fail, 'topology_create', { yaml: text, replace: true }, json)) as { name: string };
       const result = await run(
         l,
@@ -133,7 +108,7 @@ export function topologyCommands(program: Command, lab: () => Lab, fail: Fail): 
     .argument('<name>', 'topology name')
     .option('--json', 'print the JSON result')
     .action(async (name: string, o: { json?: boolean }) => {
-      const json = !!o.json || !process.stdout.isTTY;
+      const json = wantsJson(o.json);
       const result = (await run(lab(), fail, 'topology_teardown', { name }, json)) as { removed: Record<string, number> };
       out(json, result, () =>
         process.stdout.write(
@@ -148,7 +123,7 @@ export function topologyCommands(program: Command, lab: () => Lab, fail: Fail): 
     .argument('<name>', 'topology name')
     .option('--json', 'print the JSON result')
     .action(async (name: string, o: { json?: boolean }) => {
-      const json = !!o.json || !process.stdout.isTTY;
+      const json = wantsJson(o.json);
       const result = await run(lab(), fail, 'topology_status', { name }, json);
       out(json, result, () => printStatus(result as unknown as StatusResult));
     });
