@@ -22,6 +22,7 @@ export const auditTools = [
     toolset: 'sync',
     effect: 'read',
     idempotent: true,
+    http: { method: 'GET', path: '/audit' },
     input: z.strictObject({
       tool: z.string().max(64).optional().describe('only calls of this tool'),
       ok: z.boolean().optional().describe('only calls that worked (true) or failed (false)'),

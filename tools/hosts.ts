@@ -32,6 +32,7 @@ export const hostTools = [
     toolset: 'hosts',
     effect: 'read',
     idempotent: true,
+    http: { method: 'GET', path: '/hosts/{name}' },
     input: NameInput,
     output: Host,
     handle: (lab, i) => lab.hosts.get(i.name),

@@ -46,6 +46,7 @@ export const networkTools = [
     toolset: 'networks',
     effect: 'read',
     idempotent: true,
+    http: { method: 'GET', path: '/networks/{name}' },
     input: NameInput,
     output: Network,
     handle: (lab, i) => lab.networks.get(i.name),

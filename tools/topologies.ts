@@ -72,6 +72,7 @@ export const topologyTools = [
     toolset: 'topologies',
     effect: 'read',
     idempotent: true,
+    http: { method: 'GET', path: '/topologies/{id}' },
     input: NameIn,
     output: View.extend({ spec: z.record(z.string(), z.unknown()), yaml: z.string().optional() }),
     handle: (lab, i) => lab.topologies.get(i.name),
@@ -111,6 +112,7 @@ export const topologyTools = [
     toolset: 'topologies',
     effect: 'read',
     idempotent: true,
+    http: { method: 'POST', path: '/topology/validate' },
     input: z
       .strictObject({ ...Source, name: TopologyName.optional().describe('a saved topology') })
       .refine((i) => [i.spec, i.yaml, i.name].filter((x) => x !== undefined).length === 1, {
@@ -132,6 +134,7 @@ export const topologyTools = [
     toolset: 'topologies',
     effect: 'read',
     idempotent: true,
+    http: { method: 'GET', path: '/topologies/{id}/plan' },
     input: NameIn,
     output: PlanOut,
     handle: (lab, i) => lab.topologies.plan(i.name),
@@ -189,6 +192,7 @@ export const topologyTools = [
     toolset: 'topologies',
     effect: 'read',
     idempotent: true,
+    http: { method: 'GET', path: '/topologies/{id}/status' },
     input: NameIn,
     output: z.object({
       name: z.string(),
@@ -218,6 +222,7 @@ export const topologyTools = [
     toolset: 'topologies',
     effect: 'read',
     idempotent: true,
+    http: { method: 'GET', path: '/topologies/{id}/graph' },
     input: z.strictObject({ name: TopologyName, format: z.enum(GRAPH_FORMATS).describe('mermaid, dot, svg or png') }),
     output: z.object({
       name: z.string(),
