@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DRIFT_KINDS, DRIFT_OBJECTS } from '../src/core/sync.js';
 import { defineTool } from './define.js';
 
 const Entry = z.object({
@@ -35,18 +36,9 @@ export const auditTools = [
 ];
 
 const DriftItem = z.object({
-  kind: z.enum([
-    'missing_container',
-    'stopped_container',
-    'recreated_container',
-    'missing_network',
-    'orphan_container',
-    'orphan_network',
-    'unknown_address',
-    'missing_rule',
-    'stale_rule',
-  ]),
+  kind: z.enum(DRIFT_KINDS),
   name: z.string(),
+  object: z.enum(DRIFT_OBJECTS).optional().describe('what name names, for kinds that cover several'),
   detail: z.string(),
   repair: z.string().describe('what apply does about it'),
   repaired: z.boolean().optional(),
@@ -58,7 +50,7 @@ export const syncTools = [
     name: 'sync_run',
     title: 'Reconcile store and Docker',
     description:
-      "Compare the lab's records with Docker (by ownership labels) and report drift: containers or networks gone or stopped, containers recreated outside the lab, labelled objects no record claims (left by a killed create), addresses the store does not know, missing or stale forwarding rules. apply: true repairs what it can (recreates and starts from the store, removes orphans, restores rules). Never touches anything the lab did not create.",
+      "Compare the lab's records with Docker (by ownership labels) and report drift: containers or networks gone or stopped, containers recreated outside the lab, creates and deletes whose process died part way, labelled objects whose record the store lost, labelled objects no record claims, addresses the store does not know, missing or stale forwarding rules. apply: true repairs what it can: finishes unfinished creates (the node is made again from its record) and deletes, rebuilds lost records from what the objects carry (each container and network keeps its record in a label, a daemon its current record in a file, tunnel files theirs; topology definitions are not rebuilt and are named), recreates and starts from the store, removes labelled objects that carry no record, restores rules. A store file that was lost keeps its id in store-id beside it, so a server started on the same data folder still owns the lab. Never touches anything another store or no store created.",
     toolset: 'sync',
     effect: 'write',
     idempotent: true,

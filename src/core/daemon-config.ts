@@ -9,6 +9,7 @@ import type { ApplyMode, ApplyPlan, BgpChange, BgpConfig, NeighborStatus } from 
 import type { FileEntry } from './docker/archive.js';
 import type { ContainerInfo, DockerEngine } from './docker/engine.js';
 import { conflict, LabError, notFound } from './errors.js';
+import { recordFile } from './nodes.js';
 import type { DaemonRecord, StoreState } from './store/schema.js';
 import type { Store } from './store/store.js';
 import { connectedSubnets } from './subnets.js';
@@ -120,7 +121,7 @@ export class DaemonConfig {
       const rec = state.daemons[name];
       if (!rec) return undefined;
       const files = this.#render(rec, state);
-      const info = await this.engine.ownedContainer(name);
+      const info = await this.engine.ownedContainer(name, rec.container_id);
       if (!info) return undefined;
       if (info.State.Running && !info.State.Restarting && (await this.#filesMatch(info, name, files))) return undefined;
       return this.#apply(name, { op: 'reload' }, rec, rec, state, files);
@@ -155,27 +156,28 @@ export class DaemonConfig {
     const driver = drivers[next.kind];
     const files = rendered ?? this.#render(next, state);
     const oldFiles = this.#render(before, state);
-    const info = await this.engine.ownedContainer(name);
+    const info = await this.engine.ownedContainer(name, next.container_id);
     if (!info) return { applied: 'config_only', note: `${MODE_NOTE.config_only} (the container is missing; daemon_start recreates it)` };
     if (info.State.Restarting) {
       throw new LabError('CONFLICT', `the ${next.kind} daemon of '${name}' keeps exiting and restarting; the change was not applied`, {
         hint: `look at daemon_status and \`docker logs ${name}\``,
       });
     }
-    await this.engine.putFiles(info.Id, files);
+    // The record file follows the daemon's files, so a lost store is rebuilt with today's peers.
+    await this.engine.putFiles(info.Id, [...files, recordFile(next)]);
     if (!info.State.Running) return { applied: 'config_only', note: MODE_NOTE.config_only };
     let plan: ApplyPlan;
     try {
       plan = driver.apply(change, bgpConfig(next, state));
     } catch (err) {
-      await this.engine.putFiles(info.Id, oldFiles);
+      await this.engine.putFiles(info.Id, [...oldFiles, recordFile(before)]);
       throw new LabError('INVALID_INPUT', (err as Error).message);
     }
     try {
       await this.#run(info, name, plan, next, state);
     } catch (err) {
       // Put the daemon and its files back as they were.
-      await this.engine.putFiles(info.Id, oldFiles).catch(() => undefined);
+      await this.engine.putFiles(info.Id, [...oldFiles, recordFile(before)]).catch(() => undefined);
       const undo = driver.apply(inverse(change, before), bgpConfig(before, state));
       await this.#run(info, name, { ...undo, expect: {} }, before, state).catch(() => undefined);
       throw err;

@@ -156,7 +156,7 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
   async neighborStates(name: string): Promise<NeighborStatus[] | undefined> {
     const state = await this.store.read();
     const daemon = state.daemons[name];
-    const info = daemon && (await this.engine.ownedContainer(name));
+    const info = daemon && (await this.engine.ownedContainer(name, daemon.container_id));
     if (!daemon || !info?.State.Running || info.State.Restarting) return undefined;
     const driver = drivers[daemon.kind];
     const r = await this.engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10 });
@@ -172,7 +172,7 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
     const state = await this.store.read();
     const daemon = state.daemons[name];
     if (!daemon) throw notFound('daemon', name);
-    const info = await this.engine.ownedContainer(name);
+    const info = await this.engine.ownedContainer(name, daemon.container_id);
     const cstate = containerState(info);
     const base = { name, kind: daemon.kind, state: cstate, neighbors: [] as NeighborStatus[] };
     if (!info) return { ...base, daemon: 'stopped', note: 'the container is missing; daemon_start recreates it from the store' };

@@ -3,9 +3,10 @@ import type { DockerEngine } from './docker/engine.js';
 import { engineMessage, statusOf } from './docker/engine.js';
 import { allowRouted, removeRouted } from './docker/firewall.js';
 import { hostRouteClash } from './docker/host-routes.js';
-import { isManaged, LABELS, ownership, ownershipLabels } from './docker/labels.js';
+import { isManaged, LABELS, ownership, ownershipLabels, recordLabel } from './docker/labels.js';
 import { conflict, invalid, LabError, notFound } from './errors.js';
 import { allocate, checkAddress, defaultGateway, overlaps, parseCidr, parseSubnet, type Subnet } from './ipam.js';
+import { crashPoint, pendingMark } from './pending.js';
 import type { NetworkRecord, StoreState } from './store/schema.js';
 import type { Store } from './store/store.js';
 
@@ -35,6 +36,9 @@ export interface NetworkView {
 
 /** Bridge names are at most 15 characters; derive one from the network name so rules can find it. */
 export const bridgeName = (name: string): string => `nsl${createHash('sha1').update(name).digest('hex').slice(0, 12)}`;
+
+/** Fields of a network record its label leaves out: Docker knows them, or they are only under way. */
+export const NETWORK_RECORD_OMIT = ['id', 'allocations', 'pending'] as const;
 
 const subnetOf = (rec: NetworkRecord): Subnet => parseSubnet(rec.subnet) as Subnet;
 
@@ -148,8 +152,9 @@ export class Networks {
       const clash = Object.values(s.networks).find((n) => overlaps(subnetOf(n), subnet));
       if (clash)
         throw conflict(`subnet ${subnet.cidr} overlaps network '${clash.name}' (${clash.subnet})`, 'choose a subnet that does not overlap');
-      s.networks[rec.name] = rec;
+      s.networks[rec.name] = { ...rec, pending: pendingMark('create') };
     });
+    crashPoint('network.reserved');
     let id: string | undefined;
     try {
       const made = await this.provision(rec);
@@ -158,6 +163,7 @@ export class Networks {
         const r = s.networks[rec.name];
         if (!r) throw conflict(`network '${rec.name}' was deleted while it was being created`);
         r.id = made.id;
+        delete r.pending;
       });
       return this.#view({ ...rec, id: made.id }, true, made.warnings);
     } catch (err) {
@@ -187,10 +193,13 @@ export class Networks {
           Labels: ownershipLabels(this.engine.labels, 'network', {
             [LABELS.topology]: rec.topology,
             [LABELS.bridge]: rec.bridge,
+            // Addresses in use are rebuilt from the containers' endpoints, not kept here.
+            ...recordLabel(rec, NETWORK_RECORD_OMIT),
           }),
         }),
       );
       id = net.id;
+      crashPoint('network.created');
       const warnings: string[] = [];
       if (rec.bridge) {
         const w = this.engine.isLocal
@@ -204,6 +213,32 @@ export class Networks {
       if (err instanceof LabError) throw err;
       throw new LabError('DAEMON_ERROR', `Docker refused to create network '${rec.name}': ${engineMessage(err)}`, { cause: err });
     }
+  }
+
+  /**
+   * Finish a create killed part way (sync_run): keep the network Docker has (this store's) or make
+   * it, put its forwarding rule back, and record its id.
+   */
+  async finishCreate(name: string): Promise<NetworkView> {
+    await this.engine.ready();
+    const rec = (await this.store.read()).networks[name];
+    if (!rec) throw notFound('network', name);
+    const info = await this.engine.inspectNetwork(name);
+    let id: string;
+    if (info && ownership(info.Labels, this.engine.labels) === 'ours') {
+      id = info.Id;
+      if (rec.bridge && this.engine.isLocal) {
+        const w = await allowRouted(rec.bridge);
+        if (w) throw new LabError('DAEMON_ERROR', w);
+      }
+    } else id = (await this.provision(rec)).id;
+    await this.store.update((s) => {
+      const r = s.networks[name];
+      if (!r) return;
+      r.id = id;
+      delete r.pending;
+    });
+    return this.get(name);
   }
 
   /** Refuse a name or subnet any Docker network already has (this store's or not). */
@@ -258,7 +293,13 @@ export class Networks {
         'delete those daemons/hosts or disconnect them first (network_disconnect)',
       );
     }
+    // Marked first: a delete killed part way is finished by sync_run, not undone.
+    await this.store.update((s) => {
+      const r = s.networks[name];
+      if (r) r.pending = pendingMark('delete');
+    });
     await this.unprovision(rec);
+    crashPoint('network.removed');
     await this.store.update((s) => {
       delete s.networks[name];
     });

@@ -2,10 +2,11 @@ import type { FileEntry } from './docker/archive.js';
 import type { DockerEngine } from './docker/engine.js';
 import { engineMessage } from './docker/engine.js';
 import type { ExecOptions, ExecResult } from './docker/exec.js';
-import { LABELS, ownershipLabels } from './docker/labels.js';
+import { LABELS, ownershipLabels, recordLabel } from './docker/labels.js';
 import { conflict, LabError, notFound } from './errors.js';
 import type { ImageKind, Images } from './images.js';
 import { Networks } from './networks.js';
+import { crashPoint, pendingMark } from './pending.js';
 import type { OpContext } from './progress.js';
 import type { DaemonRecord, HostRecord, StoreState } from './store/schema.js';
 import type { Store } from './store/store.js';
@@ -46,6 +47,19 @@ const SYSCTLS = {
   'net.ipv4.conf.all.rp_filter': '0',
   'net.ipv4.conf.default.rp_filter': '0',
 };
+
+/** Fields of a node record that its label and record file leave out: Docker knows them, or they are only under way. */
+export const NODE_RECORD_OMIT = ['container_id', 'image', 'pending'] as const;
+/**
+ * The node's current record inside its container (the label keeps the one it was created with;
+ * a daemon's peers and prefixes change later, and this file follows them). Read back by sync_run
+ * to rebuild a lost store; it holds MD5 passwords, as the daemon's own config beside it does.
+ */
+export const RECORD_FILE = '/etc/nslab/record.json';
+export function recordFile(rec: NodeRecord): FileEntry {
+  const kept = Object.fromEntries(Object.entries(rec).filter(([k]) => !(NODE_RECORD_OMIT as readonly string[]).includes(k)));
+  return { path: RECORD_FILE, content: `${JSON.stringify(kept)}\n`, mode: 0o600 };
+}
 
 export function containerState(info: { State: { Running: boolean; Restarting: boolean } } | undefined): ContainerState {
   if (!info) return 'missing';
@@ -122,6 +136,7 @@ export class NodeBase {
           Labels: ownershipLabels(this.engine.labels, role, {
             [LABELS.nodeKind]: imageKind,
             [LABELS.topology]: rec.topology,
+            ...recordLabel(rec, NODE_RECORD_OMIT),
           }),
           HostConfig: {
             CapAdd: CAPS[imageKind],
@@ -142,13 +157,16 @@ export class NodeBase {
         }),
       );
       id = c.id;
+      crashPoint('node.container_created');
       for (const i of rest) {
         await this.engine.call(
           this.engine.api.getNetwork(i.id).connect({ Container: id, EndpointConfig: { IPAMConfig: { IPv4Address: i.ip } } }),
         );
       }
       await this.engine.putFiles(id, files);
+      crashPoint('node.files_written');
       await this.engine.call(c.start());
+      crashPoint('node.started');
       if (wait) await this.started(rec, id, ctx);
       return { id, image };
     } catch (err) {
@@ -195,7 +213,7 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
     await this.engine.ready();
     const recs = Object.values((await this.store.read())[this.coll]) as Array<StoreState[C][string]>;
     recs.sort((a, b) => a.name.localeCompare(b.name));
-    const found = await Promise.all(recs.map((r) => this.engine.classifyContainer(r.name)));
+    const found = await Promise.all(recs.map((r) => this.engine.classifyContainer(r.name, r.container_id)));
     // A container by that name that is not ours does not count as this node's container.
     return recs.map((r, i) => this.view(r, containerState(found[i]?.owner === 'ours' ? found[i]?.info : undefined)));
   }
@@ -203,7 +221,7 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
   async get(name: string): Promise<V> {
     await this.engine.ready();
     const rec = await this.record(this.coll, name);
-    return this.view(rec, containerState(await this.engine.ownedContainer(name)));
+    return this.view(rec, containerState(await this.engine.ownedContainer(name, rec.container_id)));
   }
 
   /**
@@ -215,8 +233,9 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
     await this.refuseTakenName(name);
     await this.store.update((s) => {
       NodeBase.takenInStore(s, name);
-      (s[this.coll] as Record<string, StoreState[C][string]>)[name] = fill(s);
+      (s[this.coll] as Record<string, StoreState[C][string]>)[name] = { ...fill(s), pending: pendingMark('create') };
     });
+    crashPoint('node.reserved');
     try {
       return this.view(await this.#build(name, ctx), 'running');
     } catch (err) {
@@ -233,7 +252,7 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
     let files: FileEntry[];
     try {
       // Tunnels ending here are part of the node: its entrypoint brings them up at every start.
-      files = [...this.files(rec, state), ...tunnelFiles(state, rec.name)];
+      files = [...this.files(rec, state), ...tunnelFiles(state, rec.name), recordFile(rec)];
     } catch (err) {
       if (err instanceof LabError) throw err;
       // The drivers refuse values their config language cannot represent.
@@ -253,6 +272,7 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
         if (!r) throw new LabError('CONFLICT', `${this.role} '${name}' was deleted while it was being created`);
         r.container_id = id;
         r.image = image;
+        delete r.pending;
         return r;
       });
     } catch (err) {
@@ -263,19 +283,25 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
 
   async delete(name: string): Promise<{ deleted: string; warnings?: string[] }> {
     await this.engine.ready();
-    await this.record(this.coll, name);
+    const rec = await this.record(this.coll, name);
+    // Marked first: a delete killed part way is finished by sync_run, not undone.
+    await this.store.update((s) => {
+      const r = s[this.coll][name];
+      if (r) r.pending = pendingMark('delete');
+    });
     const warnings: string[] = (await this.beforeDelete?.(name)) ?? [];
-    const found = await this.engine.classifyContainer(name);
+    const found = await this.engine.classifyContainer(name, rec.container_id);
     if (found?.owner === 'ours') await this.engine.removeContainerId(found.info.Id);
     else if (found) warnings.push(`a container named '${name}' that netstream-lab did not create was left alone`);
+    crashPoint('node.container_removed');
     await this.forget(this.coll, name);
     return { deleted: name, ...(warnings.length ? { warnings } : {}) };
   }
 
   async stop(name: string): Promise<V> {
     await this.engine.ready();
-    await this.record(this.coll, name);
-    const info = await this.engine.ownedContainer(name);
+    const rec = await this.record(this.coll, name);
+    const info = await this.engine.ownedContainer(name, rec.container_id);
     if (info) await this.engine.stopContainer(info.Id);
     await this.#setDesired(name, 'stopped');
     return this.get(name);
@@ -285,7 +311,7 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
   async start(name: string, ctx: OpContext = {}): Promise<V> {
     await this.engine.ready();
     const rec = await this.record(this.coll, name);
-    const info = await this.engine.ownedContainer(name);
+    const info = await this.engine.ownedContainer(name, rec.container_id);
     if (info) {
       const wasRunning = info.State.Running && !info.State.Restarting;
       await this.engine.startContainer(info.Id);
@@ -294,6 +320,20 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
       ctx.progress?.(`container ${name} is gone; recreating it from the store`);
       await this.#build(name, ctx);
     }
+    await this.#setDesired(name, 'running');
+    return this.get(name);
+  }
+
+  /**
+   * Finish a create killed part way (sync_run): whatever container it left may lack networks or
+   * files, so it goes, and the node is made again from its record.
+   */
+  async finishCreate(name: string, ctx: OpContext = {}): Promise<V> {
+    await this.engine.ready();
+    const rec = await this.record(this.coll, name);
+    const info = await this.engine.ownedContainer(name, rec.container_id);
+    if (info) await this.engine.removeContainerId(info.Id);
+    await this.#build(name, ctx);
     await this.#setDesired(name, 'running');
     return this.get(name);
   }
@@ -307,8 +347,8 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
 
   async exec(name: string, opts: ExecOptions): Promise<ExecResult> {
     await this.engine.ready();
-    await this.record(this.coll, name);
-    const info = await this.engine.ownedContainer(name);
+    const rec = await this.record(this.coll, name);
+    const info = await this.engine.ownedContainer(name, rec.container_id);
     if (!info) {
       throw new LabError('CONFLICT', `the container of '${name}' is missing`, { hint: `recreate it with ${this.role}_start` });
     }

@@ -12,30 +12,67 @@ import { LABELS } from './docker/labels.js';
 import { LabError } from './errors.js';
 import type { Hosts } from './hosts.js';
 import type { Networks } from './networks.js';
+import { holderAlive } from './pending.js';
 import type { OpContext } from './progress.js';
-import type { NetworkRecord } from './store/schema.js';
+import { applyRebuild, findRebuildable, type Rebuildable } from './rebuild.js';
+import type { NetworkRecord, Pending } from './store/schema.js';
 import type { Store } from './store/store.js';
+import { endsOf } from './tunnels/render.js';
 
-export type DriftKind =
-  | 'missing_container'
-  | 'stopped_container'
-  | 'recreated_container'
-  | 'missing_network'
-  | 'orphan_container'
-  | 'orphan_network'
-  | 'unknown_address'
-  | 'missing_rule'
-  | 'stale_rule';
+export const DRIFT_KINDS = [
+  'missing_record',
+  'missing_topology',
+  'unfinished_create',
+  'unfinished_delete',
+  'missing_container',
+  'stopped_container',
+  'recreated_container',
+  'missing_network',
+  'orphan_container',
+  'orphan_network',
+  'unknown_address',
+  'missing_rule',
+  'stale_rule',
+] as const;
+export type DriftKind = (typeof DRIFT_KINDS)[number];
+
+export const DRIFT_OBJECTS = ['network', 'daemon', 'host', 'tunnel'] as const;
+export type DriftObject = (typeof DRIFT_OBJECTS)[number];
 
 export interface Drift {
   kind: DriftKind;
   name: string;
+  /** what `name` names, where a kind covers several */
+  object?: DriftObject;
   detail: string;
   /** what apply does about it (nothing: report only) */
   repair: string;
   /** with apply: whether the repair worked, and why not */
   repaired?: boolean;
   error?: string;
+}
+
+/** A create or delete whose process died before the store and Docker agreed again. */
+function unfinished(op: 'create' | 'delete', object: DriftObject, name: string, exists: boolean): Drift {
+  const what = object === 'network' ? `Docker network '${name}'` : `the container of '${name}'`;
+  return op === 'create'
+    ? {
+        kind: 'unfinished_create',
+        name,
+        object,
+        detail: `the create of ${object} '${name}' stopped part way (its process is gone); ${what} ${exists ? 'exists but may be half made' : 'was not made'}`,
+        repair:
+          object === 'network'
+            ? 'finish it: make or keep the network, with its forwarding rule'
+            : 'finish it: make the container again from the store',
+      }
+    : {
+        kind: 'unfinished_delete',
+        name,
+        object,
+        detail: `the delete of ${object} '${name}' stopped part way (its process is gone); ${what} ${exists ? 'is still there' : 'is gone'}`,
+        repair: 'finish it: remove what is left and the record',
+      };
 }
 
 export class Sync {
@@ -48,10 +85,55 @@ export class Sync {
     const drift: Drift[] = [];
     const byName = new Map(owned.containers.map((c) => [(c.Names[0] ?? '').replace(/^\//, ''), c]));
     const netByName = new Map(owned.networks.map((n) => [n.Name, n]));
+    // Someone is at work on a record (a create or delete in a live process, a standup holding
+    // its topology's lease): it is theirs to finish, not drift.
+    const busy = (rec: { pending?: Pending | undefined; topology?: string | undefined }) =>
+      (rec.pending && holderAlive(rec.pending)) ||
+      (!!rec.topology && !!state.topologies[rec.topology]?.lease && holderAlive(state.topologies[rec.topology]?.lease as Pending));
+
+    // Records lost from the store, rebuilt from what the objects carry: first, so that what
+    // follows (networks, nodes) sees them.
+    const rebuild = await findRebuildable(engine, state, owned);
+    for (const n of rebuild.networks)
+      drift.push({
+        kind: 'missing_record',
+        name: n.name,
+        object: 'network',
+        detail: `network '${n.name}' (${n.subnet}) carries this store's labels and its record, but the store has no record of it`,
+        repair: 'rebuild its record from its labels',
+      });
+    for (const n of rebuild.nodes)
+      drift.push({
+        kind: 'missing_record',
+        name: n.rec.name,
+        object: n.coll === 'daemons' ? 'daemon' : 'host',
+        detail: `${n.coll === 'daemons' ? 'daemon' : 'host'} '${n.rec.name}' carries this store's labels and its record, but the store has no record of it${n.unfinished ? ' (its create never finished)' : ''}`,
+        repair: n.unfinished ? 'rebuild its record, then make its container again' : 'rebuild its record from its labels',
+      });
+    for (const t of rebuild.tunnels)
+      drift.push({
+        kind: 'missing_record',
+        name: t.name,
+        object: 'tunnel',
+        detail: `tunnel '${t.name}' is set up in ${endsOf(t)
+          .map((e) => e.container)
+          .join(' and ')}, but the store has no record of it`,
+        repair: 'rebuild its record from the tunnel files',
+      });
+    for (const t of rebuild.topologies)
+      drift.push({
+        kind: 'missing_topology',
+        name: t,
+        detail: `objects of topology '${t}' carry this store's labels, but its definition is gone (it is not kept in labels)`,
+        repair: `none (report only): topology_create '${t}' with its file again; topology_standup then keeps what runs`,
+      });
 
     // Networks first: a node on a network that is gone needs the network back before it can run.
     for (const rec of Object.values(state.networks)) {
-      if (!netByName.has(rec.name))
+      if (busy(rec)) continue;
+      if (rec.pending || !rec.id)
+        drift.push(unfinished(rec.pending?.op === 'delete' ? 'delete' : 'create', 'network', rec.name, netByName.has(rec.name)));
+      else if (!netByName.has(rec.name))
         drift.push({
           kind: 'missing_network',
           name: rec.name,
@@ -60,8 +142,12 @@ export class Sync {
         });
     }
     for (const rec of [...Object.values(state.daemons), ...Object.values(state.hosts)]) {
+      if (busy(rec)) continue;
       const c = byName.get(rec.name);
-      if (!c)
+      const role = state.daemons[rec.name] ? 'daemon' : 'host';
+      if (rec.pending || (!rec.container_id && c))
+        drift.push(unfinished(rec.pending?.op === 'delete' ? 'delete' : 'create', role, rec.name, !!c));
+      else if (!c)
         drift.push({
           kind: 'missing_container',
           name: rec.name,
@@ -79,36 +165,40 @@ export class Sync {
         drift.push({ kind: 'stopped_container', name: rec.name, detail: `'${rec.name}' is ${c.State} but should run`, repair: 'start it' });
       }
     }
-    const claimed = new Set([...Object.keys(state.daemons), ...Object.keys(state.hosts)]);
+    const claimed = new Set([...Object.keys(state.daemons), ...Object.keys(state.hosts), ...rebuild.nodes.map((n) => n.rec.name)]);
     for (const [name, c] of byName) {
       if (!claimed.has(name))
         drift.push({
           kind: 'orphan_container',
           name,
-          detail: `container '${name}' (${c.Labels?.[LABELS.role] ?? '?'}) carries this store's labels but no record claims it`,
+          detail: `container '${name}' (${c.Labels?.[LABELS.role] ?? '?'}) carries this store's labels but no record claims it, and it carries no record to rebuild`,
           repair: 'remove it',
         });
     }
+    const netClaimed = new Set([...Object.keys(state.networks), ...rebuild.networks.map((n) => n.name)]);
     for (const [name] of netByName) {
-      if (!state.networks[name])
+      if (!netClaimed.has(name))
         drift.push({
           kind: 'orphan_network',
           name,
-          detail: `network '${name}' carries this store's labels but no record claims it`,
+          detail: `network '${name}' carries this store's labels but no record claims it, and it carries no record to rebuild`,
           repair: 'remove it',
         });
     }
-    // Addresses taken on lab networks that the store does not know of.
+    // Addresses taken on lab networks that the store does not know of (by containers it knows:
+    // the others are reported above).
     for (const c of owned.containers) {
       const name = (c.Names[0] ?? '').replace(/^\//, '');
+      const rec = state.daemons[name] ?? state.hosts[name];
+      if (!rec || busy(rec)) continue;
       for (const [net, ep] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
-        const rec = state.networks[net];
+        const netRec = state.networks[net];
         const ip = ep.IPAddress;
-        if (rec && ip && rec.allocations[ip] !== name) {
+        if (netRec && ip && netRec.allocations[ip] !== name) {
           drift.push({
             kind: 'unknown_address',
             name: `${net}/${ip}`,
-            detail: `'${name}' holds ${ip} on '${net}', which the store ${rec.allocations[ip] ? `gives to '${rec.allocations[ip]}'` : 'does not know'}`,
+            detail: `'${name}' holds ${ip} on '${net}', which the store ${netRec.allocations[ip] ? `gives to '${netRec.allocations[ip]}'` : 'does not know'}`,
             repair: 'none (report only): delete or reconnect that container',
           });
         }
@@ -117,8 +207,41 @@ export class Sync {
     if (engine.isLocal) await this.#rules(state.networks, drift);
 
     ctx.progress?.(`found ${drift.length} differences between the store and Docker`, 0.2);
-    if (apply) await this.#repair(drift, state.networks, new Map(owned.networks.map((n) => [n.Name, n.Labels?.[LABELS.bridge]])), ctx);
+    if (apply) {
+      await this.#rebuild(drift, rebuild);
+      await this.#repair(drift, state.networks, new Map(owned.networks.map((n) => [n.Name, n.Labels?.[LABELS.bridge]])), ctx);
+    }
     return { applied: apply, in_sync: drift.length === 0, drift };
+  }
+
+  /** Rebuilt records go in together, in one transaction; each item says whether it went back. */
+  async #rebuild(drift: Drift[], rebuild: Rebuildable): Promise<void> {
+    const items = drift.filter((d) => d.kind === 'missing_record');
+    if (!items.length) return;
+    try {
+      const failed = await this.deps.store.update((s) => applyRebuild(s, rebuild));
+      for (const d of items) {
+        const why = failed.get(d.name);
+        d.repaired = !why;
+        if (why) d.error = why;
+      }
+    } catch (err) {
+      for (const d of items) {
+        d.repaired = false;
+        d.error = err instanceof LabError ? err.message : String(err);
+      }
+    }
+    // Unfinished creates among them are made again now that their records are back.
+    for (const n of rebuild.nodes.filter((x) => x.unfinished)) {
+      const d = items.find((x) => x.name === n.rec.name);
+      if (!d?.repaired) continue;
+      try {
+        await (n.coll === 'daemons' ? this.deps.daemons : this.deps.hosts).finishCreate(n.rec.name);
+      } catch (err) {
+        d.repaired = false;
+        d.error = err instanceof LabError ? err.message : String(err);
+      }
+    }
   }
 
   /** Forwarding rules: every lab bridge of this store has one; a rule whose bridge does not exist is stale. */
@@ -218,6 +341,22 @@ export class Sync {
         case 'stale_rule':
           await attempt(d, () => removeRoutedMany([d.name]));
           break;
+        case 'unfinished_create':
+          await attempt(d, () =>
+            d.object === 'network'
+              ? this.deps.networks.finishCreate(d.name)
+              : (d.object === 'daemon' ? this.deps.daemons : this.deps.hosts).finishCreate(d.name, ctx),
+          );
+          break;
+        case 'unfinished_delete':
+          await attempt(d, () =>
+            d.object === 'network'
+              ? this.deps.networks.delete(d.name)
+              : (d.object === 'daemon' ? this.deps.daemons : this.deps.hosts).delete(d.name),
+          );
+          break;
+        case 'missing_record':
+        case 'missing_topology':
         case 'unknown_address':
           break;
       }

@@ -1,5 +1,8 @@
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
 import pLimit from 'p-limit';
+import { extract } from 'tar-stream';
 import { LabError } from '../errors.js';
 import { type FileEntry, tarFiles } from './archive.js';
 import { dockerOptions, engineMessage, isConnectionError, statusOf, unreachable } from './client.js';
@@ -61,41 +64,62 @@ export class DockerEngine {
     }
   }
 
+  /**
+   * The container with exactly this name or full id. Docker resolves an unknown name as an id
+   * prefix, so a lookup of node 'abc1' whose container is gone would otherwise return someone
+   * else's container whose id starts with abc1: the answer must carry the name (or id) asked for.
+   */
   async inspectContainer(nameOrId: string): Promise<ContainerInfo | undefined> {
     try {
-      return await this.call(this.api.getContainer(nameOrId).inspect());
+      const info = await this.call(this.api.getContainer(nameOrId).inspect());
+      return info.Id === nameOrId || info.Name === `/${nameOrId}` ? info : undefined;
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw err;
     }
   }
 
+  /** The network with exactly this name or full id (not an id prefix; see inspectContainer). */
   async inspectNetwork(nameOrId: string): Promise<NetworkInfo | undefined> {
     try {
-      return await this.call(this.api.getNetwork(nameOrId).inspect());
+      const info = await this.call(this.api.getNetwork(nameOrId).inspect());
+      return info.Id === nameOrId || info.Name === nameOrId ? info : undefined;
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw err;
     }
   }
 
-  /** The container by that name and whose it is; undefined when there is none. */
-  async classifyContainer(name: string): Promise<{ info: ContainerInfo; owner: Ownership } | undefined> {
-    const info = await this.inspectContainer(name);
+  /**
+   * A node's container: by the id the store recorded when it still carries the node's name,
+   * else by the name (a container recreated outside the lab); never an id prefix.
+   */
+  async findContainer(name: string, storedId?: string): Promise<ContainerInfo | undefined> {
+    if (storedId) {
+      const byId = await this.inspectContainer(storedId);
+      if (byId?.Name === `/${name}`) return byId;
+    }
+    return this.inspectContainer(name);
+  }
+
+  /** The container by that name (or its recorded id) and whose it is; undefined when there is none. */
+  async classifyContainer(name: string, storedId?: string): Promise<{ info: ContainerInfo; owner: Ownership } | undefined> {
+    const info = await this.findContainer(name, storedId);
     return info && { info, owner: ownership(info.Config.Labels, this.labels) };
   }
 
   /** A container this store owns, or undefined if absent; throws if one by that name is not ours. */
-  async ownedContainer(name: string): Promise<ContainerInfo | undefined> {
-    const found = await this.classifyContainer(name);
+  async ownedContainer(name: string, storedId?: string): Promise<ContainerInfo | undefined> {
+    const found = await this.classifyContainer(name, storedId);
     if (!found) return undefined;
     if (found.owner !== 'ours') throw notOurs('container', name, found.owner);
     return found.info;
   }
 
-  /** A lab network of this store, by name; throws NOT_FOUND or CONFLICT otherwise. */
-  async ownedNetwork(name: string): Promise<NetworkInfo> {
-    const info = await this.inspectNetwork(name);
+  /** A lab network of this store, by its recorded id (if it still has the name) or by name; throws NOT_FOUND or CONFLICT otherwise. */
+  async ownedNetwork(name: string, storedId?: string): Promise<NetworkInfo> {
+    const byId = storedId ? await this.inspectNetwork(storedId) : undefined;
+    const info = byId?.Name === name ? byId : await this.inspectNetwork(name);
     if (!info) {
       throw new LabError('NOT_FOUND', `Docker network '${name}' is gone`, {
         hint: 'it was removed outside netstream-lab; delete and create the lab network again (network_delete, network_create)',
@@ -158,6 +182,39 @@ export class DockerEngine {
     if (files.length === 0) return;
     const tar = await tarFiles(files);
     await this.call(this.api.getContainer(id).putArchive(tar, { path: '/' }));
+  }
+
+  /**
+   * The regular files under `dir` in a container, running or not (docker cp), by absolute path;
+   * at most `maxBytes` in all. An absent folder gives none.
+   */
+  async readFiles(id: string, dir: string, maxBytes = 1024 * 1024): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.call(this.api.getContainer(id).getArchive({ path: dir }));
+    } catch (err) {
+      if (statusOf(err) === 404) return out;
+      throw err;
+    }
+    const ex = extract();
+    let total = 0;
+    ex.on('entry', (header, body, next) => {
+      const chunks: Buffer[] = [];
+      body.on('data', (data: unknown) => {
+        const c = data as Buffer;
+        total += c.length;
+        if (total <= maxBytes) chunks.push(c);
+      });
+      body.on('end', () => {
+        // The archive names entries from the folder's own name: 'nslab/record.json' for /etc/nslab.
+        if (header.type === 'file' && total <= maxBytes) out.set(join(dirname(dir), header.name), Buffer.concat(chunks).toString('utf8'));
+        next();
+      });
+      body.resume();
+    });
+    await pipeline(stream, ex);
+    return out;
   }
 
   /** The last `lines` lines a container printed (stdout and stderr), for error messages. */

@@ -13,6 +13,8 @@ export const LABELS = {
   store: `${LABEL_PREFIX}.store`,
   /** on networks: the Linux bridge name, whose forwarding rule goes with the network */
   bridge: `${LABEL_PREFIX}.bridge`,
+  /** on containers and networks: the object's store record as JSON (see recordLabel) */
+  record: `${LABEL_PREFIX}.record`,
   /** on lab images only. Not `managed`: containers inherit image labels, and a container someone
    * else starts from a lab image is still not ours. */
   image: `${LABEL_PREFIX}.image`,
@@ -61,4 +63,20 @@ export function managedFilter(role?: Role): { label: string[] } {
   const label = [`${LABELS.managed}=true`];
   if (role) label.push(`${LABELS.role}=${role}`);
   return { label };
+}
+
+/** Larger records are not put in a label; such an object cannot be rebuilt after a store loss. */
+export const MAX_RECORD_LABEL = 64 * 1024;
+
+/**
+ * The record label of a new container or network: its store record as JSON, without what Docker
+ * itself knows (ids, addresses in use) or what is only under way, so that a lost store can be
+ * rebuilt from the objects (sync_run apply). It holds BGP MD5 passwords in the clear: anyone who can
+ * `docker inspect` the container can read them, as they can read the daemon's own config inside
+ * it; the store file itself is 0600 for the same reason.
+ */
+export function recordLabel(rec: object, omit: readonly string[]): Record<string, string> {
+  const kept = Object.fromEntries(Object.entries(rec).filter(([k, v]) => !omit.includes(k) && v !== undefined));
+  const json = JSON.stringify(kept);
+  return json.length <= MAX_RECORD_LABEL ? { [LABELS.record]: json } : {};
 }

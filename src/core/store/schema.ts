@@ -6,6 +6,14 @@ export const STORE_VERSION = 1;
 
 export const InterfaceRecord = z.object({ network: z.string(), ip: z.string() });
 
+/**
+ * A create or delete under way, written before Docker is touched and dropped once the store and
+ * Docker agree again: a process killed in between leaves it, and sync_run finishes the job (a
+ * create is completed, a delete is carried out) once the process that wrote it is gone.
+ */
+export const Pending = z.object({ op: z.enum(['create', 'delete']), pid: z.number().int(), host: z.string(), at: z.string() });
+export type Pending = z.infer<typeof Pending>;
+
 export const NetworkRecord = z.object({
   name: z.string(),
   id: z.string().optional(),
@@ -17,6 +25,7 @@ export const NetworkRecord = z.object({
   bridge: z.string().optional(),
   topology: z.string().optional(),
   created_at: z.string(),
+  pending: Pending.optional(),
   /** ip -> name of the container it is reserved for */
   allocations: z.record(z.string(), z.string()),
 });
@@ -45,6 +54,7 @@ export const DaemonRecord = z.object({
   /** what the user last asked for; Docker holds whether it actually runs */
   desired: z.enum(['running', 'stopped']),
   created_at: z.string(),
+  pending: Pending.optional(),
 });
 export type DaemonRecord = z.infer<typeof DaemonRecord>;
 
@@ -58,6 +68,7 @@ export const HostRecord = z.object({
   topology: z.string().optional(),
   desired: z.enum(['running', 'stopped']),
   created_at: z.string(),
+  pending: Pending.optional(),
 });
 export type HostRecord = z.infer<typeof HostRecord>;
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { TextFile } from 'lowdb/node';
@@ -54,7 +54,7 @@ class ValidatedFile {
 
 function storeError(path: string, why: string, backup?: string, cause?: unknown): LabError {
   return new LabError('STORE_ERROR', `the store ${path} is unusable: ${why}`, {
-    hint: `it was left untouched. The last good copy is ${backup ?? `${path}.bak`} (if it exists): copy it over ${path} to go back to it, or move ${path} aside to start an empty store (sync_run apply then finds the lab's containers as orphans)`,
+    hint: `it was left untouched. The last good copy is ${backup ?? `${path}.bak`} (if it exists): copy it over ${path} to go back to it, or move ${path} aside to start an empty store with the same id (kept in store-id beside it) and rebuild the records of the running lab from its labels with sync_run apply`,
     cause,
   });
 }
@@ -65,11 +65,14 @@ function storeError(path: string, why: string, backup?: string, cause?: unknown)
  */
 export class Store {
   readonly file: string;
+  /** the store id again, beside state.json (see id()) */
+  readonly idFile: string;
   readonly #adapter: ValidatedFile;
   #ready: Promise<void> | undefined;
 
   constructor(readonly dataDir: string) {
     this.file = join(dataDir, 'state.json');
+    this.idFile = join(dataDir, 'store-id');
     this.#adapter = new ValidatedFile(this.file);
   }
 
@@ -79,8 +82,11 @@ export class Store {
         // Only its owner may read the store (it holds MD5 passwords): a folder it makes is 0700.
         const made = await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
         if (made !== undefined) await chmod(this.dataDir, 0o700);
-        // The lock needs an existing file; 'wx' never overwrites one that is there.
-        await writeFile(this.file, `${JSON.stringify({ ...emptyState(), id: randomUUID() }, null, 2)}\n`, {
+        // The lock needs an existing file; 'wx' never overwrites one that is there. A new file
+        // takes the id kept beside it, if any: a lost state.json keeps its identity, so the lab's
+        // labelled objects stay this store's and sync_run apply can rebuild their records.
+        const id = (await this.#keptId()) ?? randomUUID();
+        await writeFile(this.file, `${JSON.stringify({ ...emptyState(), id }, null, 2)}\n`, {
           flag: 'wx',
           mode: 0o600,
         }).catch((err) => {
@@ -100,14 +106,42 @@ export class Store {
     return db;
   }
 
-  /** This store's random id (given to a store made before ids existed on first use). */
+  /** The id kept in `store-id` beside state.json, if there is one. */
+  async #keptId(): Promise<string | undefined> {
+    let text: string;
+    try {
+      text = (await readFile(this.idFile, 'utf8')).trim();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    if (!/^[A-Za-z0-9-]{8,64}$/.test(text)) {
+      throw storeError(this.file, `${this.idFile} does not hold a store id (8 to 64 letters, digits or dashes)`);
+    }
+    return text;
+  }
+
+  /**
+   * This store's random id (given to a store made before ids existed on first use), also kept in
+   * `store-id` beside state.json so that a lost state.json is made again with the same id. The two
+   * must agree: a mismatch is refused rather than guessed.
+   */
   async id(): Promise<string> {
     const s = await this.read();
-    if (s.id) return s.id;
-    return this.update((st) => {
-      st.id ??= randomUUID();
-      return st.id;
-    });
+    const id =
+      s.id ??
+      (await this.update((st) => {
+        st.id ??= randomUUID();
+        return st.id;
+      }));
+    const kept = await this.#keptId();
+    if (kept === undefined) await writeFile(this.idFile, `${id}\n`, { mode: 0o600 });
+    else if (kept !== id) {
+      throw new LabError('STORE_ERROR', `the store ${this.file} has id ${id}, but ${this.idFile} says ${kept}`, {
+        hint: `the labels of the lab's containers and networks carry the id of the store that made them. Keep the one they carry: remove ${this.idFile} to keep ${id}, or, if state.json was made new and is empty, remove it to start again with ${kept}`,
+      });
+    }
+    return id;
   }
 
   /** A consistent snapshot (writes are atomic renames, so no lock is needed to read). */

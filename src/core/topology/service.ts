@@ -8,6 +8,7 @@ import type { NeighborStatus } from '../bgp/types.js';
 import type { DaemonStatus } from '../daemons.js';
 import { conflict, type FieldIssue, LabError, notFound } from '../errors.js';
 import type { Lab } from '../lab.js';
+import { holderAlive } from '../pending.js';
 import type { OpContext } from '../progress.js';
 import type { TopologyRecord } from '../store/schema.js';
 import type { TunnelState } from '../tunnels/diagnose.js';
@@ -65,17 +66,6 @@ function view(r: TopologyRecord): TopologyView {
   };
 }
 
-/** A lease holder on this machine is alive while its process is; elsewhere, for 30 minutes. */
-function leaseAlive(l: { pid: number; host: string; at: string }): boolean {
-  if (l.host !== hostname()) return Date.now() - Date.parse(l.at) < 30 * 60_000;
-  try {
-    process.kill(l.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export class Topologies {
   constructor(private readonly lab: Omit<Lab, 'topologies' | 'audit' | 'sync'>) {}
 
@@ -90,7 +80,7 @@ export class Topologies {
       const r = s.topologies[name];
       if (!r) throw notFound('topology', name);
       const l = r.lease;
-      if (l && leaseAlive(l)) {
+      if (l && holderAlive(l)) {
         throw conflict(
           `a ${l.op} of '${name}' is already running (process ${l.pid} on ${l.host}, since ${l.at})`,
           'wait for it to finish, then try again',

@@ -114,11 +114,30 @@ export function setupSteps(e: TunnelEnd): string[][] {
   ];
 }
 
-/** The `ip -batch` file of one end (all values are validated addresses, numbers and names). */
-export function renderBatch(e: TunnelEnd): string {
-  return `# netstream-lab tunnel ${e.name} (${e.mode}); applied by nslab-tunnels at container start\n${setupSteps(e)
+/** The line of a tunnel file that carries the tunnel's store record (a comment to `ip -batch`). */
+export const RECORD_LINE = '# record ';
+
+/**
+ * The `ip -batch` file of one end (all values are validated addresses, numbers and names). With
+ * the tunnel's record, that goes in too, as a comment line of JSON (one line: JSON escapes line
+ * breaks), so that sync_run can rebuild a lost store's tunnels from the containers.
+ */
+export function renderBatch(e: TunnelEnd, record?: TunnelRecord): string {
+  const rec = record ? `${RECORD_LINE}${JSON.stringify(record)}\n` : '';
+  return `# netstream-lab tunnel ${e.name} (${e.mode}); applied by nslab-tunnels at container start\n${rec}${setupSteps(e)
     .map((s) => s.join(' '))
     .join('\n')}\n`;
+}
+
+/** The record a tunnel file carries, if any (not validated here). */
+export function recordOfBatch(text: string): unknown {
+  const line = text.split('\n').find((l) => l.startsWith(RECORD_LINE));
+  if (!line) return undefined;
+  try {
+    return JSON.parse(line.slice(RECORD_LINE.length));
+  } catch {
+    return undefined;
+  }
 }
 
 export const tunnelFile = (name: string): string => `${TUNNEL_DIR}/${name}.ip`;
@@ -128,7 +147,7 @@ export function tunnelFiles(state: StoreState, container: string): FileEntry[] {
   const out: FileEntry[] = [];
   for (const t of Object.values(state.tunnels ?? {})) {
     const e = endIn(t, container);
-    if (e) out.push({ path: tunnelFile(e.name), content: renderBatch(e), mode: 0o644 });
+    if (e) out.push({ path: tunnelFile(e.name), content: renderBatch(e, t), mode: 0o644 });
   }
   return out;
 }

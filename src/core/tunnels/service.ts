@@ -211,7 +211,8 @@ export class Tunnels {
       );
     }
     if (seen) await this.#ip(info, e.container, ['link', 'del', 'dev', e.name]);
-    await this.engine.putFiles(info.Id, [{ path: tunnelFile(e.name), content: renderBatch(e), mode: 0o644 }]);
+    const rec = (await this.store.read()).tunnels[e.name];
+    await this.engine.putFiles(info.Id, [{ path: tunnelFile(e.name), content: renderBatch(e, rec), mode: 0o644 }]);
     const r = await this.#ip(info, e.container, ['-batch', tunnelFile(e.name)]);
     if (r.exit_code === 0) return;
     const said = (r.stderr || r.stdout).trim();
