@@ -1,9 +1,14 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseEngines } from './core/engines/parse.js';
 
-export const TOOLSETS = ['daemons', 'hosts', 'networks', 'tunnels', 'topologies', 'sync'] as const;
+export const TOOLSETS = ['daemons', 'hosts', 'networks', 'tunnels', 'topologies', 'sync', 'engines'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
+
+/** How an MCP server confirms a destructive tool: elicit (ask when the client can, else run), never ask, always (refuse when it cannot ask). */
+export const CONFIRM_MODES = ['elicit', 'never', 'always'] as const;
+export type ConfirmMode = (typeof CONFIRM_MODES)[number];
 
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
@@ -20,6 +25,8 @@ export function parseBool(name: string, raw: string | undefined, fallback: boole
 const ConfigSchema = z.object({
   dataDir: z.string().min(1),
   dockerHost: z.string().optional(),
+  /** NSLAB_ENGINES: the engines of a lab; the first is the default (its host is dockerHost) */
+  engines: z.array(z.object({ name: z.string(), host: z.string().optional() })).min(1),
   readOnly: z.boolean(),
   /** networks that reach outside the machine (internal: false, macvlan): an operator's choice */
   allowExternal: z.boolean(),
@@ -29,6 +36,8 @@ const ConfigSchema = z.object({
   /** Extra labels put on everything created (tests mark their objects with one). */
   extraLabels: z.record(z.string(), z.string()),
   logLevel: z.string(),
+  /** NSLAB_CONFIRM_DESTRUCTIVE: confirmation of destructive tools over MCP */
+  confirmDestructive: z.enum(CONFIRM_MODES),
   /** Limits of every lab container (NSLAB_NODE_MEMORY_MB, NSLAB_NODE_PIDS, NSLAB_NODE_CPUS). */
   nodeLimits: z.object({
     memoryMb: z.number().int().min(32).max(65_536),
@@ -68,6 +77,15 @@ function parseLabels(raw: string | undefined): Record<string, string> {
   return out;
 }
 
+function parseConfirm(raw: string | undefined): ConfirmMode {
+  const v = raw?.trim().toLowerCase();
+  if (!v) return 'elicit';
+  if ((CONFIRM_MODES as readonly string[]).includes(v)) return v as ConfirmMode;
+  throw new Error(
+    `NSLAB_CONFIRM_DESTRUCTIVE=${raw} is not one of ${CONFIRM_MODES.join(', ')}: elicit asks the MCP client when it can (else runs), never asks, always refuses destructive tools when the client cannot ask`,
+  );
+}
+
 function parseNumber(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw.trim() === '') return fallback;
   const n = Number(raw.trim());
@@ -77,15 +95,18 @@ function parseNumber(name: string, raw: string | undefined, fallback: number): n
 
 /** defaults <- environment <- flags. Throws a plain Error naming the variable on bad values. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<Config> = {}, rootDir: string = defaultRoot()): Config {
+  const engines = parseEngines(env.NSLAB_ENGINES, env.DOCKER_HOST?.trim() || undefined);
   const cfg = {
     dataDir: env.NSLAB_DATA_DIR?.trim() || defaultDataDir(env),
-    dockerHost: env.DOCKER_HOST?.trim() || undefined,
+    dockerHost: engines[0]?.host,
+    engines,
     readOnly: parseBool('NSLAB_READ_ONLY', env.NSLAB_READ_ONLY, false),
     allowExternal: parseBool('NSLAB_ALLOW_EXTERNAL', env.NSLAB_ALLOW_EXTERNAL, false),
     toolsets: parseToolsets(env.NSLAB_TOOLSETS),
     rootDir,
     extraLabels: parseLabels(env.NSLAB_EXTRA_LABELS),
     logLevel: env.NSLAB_LOG_LEVEL?.trim() || 'info',
+    confirmDestructive: parseConfirm(env.NSLAB_CONFIRM_DESTRUCTIVE),
     nodeLimits: {
       memoryMb: parseNumber('NSLAB_NODE_MEMORY_MB', env.NSLAB_NODE_MEMORY_MB, 512),
       pids: parseNumber('NSLAB_NODE_PIDS', env.NSLAB_NODE_PIDS, 256),

@@ -2,6 +2,7 @@ import type { Config } from '../src/config.js';
 import { auditTools, syncTools } from './audit.js';
 import { daemonTools } from './daemons.js';
 import type { AnyTool } from './define.js';
+import { engineTools } from './engines.js';
 import { hostTools } from './hosts.js';
 import { networkTools } from './networks.js';
 import { topologyTools } from './topologies.js';
@@ -16,6 +17,7 @@ export const catalogue: readonly AnyTool[] = [
   ...topologyTools,
   ...syncTools,
   ...auditTools,
+  ...engineTools,
 ];
 
 export function findTool(name: string): AnyTool | undefined {

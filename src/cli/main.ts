@@ -11,6 +11,7 @@ import { createLogger } from '../log.js';
 import { createMcpServer } from '../mcp/server.js';
 import { VERSION } from '../version.js';
 import { completionCommands } from './completion.js';
+import { engineCommands } from './engines.js';
 import { progressBar, table, wantsJson } from './render.js';
 import { serveCommand } from './serve.js';
 import { topologyCommands } from './topology.js';
@@ -84,6 +85,7 @@ program
 
 serveCommand(program, lab, fail);
 completionCommands(program, lab, fail);
+engineCommands(program, lab, fail);
 topologyCommands(program, lab, fail);
 
 const images = program.command('images').description('lab images');

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { AuditLog } from './audit.js';
 import { Daemons } from './daemons.js';
 import { DockerEngine } from './docker/engine.js';
+import { Engines } from './engines/service.js';
 import { Hosts } from './hosts.js';
 import { Images } from './images.js';
 import { Networks } from './networks.js';
@@ -18,6 +19,8 @@ export interface Lab {
   config: Config;
   store: Store;
   engine: DockerEngine;
+  /** every engine of NSLAB_ENGINES (the first is `engine`) and their swarm */
+  engines: Engines;
   images: Images;
   networks: Networks;
   daemons: Daemons;
@@ -57,6 +60,7 @@ export function createLab(config: Config): Lab {
     wiring,
     tunnels,
     doctor: new TunnelDoctor(tunnels, config.readOnly),
+    engines: new Engines(config.engines, engine, config.dataDir),
   };
   return { ...core, topologies: new Topologies(core), audit: new AuditLog(config.dataDir), sync: new Sync(core) };
 }

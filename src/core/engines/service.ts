@@ -1,0 +1,286 @@
+import type Docker from 'dockerode';
+import { DockerEngine } from '../docker/engine.js';
+import { LABELS } from '../docker/labels.js';
+import { LabError } from '../errors.js';
+import type { EngineSpec } from './parse.js';
+import { SwarmFile, type SwarmRecord } from './swarm-record.js';
+
+export interface EngineView {
+  name: string;
+  host: string;
+  reachable: boolean;
+  error?: string;
+  docker_version?: string;
+  swarm?: { state: string; role: 'manager' | 'worker' | 'none'; node_id?: string; cluster_id?: string; joined_by_lab: boolean };
+  lab_containers?: number;
+  images?: string[];
+  cpus?: number;
+  memory_mb?: number;
+  /** memory minus the limits of the running containers: what new lab nodes can still count on */
+  free_memory_mb?: number;
+}
+
+type Info = { ServerVersion?: string; NCPU?: number; MemTotal?: number; Swarm?: SwarmInfo };
+type SwarmInfo = {
+  NodeID?: string;
+  LocalNodeState?: string;
+  ControlAvailable?: boolean;
+  Cluster?: { ID?: string };
+  RemoteManagers?: Array<{ NodeID: string; Addr: string }> | null;
+};
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  const late = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms).unref(),
+  );
+  return Promise.race([p, late]);
+}
+
+const SWARM_PORT = 2377;
+
+/**
+ * The Docker engines of a lab (NSLAB_ENGINES) and the Docker Swarm that joins them. The first engine
+ * is the default one and the swarm's manager. Join and leave change nothing but swarm membership,
+ * and leave undoes only what join did (recorded in swarm.json beside the store).
+ */
+export class Engines {
+  readonly #engines = new Map<string, DockerEngine>();
+  readonly #record: SwarmFile;
+
+  constructor(
+    readonly specs: readonly EngineSpec[],
+    defaultEngine: DockerEngine,
+    dataDir: string,
+  ) {
+    specs.forEach((s, i) => {
+      this.#engines.set(
+        s.name,
+        i === 0 ? defaultEngine : new DockerEngine(s.host, defaultEngine.labels, async () => defaultEngine.labels.store),
+      );
+    });
+    this.#record = new SwarmFile(dataDir);
+  }
+
+  get names(): string[] {
+    return this.specs.map((s) => s.name);
+  }
+
+  /** The engine of that name, or a NOT_FOUND naming the engines there are. */
+  get(name: string): DockerEngine {
+    const e = this.#engines.get(name);
+    if (!e)
+      throw new LabError('NOT_FOUND', `engine '${name}' not found`, { hint: `the engines are ${this.names.join(', ')} (NSLAB_ENGINES)` });
+    return e;
+  }
+
+  async list(): Promise<{ engines: EngineView[] }> {
+    await this.get(this.names[0] as string)
+      .ready()
+      .catch(() => undefined);
+    const record = await this.#record.read();
+    const views = await Promise.all(this.specs.map((s) => this.#view(s, record)));
+    return { engines: views };
+  }
+
+  async #view(spec: EngineSpec, record: SwarmRecord | undefined): Promise<EngineView> {
+    const engine = this.get(spec.name);
+    const host = spec.host ?? 'unix:///var/run/docker.sock';
+    let info: Info;
+    try {
+      info = (await withTimeout(engine.api.info(), 5000, `engine ${spec.name}`)) as Info;
+    } catch (err) {
+      return { name: spec.name, host, reachable: false, error: (err as Error).message };
+    }
+    const [containers, images] = await Promise.all([
+      engine.api.listContainers({ all: true }) as Promise<Docker.ContainerInfo[]>,
+      engine.api.listImages({ filters: { label: [LABELS.image] } }),
+    ]);
+    const mine = containers.filter((c) => c.Labels?.[LABELS.managed] === 'true' && c.Labels?.[LABELS.store] === engine.labels.store);
+    const running = containers.filter((c) => c.State === 'running');
+    const limits = await Promise.all(
+      running.map((c) =>
+        engine.api
+          .getContainer(c.Id)
+          .inspect()
+          .then((i) => i.HostConfig?.Memory ?? 0)
+          .catch(() => 0),
+      ),
+    );
+    const total = info.MemTotal ?? 0;
+    const used = limits.reduce((a, b) => a + b, 0);
+    const swarm = info.Swarm ?? {};
+    const state = swarm.LocalNodeState ?? 'inactive';
+    const role = state !== 'active' ? 'none' : swarm.ControlAvailable ? 'manager' : 'worker';
+    const joinedByLab = record
+      ? (record.manager === spec.name && record.initialized) || record.joined.some((j) => j.engine === spec.name)
+      : false;
+    return {
+      name: spec.name,
+      host,
+      reachable: true,
+      ...(info.ServerVersion ? { docker_version: info.ServerVersion } : {}),
+      swarm: {
+        state,
+        role,
+        ...(swarm.NodeID ? { node_id: swarm.NodeID } : {}),
+        ...(swarm.Cluster?.ID ? { cluster_id: swarm.Cluster.ID } : {}),
+        joined_by_lab: joinedByLab,
+      },
+      lab_containers: mine.length,
+      images: images.flatMap((i) => i.RepoTags ?? []).sort(),
+      ...(info.NCPU ? { cpus: info.NCPU } : {}),
+      memory_mb: Math.round(total / 2 ** 20),
+      free_memory_mb: Math.max(0, Math.round((total - used) / 2 ** 20)),
+    };
+  }
+
+  /** The swarm state of every engine, all reachable, or an error naming the first one that is not. */
+  async #states(): Promise<Map<string, SwarmInfo>> {
+    const out = new Map<string, SwarmInfo>();
+    await Promise.all(
+      this.specs.map(async (s) => {
+        try {
+          const info = (await withTimeout(this.get(s.name).api.info(), 5000, `engine ${s.name}`)) as Info;
+          out.set(s.name, info.Swarm ?? {});
+        } catch (err) {
+          throw new LabError(
+            'DOCKER_UNAVAILABLE',
+            `engine '${s.name}' (${s.host ?? 'unix:///var/run/docker.sock'}) does not answer: ${(err as Error).message}`,
+            {
+              hint: 'start it, or take it out of NSLAB_ENGINES; nothing was changed',
+            },
+          );
+        }
+      }),
+    );
+    return out;
+  }
+
+  async join(
+    advertise: Record<string, string> = {},
+  ): Promise<{ manager: string; initialized: boolean; joined: string[]; already: string[] }> {
+    for (const name of Object.keys(advertise)) {
+      if (!this.#engines.has(name)) {
+        throw new LabError('INVALID_INPUT', `advertise.${name}: no engine of that name`, {
+          issues: [{ path: `advertise.${name}`, message: 'no engine of that name' }],
+          hint: `the engines are ${this.names.join(', ')} (NSLAB_ENGINES)`,
+        });
+      }
+    }
+    if (this.specs.length < 2)
+      throw new LabError('INVALID_INPUT', 'there is one engine: a swarm joins several', {
+        hint: 'name them in NSLAB_ENGINES (a=...,b=...)',
+      });
+    const managerName = this.names[0] as string;
+    const manager = this.get(managerName);
+    // Look before changing anything: every engine answers, and none belongs to another swarm.
+    const states = await this.#states();
+    const ms = states.get(managerName) ?? {};
+    const managerActive = ms.LocalNodeState === 'active';
+    if (managerActive && !ms.ControlAvailable) {
+      throw new LabError(
+        'CONFLICT',
+        `engine '${managerName}' is a worker of another swarm (managers ${(ms.RemoteManagers ?? []).map((m) => m.Addr).join(', ')})`,
+        {
+          hint: 'the first engine of NSLAB_ENGINES must be a swarm manager or in no swarm; nothing was changed',
+        },
+      );
+    }
+    const members = managerActive
+      ? new Set(((await manager.api.listNodes()) as Array<{ ID: string }>).map((n) => n.ID))
+      : new Set<string>();
+    const already: string[] = [];
+    for (const name of this.names.slice(1)) {
+      const s = states.get(name) ?? {};
+      if (s.LocalNodeState === 'inactive' || s.LocalNodeState === undefined) continue;
+      if (s.LocalNodeState === 'active' && s.NodeID && members.has(s.NodeID)) {
+        already.push(name);
+        continue;
+      }
+      throw new LabError(
+        'CONFLICT',
+        `engine '${name}' belongs to another swarm (state ${s.LocalNodeState}${s.Cluster?.ID ? `, cluster ${s.Cluster.ID}` : ''})`,
+        {
+          hint: `netstream-lab never takes an engine out of a swarm it did not make: run \`docker swarm leave\` on '${name}' yourself, or take it out of NSLAB_ENGINES; nothing was changed`,
+        },
+      );
+    }
+    const previous = await this.#record.read();
+    const record: SwarmRecord = previous ?? { manager: managerName, initialized: false, joined: [], at: new Date().toISOString() };
+    const undo: Array<() => Promise<unknown>> = [];
+    try {
+      let initializedNow = false;
+      if (!managerActive) {
+        await manager.api.swarmInit({
+          ListenAddr: `0.0.0.0:${SWARM_PORT}`,
+          ...(advertise[managerName] ? { AdvertiseAddr: advertise[managerName] } : {}),
+        });
+        initializedNow = true;
+        record.initialized = true;
+        undo.push(() => manager.api.swarmLeave({ force: true }));
+      }
+      const cluster = (await manager.api.swarmInspect()) as { JoinTokens: { Worker: string } };
+      const mInfo = ((await manager.api.info()) as Info).Swarm ?? {};
+      const managerAddr = (mInfo.RemoteManagers ?? []).find((m) => m.NodeID === mInfo.NodeID)?.Addr;
+      if (!managerAddr) throw new LabError('DAEMON_ERROR', `engine '${managerName}' is a swarm manager without an address`, {});
+      const joined: string[] = [];
+      for (const name of this.names.slice(1)) {
+        if (already.includes(name)) continue;
+        const engine = this.get(name);
+        await engine.api.swarmJoin({
+          ListenAddr: `0.0.0.0:${SWARM_PORT}`,
+          RemoteAddrs: [managerAddr],
+          JoinToken: cluster.JoinTokens.Worker,
+          ...(advertise[name] ? { AdvertiseAddr: advertise[name] } : {}),
+        });
+        const nodeId = ((await engine.api.info()) as Info).Swarm?.NodeID ?? '';
+        undo.push(() => engine.api.swarmLeave({ force: true }));
+        record.joined.push({ engine: name, node_id: nodeId });
+        joined.push(name);
+      }
+      await this.#record.write(record);
+      return { manager: managerName, initialized: initializedNow, joined, already };
+    } catch (err) {
+      for (const step of undo.reverse()) await step().catch(() => undefined);
+      if (err instanceof LabError) throw err;
+      const why = (err as { json?: { message?: string } }).json?.message ?? (err as Error).message;
+      throw new LabError('DAEMON_ERROR', `joining the engines failed: ${why}`, {
+        cause: err,
+        hint: /advertise|local IP address|listen/i.test(why)
+          ? 'an engine has several addresses: say which one the others reach, e.g. {"advertise": {"a": "192.0.2.10", "b": "192.0.2.11"}}; what this call did was undone'
+          : 'what this call did was undone',
+      });
+    }
+  }
+
+  async leave(): Promise<{ left: string[]; removed_swarm: boolean }> {
+    const record = await this.#record.read();
+    if (!record) return { left: [], removed_swarm: false };
+    const left: string[] = [];
+    for (const j of [...record.joined].reverse()) {
+      const engine = this.#engines.get(j.engine);
+      if (!engine) continue;
+      await engine.api.swarmLeave({ force: true }).catch((err: { statusCode?: number }) => {
+        // 503: the engine is no longer in a swarm; that is the state leave wants.
+        if (err.statusCode !== 503) throw err;
+      });
+      left.push(j.engine);
+      if (!record.initialized) {
+        // The swarm stays (it was there before): take the departed node out of its list too.
+        await this.get(record.manager)
+          .api.getNode(j.node_id)
+          .remove({ force: true })
+          .catch(() => undefined);
+      }
+    }
+    if (record.initialized) {
+      await this.get(record.manager)
+        .api.swarmLeave({ force: true })
+        .catch((err: { statusCode?: number }) => {
+          if (err.statusCode !== 503) throw err;
+        });
+    }
+    await this.#record.clear();
+    return { left, removed_swarm: record.initialized };
+  }
+}
