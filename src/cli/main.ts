@@ -14,6 +14,7 @@ import { completionCommands } from './completion.js';
 import { engineCommands } from './engines.js';
 import { progressBar, table, wantsJson } from './render.js';
 import { serveCommand } from './serve.js';
+import { slackCommand } from './slack.js';
 import { topologyCommands } from './topology.js';
 
 function fail(message: string): never {
@@ -84,6 +85,7 @@ program
   });
 
 serveCommand(program, lab, fail);
+slackCommand(program, lab, fail);
 completionCommands(program, lab, fail);
 engineCommands(program, lab, fail);
 topologyCommands(program, lab, fail);
