@@ -2,6 +2,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { manifestText } from '../src/gen/manifest.js';
 import { withToolTable } from '../src/gen/readme.js';
+import { slackManifestJson, slackManifestYaml } from '../src/gen/slack-manifest.js';
 import { topologySchemaText } from '../src/gen/topology-schema.js';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
@@ -9,4 +10,6 @@ writeFileSync('manifest.json', manifestText(pkg.version));
 writeFileSync('README.md', withToolTable(readFileSync('README.md', 'utf8')));
 mkdirSync('schemas', { recursive: true });
 writeFileSync('schemas/topology.schema.json', topologySchemaText());
-process.stdout.write('wrote manifest.json, the README tool table and schemas/topology.schema.json\n');
+writeFileSync('slack-manifest.json', slackManifestJson());
+writeFileSync('slack-manifest.yaml', slackManifestYaml());
+process.stdout.write('wrote manifest.json, the README tool table, schemas/topology.schema.json and slack-manifest.json/.yaml\n');

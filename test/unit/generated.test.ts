@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { manifestText } from '../../src/gen/manifest.js';
 import { withToolTable } from '../../src/gen/readme.js';
+import { slackManifestJson, slackManifestYaml } from '../../src/gen/slack-manifest.js';
 import { topologySchemaText } from '../../src/gen/topology-schema.js';
 import { catalogue } from '../../tools/index.js';
 
@@ -44,6 +45,17 @@ describe('files generated from the catalogue', () => {
       expect(check(parseYaml(read(join('examples', f)))), `${f}: ${JSON.stringify(check.errors)}`).toBe(true);
     }
     expect(check({ name: 'x', networks: {}, nodes: { r1: { kind: 'bird', interfaces: { a: 'auto' } } } })).toBe(false);
+  });
+
+  it('slack-manifest.json and .yaml are up to date (run `npm run gen`): /lab, interactivity, Socket Mode, the scopes used', () => {
+    expect(read('slack-manifest.json')).toBe(slackManifestJson());
+    expect(read('slack-manifest.yaml')).toBe(slackManifestYaml());
+    const m = JSON.parse(read('slack-manifest.json'));
+    expect(m.features.slash_commands.map((c: { command: string }) => c.command)).toEqual(['/lab']);
+    expect(m.settings).toMatchObject({ interactivity: { is_enabled: true }, socket_mode_enabled: true });
+    expect(m.oauth_config.scopes.bot).toEqual(expect.arrayContaining(['commands', 'chat:write', 'files:write']));
+    for (const t of catalogue) expect(m.features.slash_commands[0].usage_hint).toContain(t.name.split('_')[0]);
+    expect(parseYaml(read('slack-manifest.yaml'))).toEqual(m);
   });
 
   it('mcpb validate accepts manifest.json', async () => {
