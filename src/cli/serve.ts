@@ -1,8 +1,11 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Command } from 'commander';
 import type { Lab } from '../core/lab.js';
 import { httpOptions } from '../http/options.js';
+import { createRestHandler } from '../http/rest.js';
 import { startHttpServer } from '../http/server.js';
 import { createLogger } from '../log.js';
+import { createSlack, type SlackFrontEnd } from '../slack/app.js';
 
 /** `nslab serve`: MCP over Streamable HTTP, the REST API, Slack when configured, /healthz. */
 export function serveCommand(program: Command, lab: () => Lab, fail: (message: string) => never): void {
@@ -20,15 +23,32 @@ export function serveCommand(program: Command, lab: () => Lab, fail: (message: s
       }
       const l = lab();
       const log = createLogger(l.config.logLevel);
-      const running = await startHttpServer(l, opts, {}, (m) => log.error(m)).catch((err: Error) =>
+      let slack: SlackFrontEnd | undefined;
+      try {
+        slack = createSlack(l, process.env);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+      const fronts = {
+        rest: createRestHandler(l),
+        ...(slack?.mode === 'http'
+          ? { slack: (req: IncomingMessage, res: ServerResponse) => (slack as SlackFrontEnd).handle(req, res) }
+          : {}),
+      };
+      const running = await startHttpServer(l, opts, fronts, (m) => log.error(m)).catch((err: Error) =>
         fail(`cannot listen on ${opts.host}:${opts.port}: ${err.message}`),
       );
+      // Slack's own check (auth.test) and Socket Mode: a Slack that does not answer is logged, and
+      // MCP and REST go on serving.
+      await slack
+        ?.start()
+        .catch((err: unknown) => log.error({ err: String(err) }, 'Slack did not start; /slack/events will answer once it does'));
       void l.sync
         .restoreRules()
         .then((r) => r.length && log.info({ bridges: r }, 'restored forwarding rules of lab networks'))
         .catch((err: unknown) => log.warn({ err: String(err) }, 'could not check the forwarding rules at start'));
       log.info(
-        { url: running.url, mcp: `${running.url}/mcp`, token: Boolean(opts.token), dataDir: l.config.dataDir },
+        { url: running.url, mcp: `${running.url}/mcp`, slack: slack?.mode ?? 'off', token: Boolean(opts.token), dataDir: l.config.dataDir },
         'netstream-lab serving',
       );
       // Machine-readable first line on stdout, so scripts (and tests) learn the port picked by --port 0.
@@ -38,13 +58,16 @@ export function serveCommand(program: Command, lab: () => Lab, fail: (message: s
         if (stopping) return;
         stopping = true;
         log.info({ signal }, 'shutting down: waiting for calls in flight');
-        void running.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            log.error({ err: String(err) }, 'unclean shutdown');
-            process.exit(1);
-          },
-        );
+        void running
+          .close()
+          .then(() => slack?.stop())
+          .then(
+            () => process.exit(0),
+            (err: unknown) => {
+              log.error({ err: String(err) }, 'unclean shutdown');
+              process.exit(1);
+            },
+          );
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
