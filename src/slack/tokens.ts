@@ -26,7 +26,8 @@ export function normalise(text: string): string {
   );
 }
 
-const BLOCK = /```[a-zA-Z]*[ \t]*\n?([\s\S]*?)```/g;
+// ```yaml\n...``` (a language word only when a line break follows it), or ```...```
+const BLOCK = /```(?:[a-zA-Z]+[ \t]*\n|[ \t]*\n?)([\s\S]*?)```/g;
 const MARK = (i: number) => `\uE000${i}\uE000`;
 
 /** Split into words: quotes ("a b", 'a b', `a`) group, code blocks are one word each. */
@@ -42,6 +43,10 @@ export function tokenize(raw: string): Token[] {
   let quoted = false;
   let quote: string | undefined;
   let started = false;
+  // Inside JSON ([...] or {...} as a value) spaces and quotes are the JSON's own.
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
   const push = () => {
     if (started) tokens.push(expand({ text: cur, quoted, block: false }, blocks));
     cur = '';
@@ -49,12 +54,25 @@ export function tokenize(raw: string): Token[] {
     started = false;
   };
   for (const ch of text) {
-    if (quote) {
+    const valueStart = cur === '' || cur.endsWith('=');
+    if (depth > 0) {
+      cur += ch;
+      if (escaped) escaped = false;
+      else if (inString && ch === '\\') escaped = true;
+      else if (ch === '"') inString = !inString;
+      else if (inString) continue;
+      else if (ch === '[' || ch === '{') depth++;
+      else if (ch === ']' || ch === '}') depth--;
+    } else if (quote) {
       if (ch === quote) quote = undefined;
       else cur += ch;
-    } else if (ch === '"' || ch === "'" || ch === '`') {
+    } else if ((ch === '"' || ch === "'" || ch === '`') && valueStart) {
       quote = ch;
       quoted = true;
+      started = true;
+    } else if ((ch === '[' || ch === '{') && valueStart) {
+      depth = 1;
+      cur += ch;
       started = true;
     } else if (/\s/.test(ch)) {
       push();
