@@ -1,9 +1,10 @@
 import { request } from 'node:http';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lab } from '../../src/core/lab.js';
 import { createRestHandler } from '../../src/http/rest.js';
 import { type RunningServer, startHttpServer } from '../../src/http/server.js';
-import { sweep, testLab } from '../helpers/docker.js';
+import { sweep, testLab, waitFor } from '../helpers/docker.js';
 
 /**
  * The REST API over real HTTP on 127.0.0.1, against the real engine: every path of the old
@@ -15,6 +16,8 @@ const TOKEN = 'rest-test-token-0123456789abcdef';
 
 let lab: Lab;
 let server: RunningServer;
+const docker = new Docker();
+const containers = async (name: string) => (await docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } })).length;
 
 type Answer = { status: number; body: any; headers: Headers };
 async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
@@ -119,6 +122,7 @@ describe('REST API (the old service, generated from the catalogue)', () => {
 
     expect((await ok('GET', '/daemons')).daemons.map((d: { name: string }) => d.name)).toEqual(['rest-r1']);
     expect((await ok('GET', '/hosts/rest-h1')).state).toBe('running');
+    expect(await ok('GET', '/daemons/rest-r1')).toMatchObject({ asn: 65001, router_id: '10.246.1.11', state: 'running' });
     const status = await ok('GET', '/daemons/rest-r1/status');
     expect(status).toMatchObject({ name: 'rest-r1', kind: 'frr', state: 'running' });
 
@@ -137,6 +141,29 @@ describe('REST API (the old service, generated from the catalogue)', () => {
     expect(addrs.stdout).toContain(conn.ip);
     await ok('POST', '/networks/disconnect', { network: 'rest-net2', container: 'rest-h1' });
     expect((await ok('GET', '/networks/rest-net2')).containers).toEqual([]);
+  });
+
+  it('a client that hangs up during a create cancels it, and nothing is left half made', async () => {
+    const aborter = new AbortController();
+    const pending = fetch(`${server.url}/daemons`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'rest-r9', kind: 'frr', asn: 65009, interfaces: [{ network: 'rest-net' }] }),
+      signal: aborter.signal,
+    }).catch((err: Error) => err);
+    // Hang up as soon as the container exists: the create is then waiting for FRR to answer.
+    await waitFor('the container rest-r9', async () => ((await containers('rest-r9')) > 0 ? true : undefined), 30, 50);
+    aborter.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    const entry = await waitFor(
+      'the cancelled call in the audit log',
+      async () => (await ok('GET', '/audit?tool=daemon_create&ok=false')).entries.find((e: any) => e.args.name === 'rest-r9'),
+      30,
+      200,
+    );
+    expect(entry).toMatchObject({ front_end: 'rest', error: 'TIMEOUT', message: expect.stringContaining('cancelled') });
+    expect(await containers('rest-r9')).toBe(0);
+    expect((await api('GET', '/daemons/rest-r9')).status).toBe(404);
   });
 
   it('tunnels: a VXLAN tunnel is created, up, healthy, repaired, listed and deleted by its path', async () => {
@@ -202,6 +229,11 @@ describe('REST API (the old service, generated from the catalogue)', () => {
       'rest-topo-h1:running',
       'rest-topo-r1:running',
     ]);
+    expect((await ok('GET', '/topologies/rest-topo/plan')).summary).toMatchObject({ create: 0, keep: 3 });
+    expect((await ok('GET', '/topologies/rest-topo/graph?format=mermaid')).text).toContain('r1');
+    const badFormat = await api('GET', '/topologies/rest-topo/graph?format=jpeg');
+    expect(badFormat.status).toBe(400);
+    expect(badFormat.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['format']);
     // deployed: deleting it without force is a conflict
     expect((await api('DELETE', '/topologies/rest-topo')).status).toBe(409);
     // activating what already runs changes nothing (standup converges)
