@@ -130,7 +130,10 @@ function pushLines(key: string, lines: string[], blocks: Block[], cut: () => voi
 }
 
 export function scalar(key: string, value: unknown, mark = true): string {
-  if (typeof value === 'boolean') return `${mark ? `${marker(String(value), key)} ` : ''}${value ? 'yes' : 'no'}`;
+  if (typeof value === 'boolean') {
+    const m = mark ? marker(String(value), key) : '';
+    return `${m ? `${m} ` : ''}${value ? 'yes' : 'no'}`;
+  }
   if (typeof value === 'number' && key.endsWith('_s')) return duration(value);
   const text = String(value);
   const m = mark ? marker(text, key) : '';
