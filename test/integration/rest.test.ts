@@ -1,21 +1,19 @@
 import { request } from 'node:http';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Lab } from '../../src/core/lab.js';
-import { createRestHandler } from '../../src/http/rest.js';
-import { type RunningServer, startHttpServer } from '../../src/http/server.js';
-import { sweep, testLab, waitFor } from '../helpers/docker.js';
+import { sweep, testEnv, waitFor } from '../helpers/docker.js';
+import { type Served, serve } from '../helpers/serve.js';
 
 /**
- * The REST API over real HTTP on 127.0.0.1, against the real engine: every path of the old
+ * The REST API of `nslab serve` (spawned from dist/ as a user starts it, with NSLAB_HTTP_TOKEN),
+ * over real HTTP on 127.0.0.1, against the real engine: every path of the old
  * service (INTERFACES.md section 5) and every status code a client has to handle.
  * Objects: rest-* names, subnets in 10.246.0.0/16.
  */
 const RUN = `rest-${process.pid}`;
 const TOKEN = 'rest-test-token-0123456789abcdef';
 
-let lab: Lab;
-let server: RunningServer;
+let server: Served;
 const docker = new Docker();
 const containers = async (name: string) => (await docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } })).length;
 
@@ -37,13 +35,11 @@ const ok = async (method: string, path: string, body?: unknown, status = 200): P
 
 describe('REST API (the old service, generated from the catalogue)', () => {
   beforeAll(async () => {
-    lab = testLab(RUN);
-    const opts = { host: '127.0.0.1', port: 0, token: TOKEN, corsOrigins: [], allowedHosts: [], drainMs: 5000 };
-    server = await startHttpServer(lab, opts, { rest: createRestHandler(lab) });
+    server = await serve({ ...testEnv(RUN), NSLAB_HTTP_TOKEN: TOKEN });
   });
 
   afterAll(async () => {
-    await server?.close();
+    expect(await server?.stop()).toBe(0);
     await sweep(RUN);
   });
 
@@ -121,6 +117,7 @@ describe('REST API (the old service, generated from the catalogue)', () => {
     expect(h1.gateway).toBe('rest-r1');
 
     expect((await ok('GET', '/daemons')).daemons.map((d: { name: string }) => d.name)).toEqual(['rest-r1']);
+    expect((await ok('GET', '/hosts')).hosts.map((h: { name: string }) => h.name)).toEqual(['rest-h1']);
     expect((await ok('GET', '/hosts/rest-h1')).state).toBe('running');
     expect(await ok('GET', '/daemons/rest-r1')).toMatchObject({ asn: 65001, router_id: '10.246.1.11', state: 'running' });
     const status = await ok('GET', '/daemons/rest-r1/status');
@@ -179,6 +176,7 @@ describe('REST API (the old service, generated from the catalogue)', () => {
       201,
     );
     expect(t).toMatchObject({ name: 'rt1', mode: 'vxlan', underlay: 'rest-net' });
+    expect((await ok('GET', '/tunnels')).tunnels).toHaveLength(1);
     expect((await ok('GET', '/tunnels?container=rest-h1')).tunnels.map((x: { name: string }) => x.name)).toEqual(['rt1']);
     expect((await ok('GET', '/tunnels?container=rest-net2')).tunnels).toEqual([]);
     expect((await ok('GET', '/tunnels/rest-r1/rt1/state')).state).toBe('up');
