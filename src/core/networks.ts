@@ -7,6 +7,7 @@ import { isManaged, LABELS, ownership, ownershipLabels, recordLabel } from './do
 import { conflict, invalid, LabError, notFound } from './errors.js';
 import { allocate, checkAddress, defaultGateway, overlaps, parseCidr, parseSubnet, type Subnet } from './ipam.js';
 import { crashPoint, pendingMark } from './pending.js';
+import { undo, withLeftovers } from './rollback.js';
 import type { NetworkRecord, StoreState } from './store/schema.js';
 import type { Store } from './store/store.js';
 
@@ -167,11 +168,11 @@ export class Networks {
       });
       return this.#view({ ...rec, id: made.id }, true, made.warnings);
     } catch (err) {
-      if (id) await this.unprovision(rec).catch(() => undefined);
+      const left = id ? await undo([[`network ${rec.name}`, () => this.unprovision(rec)]]) : [];
       await this.store.update((s) => {
         delete s.networks[rec.name];
       });
-      throw err;
+      throw withLeftovers(err, left);
     }
   }
 
@@ -209,9 +210,12 @@ export class Networks {
       }
       return { id: net.id, warnings };
     } catch (err) {
-      if (id) await this.unprovision(rec).catch(() => undefined);
-      if (err instanceof LabError) throw err;
-      throw new LabError('DAEMON_ERROR', `Docker refused to create network '${rec.name}': ${engineMessage(err)}`, { cause: err });
+      const left = id ? await undo([[`network ${rec.name}`, () => this.unprovision(rec)]]) : [];
+      const e =
+        err instanceof LabError
+          ? err
+          : new LabError('DAEMON_ERROR', `Docker refused to create network '${rec.name}': ${engineMessage(err)}`, { cause: err });
+      throw withLeftovers(e, left);
     }
   }
 

@@ -8,6 +8,7 @@ import type { ImageKind, Images } from './images.js';
 import { Networks } from './networks.js';
 import { crashPoint, pendingMark } from './pending.js';
 import type { OpContext } from './progress.js';
+import { undo, withLeftovers } from './rollback.js';
 import type { DaemonRecord, HostRecord, StoreState } from './store/schema.js';
 import type { Store } from './store/store.js';
 import { tunnelFiles } from './tunnels/render.js';
@@ -170,9 +171,13 @@ export class NodeBase {
       if (wait) await this.started(rec, id, ctx);
       return { id, image };
     } catch (err) {
-      if (id) await this.engine.removeContainerId(id).catch(() => undefined);
-      if (err instanceof LabError) throw err;
-      throw new LabError('DAEMON_ERROR', `could not create container '${rec.name}': ${engineMessage(err)}`, { cause: err });
+      const made = id;
+      const left = made ? await undo([[`container ${rec.name}`, () => this.engine.removeContainerId(made)]]) : [];
+      const e =
+        err instanceof LabError
+          ? err
+          : new LabError('DAEMON_ERROR', `could not create container '${rec.name}': ${engineMessage(err)}`, { cause: err });
+      throw withLeftovers(e, left);
     }
   }
 
@@ -276,8 +281,7 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
         return r;
       });
     } catch (err) {
-      await this.engine.removeContainerId(id).catch(() => undefined);
-      throw err;
+      throw withLeftovers(err, await undo([[`container ${name}`, () => this.engine.removeContainerId(id)]]));
     }
   }
 

@@ -204,7 +204,9 @@ export class Sync {
         }
       }
     }
-    if (engine.isLocal) await this.#rules(state.networks, drift);
+    // The rule of a network whose create is under way or unfinished comes with finishing it.
+    const settled = Object.fromEntries(Object.entries(state.networks).filter(([, n]) => n.id && !n.pending));
+    if (engine.isLocal) await this.#rules(settled, drift);
 
     ctx.progress?.(`found ${drift.length} differences between the store and Docker`, 0.2);
     if (apply) {

@@ -13,6 +13,7 @@ import { LabError } from '../errors.js';
 import type { Hosts } from '../hosts.js';
 import { parseSubnet, type Subnet } from '../ipam.js';
 import { bridgeName, type Networks, refuseHostRoute } from '../networks.js';
+import { crashPoint } from '../pending.js';
 import type { OpContext } from '../progress.js';
 import type { DaemonRecord, HostRecord, NetworkRecord, StoreState, TunnelRecord } from '../store/schema.js';
 import type { Store } from '../store/store.js';
@@ -205,6 +206,7 @@ export async function runStandup(
     if (rec) rec.deployed = true;
     return structuredClone(s);
   });
+  crashPoint('standup.reserved');
 
   const made = { containers: [] as string[], networks: [] as NetworkRecord[] };
   const failed: Array<{ name: string; error: string }> = [];
@@ -239,6 +241,7 @@ export async function runStandup(
             const r = await svc.provision(rec, reserved, { ...(ctx.signal ? { signal: ctx.signal } : {}) }, false);
             made.containers.push(r.id);
             results.nodes.set(n.name, r);
+            crashPoint('standup.node_made');
           } catch (err) {
             failed.push({ name: n.name, error: err instanceof LabError ? err.message : String(err) });
           }
@@ -284,6 +287,7 @@ export async function runStandup(
     cancelled();
     if (failed.length) throw new LabError('DAEMON_ERROR', failed.map((f) => `${f.name}: ${f.error}`).join('; '));
 
+    crashPoint('standup.made');
     // 4. Record what Docker made, in one transaction.
     await store.update((s) => recordResults(s, results));
 

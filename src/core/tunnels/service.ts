@@ -6,6 +6,7 @@
 import type { ContainerInfo, DockerEngine } from '../docker/engine.js';
 import { conflict, invalid, LabError, notFound } from '../errors.js';
 import { innerAddressProblem, parseCidr, type Subnet } from '../ipam.js';
+import { undo, withLeftovers } from '../rollback.js';
 import type { StoreState, TunnelMode, TunnelRecord } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { interfaceWith, isUnsupportedKernelError, type LinkObservation, parseAddrs, parseLinks } from './inspect.js';
@@ -94,11 +95,11 @@ export class Tunnels {
         made.push(e);
       }
     } catch (err) {
-      await Promise.all(made.map((e) => this.removeEnd(e).catch(() => undefined)));
+      const left = await undo(made.map((e) => [`tunnel ${e.name} in ${e.container}`, () => this.removeEnd(e)]));
       await this.store.update((s) => {
         delete s.tunnels[rec.name];
       });
-      throw err;
+      throw withLeftovers(err, left);
     }
     await this.onChange?.(endsOf(rec).map((e) => e.container));
     return rec;
