@@ -31,6 +31,31 @@ function readable(contentType: string): boolean {
 }
 
 /**
+ * The body's bytes, refusing more than the limit. Past it, nothing more is kept: the rest is read
+ * into nothing and the 413 answer closes the connection.
+ */
+function collect(req: IncomingMessage): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      // Keep reading into nothing; the answer closes the connection.
+      req.off('data', onData);
+      req.resume();
+      reject(tooLarge());
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(chunks));
+    req.once('error', reject);
+  });
+}
+
+/**
  * The body as a JSON object, {} when there is none. Refuses (HttpRefusal) a body over the limit,
  * one that is not JSON, or JSON that is not an object, saying what to send instead.
  */
@@ -40,16 +65,7 @@ export async function readJsonObject(req: IncomingMessage): Promise<Record<strin
     req.resume(); // drain, so the connection can carry the answer
     throw tooLarge();
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      req.resume();
-      throw tooLarge();
-    }
-    chunks.push(chunk);
-  }
+  const chunks = await collect(req);
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return {};
   const contentType = req.headers['content-type'] ?? '';
@@ -76,7 +92,7 @@ export async function readJsonObject(req: IncomingMessage): Promise<Record<strin
     throw new HttpRefusal(
       400,
       'INVALID_JSON',
-      `the request body must be a JSON object, not ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`,
+      `the request body must be a JSON object, not ${Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`}`,
       'send a JSON object, e.g. {"name": "r1"}',
     );
   }
