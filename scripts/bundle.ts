@@ -38,7 +38,7 @@ try {
   const manifest = JSON.parse(readFileSync(join(stage, 'manifest.json'), 'utf8'));
   manifest.compatibility = { ...manifest.compatibility, platforms: [process.platform] };
   writeFileSync(join(stage, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  prune(join(stage, 'node_modules'));
+  run('node', [join(root, 'scripts', 'prune-modules.mjs'), join(stage, 'node_modules')]);
   run(bin('mcpb'), ['validate', join(stage, 'manifest.json')]);
   mkdirSync(outDir, { recursive: true });
   rmSync(out, { force: true });
@@ -48,31 +48,6 @@ try {
   process.stdout.write(`${out}\n`);
 } finally {
   rmSync(stage, { recursive: true, force: true });
-}
-
-/** Files of dependencies that no production run reads. */
-function prune(modules: string) {
-  rmSync(join(modules, '@types'), { recursive: true, force: true });
-  // The graph renderer loads only these two faces (src/core/topology/graph.ts); keep the licence.
-  const fonts = join(modules, 'dejavu-fonts-ttf', 'ttf');
-  for (const f of readdirSync(fonts)) if (!['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].includes(f)) rmSync(join(fonts, f));
-  // Graphviz as WebAssembly: the package resolves to dist/viz.js (import) or dist/viz.cjs
-  // (require), each self-contained; lib/ and the browser build are copies of the same 1.2 MB.
-  for (const f of ['lib', 'src', 'dist/viz-global.js']) rmSync(join(modules, '@viz-js', 'viz', f), { recursive: true, force: true });
-  // Node never runs TypeScript from node_modules; *.bare are addons for the Bare runtime (bare-fs
-  // and friends are tar-stream's `fs` there only); tests, docs and changelogs are for authors.
-  const junk =
-    /(\.[cm]?ts|\.map|\.md|\.markdown|\.tsbuildinfo|\.bare)$|^(test|tests|__tests__|benchmarks?|docs|CHANGELOG.*|HISTORY.*|AUTHORS|\.github|\.travis\.yml)$/i;
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      // Keep licences (they must travel with the code) and package.json; drop docs and typings.
-      if (/^licen[cs]e/i.test(e.name)) continue;
-      if (junk.test(e.name)) rmSync(p, { recursive: true, force: true });
-      else if (e.isDirectory()) walk(p);
-    }
-  };
-  walk(modules);
 }
 
 function du(dir: string): number {

@@ -53,7 +53,7 @@ export function buildManifest(version: string): Record<string, unknown> {
     },
     tools: catalogue.map((t) => ({ name: t.name, description: t.description })),
     tools_generated: false,
-    compatibility: { platforms: ['linux', 'darwin'], runtimes: { node: '>=20.0.0' } },
+    compatibility: { platforms: ['linux', 'darwin'], runtimes: { node: '>=22.0.0' } },
   };
 }
 
