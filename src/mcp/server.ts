@@ -1,23 +1,74 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { runTool, visibleTools } from '../../tools/index.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  CompleteRequestSchema,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  ReadResourceRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { findTool, runTool, unavailable, visibleTools } from '../../tools/index.js';
+import type { Config, ConfirmMode } from '../config.js';
 import type { Lab } from '../core/lab.js';
 import { VERSION } from '../version.js';
+import { confirmCall } from './confirm.js';
+import { McpLog } from './logging.js';
+import { callProgress } from './progress.js';
+import { Prompts } from './prompts.js';
+import { Resources } from './resources.js';
+import { toolResult } from './result.js';
 import { annotations, inputJsonSchema, outputJsonSchema } from './schema.js';
 
 export const SERVER_INFO = { name: 'netstream-lab', version: VERSION };
 
+export interface McpServerOptions {
+  /** confirmation of destructive tools for this server (default: the config's NSLAB_CONFIRM_DESTRUCTIVE) */
+  confirm?: ConfirmMode;
+  /** during a call with a progress token, a "still running" step after this much silence (default 5 s) */
+  heartbeatMs?: number;
+}
+
+function instructions(config: Config): string {
+  const ro = config.readOnly ? ' This server is read-only: only tools that change nothing are offered.' : '';
+  return (
+    [
+      'netstream-lab runs container BGP labs (FRR, GoBGP, ExaBGP daemons, hosts, networks, GRE/VXLAN tunnels).',
+      'Whole labs: topology_create (YAML) then topology_standup with wait_established_s, topology_status, topology_graph (png shows the lab); the plan-and-apply-topology prompt walks through validate, plan, confirm, standup, status.',
+      'One at a time: network_create, daemon_create, daemon_peer_add / daemon_route_advertise (live), daemon_status until neighbors are Established, host_create + host_exec ping to check forwarding, tunnel_create + tunnel_diagnose / tunnel_fix.',
+      'A session that stays down: the troubleshoot-bgp-session prompt.',
+      'Resources: nslab://topology/{name}/file and /status, nslab://daemon/{name}/config (rendered BGP files).',
+      'Tools marked destructive ask the user to confirm first when the client supports elicitation.',
+    ].join(' ') + ro
+  );
+}
+
 /**
- * An MCP server built from the catalogue. The low-level Server is used on purpose: tools are
- * registered with their strict JSON Schemas as declared (the high-level API would strip unknown
- * keys before validation), and every call goes through runTool like on the other front ends.
+ * An MCP server built from the catalogue, one per client (stdio process or HTTP session): its
+ * logging level and confirmations belong to that client; the lab is shared. The low-level Server
+ * is used on purpose: tools are registered with their strict JSON Schemas as declared (the
+ * high-level API would strip unknown keys before validation), and every call goes through runTool
+ * like on the other front ends.
  */
-export function createMcpServer(lab: Lab, frontEnd = 'mcp-stdio'): Server {
+export function createMcpServer(lab: Lab, frontEnd = 'mcp-stdio', opts: McpServerOptions = {}): Server {
   const server = new Server(SERVER_INFO, {
-    capabilities: { tools: { listChanged: false } },
-    instructions:
-      'netstream-lab runs container BGP labs (FRR, GoBGP, ExaBGP daemons, hosts, networks, GRE/VXLAN tunnels). Whole labs: topology_create (YAML) then topology_standup with wait_established_s, topology_status, topology_graph (png shows the lab). One at a time: network_create, daemon_create, daemon_peer_add / daemon_route_advertise (live), daemon_status until neighbors are Established, host_create + host_exec ping to check forwarding, tunnel_create + tunnel_diagnose / tunnel_fix.',
+    capabilities: {
+      tools: { listChanged: false },
+      resources: { listChanged: false },
+      prompts: { listChanged: false },
+      completions: {},
+      logging: {},
+    },
+    instructions: instructions(lab.config),
   });
+  const log = new McpLog(server);
+  const visible = () => new Set(visibleTools(lab.config).map((t) => t.name));
+  const resources = new Resources(lab, visible, frontEnd);
+  const prompts = new Prompts(lab, visible);
+  const confirmMode = opts.confirm ?? lab.config.confirmDestructive;
+  const heartbeatMs = opts.heartbeatMs ?? 5000;
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: visibleTools(lab.config).map((t) => ({
@@ -31,45 +82,60 @@ export function createMcpServer(lab: Lab, frontEnd = 'mcp-stdio'): Server {
   }));
 
   server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
-    const token = req.params._meta?.progressToken;
-    let step = 0;
-    const progress =
-      token === undefined
-        ? undefined
-        : (message: string) => {
-            step += 1;
-            void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: step, message } });
-          };
+    const { name } = req.params;
+    const args = req.params.arguments ?? {};
+    const notify = extra.sendNotification;
+    const tool = findTool(name);
+    // Only a call that would run is confirmed: bad input or a hidden tool is refused as it is.
+    if (tool && !unavailable(tool, lab.config) && tool.input.safeParse(args).success) {
+      const verdict = await confirmCall(server, lab, tool, args, confirmMode, extra.signal);
+      if (!verdict.go) {
+        log.send('notice', `${name} not run: not confirmed`, { tool: name }, notify);
+        return { isError: true, content: [{ type: 'text', text: verdict.reason }] };
+      }
+    }
     const client = server.getClientVersion();
-    const outcome = await runTool(lab, req.params.name, req.params.arguments ?? {}, {
+    const started = Date.now();
+    const progress = callProgress(name, req.params._meta?.progressToken, notify, log, heartbeatMs);
+    log.send('debug', `calling ${name}`, { tool: name }, notify);
+    const outcome = await runTool(lab, name, args, {
       signal: extra.signal,
       caller: { front_end: frontEnd, id: client ? `${client.name} ${client.version}` : undefined },
-      ...(progress ? { progress } : {}),
-    });
-    if (!outcome.ok) return { isError: true, content: [{ type: 'text', text: outcome.error.toText() }] };
-    const { data_base64, mime_type } = outcome.result as { data_base64?: unknown; mime_type?: unknown };
-    if (typeof data_base64 === 'string' && typeof mime_type === 'string' && mime_type.startsWith('image/')) {
-      // An image (topology_graph png) is shown as one; the text block describes it without the bytes.
-      const { data_base64: _bytes, ...rest } = outcome.result;
-      return {
-        content: [
-          { type: 'image', data: data_base64, mimeType: mime_type },
-          {
-            type: 'text',
-            text: JSON.stringify(
-              { ...rest, data_base64: `(${Math.round((data_base64.length * 3) / 4)} bytes of ${mime_type}, shown as an image)` },
-              null,
-              2,
-            ),
-          },
-        ],
-        structuredContent: outcome.result,
-      };
+      progress: progress.progress,
+    }).finally(progress.stop);
+    const ms = Date.now() - started;
+    if (!outcome.ok) {
+      const level = outcome.error.code === 'INTERNAL' ? 'error' : 'warning';
+      log.send(
+        level,
+        `${name} failed (${outcome.error.code}): ${outcome.error.message}`,
+        { tool: name, code: outcome.error.code, duration_ms: ms },
+        notify,
+      );
+      return { isError: true, content: [{ type: 'text', text: outcome.error.toText() }] };
     }
-    return {
-      content: [{ type: 'text', text: JSON.stringify(outcome.result, null, 2) }],
-      structuredContent: outcome.result,
-    };
+    log.send('info', `${name} done in ${ms} ms`, { tool: name, duration_ms: ms }, notify);
+    const warnings = outcome.result.warnings;
+    if (Array.isArray(warnings)) for (const w of warnings) log.send('warning', `${name}: ${String(w)}`, { tool: name }, notify);
+    return toolResult(outcome.result);
+  });
+
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: await resources.list() }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: resources.templates() }));
+  server.setRequestHandler(ReadResourceRequestSchema, (req) => resources.read(req.params.uri));
+
+  server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: prompts.list() }));
+  server.setRequestHandler(GetPromptRequestSchema, (req) => prompts.get(req.params.name, req.params.arguments ?? {}));
+
+  server.setRequestHandler(CompleteRequestSchema, async (req) => {
+    const { ref, argument } = req.params;
+    const context = req.params.context?.arguments ?? {};
+    const all =
+      ref.type === 'ref/prompt'
+        ? await prompts.complete(ref.name, argument.name, argument.value, context)
+        : await resources.complete(ref.uri, argument.name, argument.value, context);
+    // The specification allows at most 100 values per answer.
+    return { completion: { values: all.slice(0, 100), total: all.length, hasMore: all.length > 100 } };
   });
   return server;
 }

@@ -1,69 +1,45 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { root, sweep, testEnv, waitFor } from '../helpers/docker.js';
+import { root, sweep, waitFor } from '../helpers/docker.js';
+import { CheckedTools, manifest, type Result, spawnServer } from './mcp-client.js';
 
-/** An MCP host's view: spawn the server exactly as manifest.json says, with a bare environment. */
+/** An MCP host's view: the server spawned exactly as manifest.json says, with a bare environment. */
 const RUN = `mcp-${process.pid}`;
-const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8'));
-const cfg = manifest.server.mcp_config as { command: string; args: string[]; env: Record<string, string> };
-
-type Result = { isError?: boolean; structuredContent?: Record<string, unknown>; content: Array<{ type: string; text?: string }> };
 
 let client: Client;
-const callTool = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as Result;
-const ok = async (name: string, args: Record<string, unknown>) => {
-  const r = await callTool(name, args);
-  if (r.isError) throw new Error(`${name}: ${r.content[0]?.text}`);
-  return r.structuredContent as Record<string, any>;
-};
-
-/** Start the server as an MCP Bundle host would: PATH, HOME and the user_config values (blank = unset). */
-async function spawnServer(userConfig: { NSLAB_READ_ONLY?: string }): Promise<Client> {
-  const env = testEnv(RUN);
-  const transport = new StdioClientTransport({
-    command: cfg.command,
-    args: cfg.args.map((a) => a.replace('${__dirname}', root)),
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      NSLAB_DATA_DIR: env.NSLAB_DATA_DIR as string,
-      DOCKER_HOST: '',
-      NSLAB_READ_ONLY: userConfig.NSLAB_READ_ONLY ?? '',
-      NSLAB_EXTRA_LABELS: env.NSLAB_EXTRA_LABELS as string,
-    },
-    stderr: 'pipe',
-  });
-  const c = new Client({ name: 'nslab-e2e', version: '1.0.0' });
-  await c.connect(transport);
-  return c;
-}
+/** every successful result below is validated against the tool's listed output schema */
+let tools: CheckedTools;
+const callTool = (name: string, args: Record<string, unknown>) => tools.call(name, args);
+const ok = (name: string, args: Record<string, unknown>) => tools.ok(name, args);
 
 describe('MCP over stdio, spawned from manifest.json', () => {
   beforeAll(async () => {
-    client = await spawnServer({});
+    client = (await spawnServer(RUN)).client;
+    tools = new CheckedTools(client);
   });
 
   afterAll(async () => {
     await client?.close();
     await sweep(RUN);
+    // the schema check really ran on the results of this file
+    expect(tools.checked).toBeGreaterThan(20);
   });
 
   it('lists every tool with a strict input schema, an output schema and all four annotations', async () => {
-    const { tools } = await client.listTools();
-    const names = tools.map((t) => t.name);
+    const listed = (await client.listTools()).tools;
+    const names = listed.map((t) => t.name);
     expect(names).toEqual(manifest.tools.map((t: { name: string }) => t.name));
-    for (const t of tools) {
+    for (const t of listed) {
       expect(t.inputSchema.additionalProperties, t.name).toBe(false);
       expect(t.outputSchema?.type, t.name).toBe('object');
       expect(Object.keys(t.annotations ?? {}).sort(), t.name).toEqual(
         ['destructiveHint', 'idempotentHint', 'openWorldHint', 'readOnlyHint', 'title'].sort(),
       );
     }
-    const create = tools.find((t) => t.name === 'daemon_create');
+    const create = listed.find((t) => t.name === 'daemon_create');
     expect(create?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false, openWorldHint: false });
     expect(create?.inputSchema.required).toEqual(expect.arrayContaining(['name', 'kind', 'asn', 'interfaces']));
   });
@@ -136,9 +112,7 @@ describe('MCP over stdio, spawned from manifest.json', () => {
   it('sends progress notifications while it recreates a daemon whose container is gone', async () => {
     await new Docker().getContainer('e2e-r3').remove({ force: true });
     const messages: string[] = [];
-    const r = (await client.callTool({ name: 'daemon_start', arguments: { name: 'e2e-r3' } }, undefined, {
-      onprogress: (p) => messages.push(p.message ?? ''),
-    })) as Result;
+    const r = await tools.call('daemon_start', { name: 'e2e-r3' }, { onprogress: (p) => messages.push(p.message ?? '') });
     expect(r.isError).toBeFalsy();
     expect(r.structuredContent).toMatchObject({ name: 'e2e-r3', state: 'running' });
     expect(messages).toEqual(expect.arrayContaining([expect.stringContaining('recreating it from the store')]));
@@ -148,18 +122,17 @@ describe('MCP over stdio, spawned from manifest.json', () => {
     const yaml = readFileSync(join(root, 'examples', 'vxlan-bgp.yaml'), 'utf8');
     await ok('topology_create', { yaml });
     const messages: string[] = [];
-    const r = (await client.callTool({ name: 'topology_standup', arguments: { name: 'vxlan-bgp', wait_established_s: 60 } }, undefined, {
-      onprogress: (p) => messages.push(p.message ?? ''),
-      timeout: 170_000,
-    })) as Result;
+    const r = await tools.call(
+      'topology_standup',
+      { name: 'vxlan-bgp', wait_established_s: 60 },
+      { onprogress: (p) => messages.push(p.message ?? ''), timeout: 170_000 },
+    );
     expect(r.isError, r.content[0]?.text).toBeFalsy();
     expect(r.structuredContent?.established).toMatchObject({ all: true });
     expect(messages, JSON.stringify(messages)).toEqual(
       expect.arrayContaining([expect.stringMatching(/^plan for vxlan-bgp: 9 create/), expect.stringMatching(/^node vxlan-bgp-ra up/)]),
     );
-    const g = (await client.callTool({ name: 'topology_graph', arguments: { name: 'vxlan-bgp', format: 'png' } })) as Result & {
-      content: Array<{ type: string; data?: string; mimeType?: string; text?: string }>;
-    };
+    const g = await tools.call('topology_graph', { name: 'vxlan-bgp', format: 'png' });
     expect(g.content[0]).toMatchObject({ type: 'image', mimeType: 'image/png' });
     expect(
       Buffer.from(g.content[0]?.data ?? '', 'base64')
@@ -173,13 +146,17 @@ describe('MCP over stdio, spawned from manifest.json', () => {
   it('stops a cancelled standup cleanly: what it made is removed', async () => {
     await ok('topology_create', { yaml: readFileSync(join(root, 'examples', 'ring.yaml'), 'utf8') });
     const ac = new AbortController();
-    const call = client.callTool({ name: 'topology_standup', arguments: { name: 'ring', concurrency: 2 } }, undefined, {
-      signal: ac.signal,
-      timeout: 170_000,
-      onprogress: (p) => {
-        if (p.message?.startsWith('node ')) ac.abort();
+    const call = tools.call(
+      'topology_standup',
+      { name: 'ring', concurrency: 2 },
+      {
+        signal: ac.signal,
+        timeout: 170_000,
+        onprogress: (p) => {
+          if (p.message?.startsWith('node ')) ac.abort();
+        },
       },
-    });
+    );
     await expect(call).rejects.toThrow();
     const docker = new Docker();
     const left = await waitFor(
@@ -216,7 +193,7 @@ describe('MCP over stdio, spawned from manifest.json', () => {
 describe('MCP in read-only mode (NSLAB_READ_ONLY=true)', () => {
   let ro: Client;
   beforeAll(async () => {
-    ro = await spawnServer({ NSLAB_READ_ONLY: 'true' });
+    ro = (await spawnServer(RUN, { NSLAB_READ_ONLY: 'true' })).client;
   });
   afterAll(async () => {
     await ro?.close();
@@ -227,10 +204,11 @@ describe('MCP in read-only mode (NSLAB_READ_ONLY=true)', () => {
     expect(tools.length).toBeGreaterThan(0);
     expect(tools.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
     expect(tools.map((t) => t.name)).not.toContain('network_create');
-    const r = (await ro.callTool({ name: 'network_create', arguments: { name: 'ro-net', subnet: '10.252.9.0/24' } })) as Result;
+    const roTools = new CheckedTools(ro);
+    const r = await roTools.call('network_create', { name: 'ro-net', subnet: '10.252.9.0/24' });
     expect(r.isError).toBe(true);
     expect(r.content[0]?.text).toContain('read-only (NSLAB_READ_ONLY)');
-    const list = (await ro.callTool({ name: 'network_list', arguments: {} })) as Result;
+    const list: Result = await roTools.call('network_list', {});
     expect(list.structuredContent).toEqual({ networks: [] });
   });
 });

@@ -1,0 +1,106 @@
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { AnyTool } from '../../tools/index.js';
+import type { ConfirmMode } from '../config.js';
+import type { Lab } from '../core/lab.js';
+
+/** What a person is asked to confirm, in words: what goes away or is interrupted. */
+type Args = Record<string, string | number | boolean | string[] | undefined>;
+type Describe = (a: Args, lab: Lab) => string | Promise<string>;
+
+const WHAT: Record<string, Describe> = {
+  daemon_delete: (a) => `Remove daemon '${a.name}': its container, its addresses and its record (its tunnels go with it).`,
+  daemon_stop: (a) => `Stop daemon '${a.name}': its container stops and its BGP sessions go down.`,
+  daemon_peer_remove: (a) => `Remove BGP neighbor ${a.address} from daemon '${a.name}': that session goes down.`,
+  daemon_route_withdraw: (a) => `Withdraw ${a.prefix} from daemon '${a.name}': its peers remove the route.`,
+  daemon_exec: (a) => `Run ${JSON.stringify(a.command)} inside daemon '${a.name}' (a command may change or stop the daemon).`,
+  host_delete: (a) => `Remove host '${a.name}': its container, its addresses and its record.`,
+  host_stop: (a) => `Stop host '${a.name}'.`,
+  host_exec: (a) => `Run ${JSON.stringify(a.command)} on host '${a.name}'.`,
+  network_delete: (a) => `Delete lab network '${a.name}'.`,
+  network_disconnect: (a) =>
+    `Detach '${a.container}' from network '${a.network}' and free its address${a.force ? ', even if BGP peers become unreachable' : ''}.`,
+  tunnel_delete: (a) => `Remove tunnel '${a.name}' of '${a.container}' at both ends.`,
+  tunnel_fix: (a) =>
+    `Recreate or reconfigure the interfaces of tunnel '${a.name}' of '${a.container}' where they differ from what was saved.`,
+  topology_delete: (a) => `Delete the topology file '${a.name}'${a.force ? ', tearing it down first if it is deployed' : ''}.`,
+  topology_teardown: (a) => `Remove every container, network and tunnel of topology '${a.name}' (its file is kept).`,
+  topology_activate: (a) => `Tear down the topology that is active now (if another), then stand up '${a.name}'.`,
+  topology_standup: async (a, lab) => {
+    const head = `Stand up topology '${a.name}'`;
+    try {
+      const { summary: s } = await lab.topologies.plan(String(a.name));
+      return `${head}: ${s.create} to create, ${s.update} to update in place, ${s.recreate} to remove and recreate, ${s.delete} to remove, ${s.keep} kept.`;
+    } catch {
+      return `${head}: nodes and networks that changed or left the file are removed or recreated.`;
+    }
+  },
+};
+
+/** Arguments shown in the question: secrets never. */
+const shown = (args: Record<string, unknown>) => JSON.stringify(args, (k, v) => (/password|secret|token/i.test(k) ? '***' : v));
+
+export async function describeDestructive(tool: AnyTool, args: Record<string, unknown>, lab: Lab): Promise<string> {
+  const what = WHAT[tool.name];
+  return what ? what(args as Args, lab) : `${tool.title} with ${shown(args)}: ${tool.description}`;
+}
+
+/** Does the call need a person's yes first? A dry run changes nothing. */
+const needsConfirmation = (tool: AnyTool, args: Record<string, unknown>) => tool.effect === 'destructive' && args.dry_run !== true;
+
+const canElicit = (server: Server): boolean => {
+  const e = server.getClientCapabilities()?.elicitation;
+  // an empty object means form mode (the SDK normalises it to { form: {} })
+  return e !== undefined && (e.form !== undefined || e.url === undefined);
+};
+
+export type Verdict = { go: true } | { go: false; reason: string };
+
+/**
+ * Ask the client to confirm a destructive call (elicitation, a boolean `confirm` field). Without
+ * elicitation: `elicit` runs it (the tool's annotations already say it is destructive), `always`
+ * refuses it, `never` never asks. Anything but an explicit yes leaves the lab untouched.
+ */
+export async function confirmCall(
+  server: Server,
+  lab: Lab,
+  tool: AnyTool,
+  args: Record<string, unknown>,
+  mode: ConfirmMode,
+  signal: AbortSignal,
+): Promise<Verdict> {
+  if (mode === 'never' || !needsConfirmation(tool, args)) return { go: true };
+  const what = await describeDestructive(tool, args, lab);
+  if (!canElicit(server)) {
+    if (mode === 'elicit') return { go: true };
+    return {
+      go: false,
+      reason: `${tool.name} was not run: it removes or interrupts part of the lab, and this server asks for a confirmation (NSLAB_CONFIRM_DESTRUCTIVE=always) that this client cannot give (it does not support elicitation). Nothing was changed.\nWould have done: ${what}`,
+    };
+  }
+  try {
+    const r = await server.elicitInput(
+      {
+        mode: 'form',
+        message: `${what}\n\nConfirm to run ${tool.name}; anything else leaves the lab as it is.`,
+        requestedSchema: {
+          type: 'object',
+          properties: { confirm: { type: 'boolean', title: `Run ${tool.name}`, description: what, default: false } },
+          required: ['confirm'],
+        },
+      },
+      // a person may take a while to answer; the call's own cancellation still ends the wait
+      { signal, timeout: 10 * 60_000 },
+    );
+    if (r.action === 'accept' && r.content?.confirm === true) return { go: true };
+    const how = r.action === 'accept' ? 'not confirmed' : r.action === 'decline' ? 'declined' : 'cancelled';
+    return {
+      go: false,
+      reason: `${tool.name} was not run: the confirmation was ${how}. Nothing was changed.\nIt would have done: ${what}`,
+    };
+  } catch (err) {
+    return {
+      go: false,
+      reason: `${tool.name} was not run: the confirmation could not be asked (${(err as Error).message}). Nothing was changed.`,
+    };
+  }
+}
