@@ -126,6 +126,29 @@ function paths(): ZodOpenApiPathsObject {
   return out;
 }
 
+/**
+ * The objects the API hands out, named after what they are (components/schemas/Daemon, ...): each
+ * is the output schema of the tool that shows one, and list results reference the same schema.
+ */
+function namedSchemas(): Record<string, z.ZodType> {
+  const names: Record<string, string> = {
+    Daemon: 'daemon_get',
+    DaemonStatus: 'daemon_status',
+    Host: 'host_get',
+    Network: 'network_get',
+    Tunnel: 'tunnel_create',
+    Topology: 'topology_create',
+    ExecResult: 'host_exec',
+    Deleted: 'host_delete',
+  };
+  return Object.fromEntries(
+    Object.entries(names).flatMap(([name, tool]) => {
+      const output = routes.find((r) => r.tool.name === tool)?.tool.output;
+      return output ? [[name, output]] : [];
+    }),
+  );
+}
+
 let cached: ReturnType<typeof createDocument> | undefined;
 
 /** The REST API as OpenAPI 3.1, generated from the tool catalogue's zod schemas (once per process). */
@@ -147,6 +170,7 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
     servers: [{ url: 'http://127.0.0.1:5010', description: 'nslab serve (default address)' }],
     security: [{ bearer: [] }],
     components: {
+      schemas: namedSchemas(),
       securitySchemes: {
         bearer: {
           type: 'http',
@@ -159,3 +183,6 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
   });
   return cached;
 }
+
+/** The document as the file `npm run gen` writes (schemas/openapi.json), for readers without a server. */
+export const openApiText = (): string => `${JSON.stringify(openApiDocument(), null, 2)}\n`;

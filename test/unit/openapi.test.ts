@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/core/errors.js';
-import { openApiDocument } from '../../src/http/openapi.js';
+import { openApiDocument, openApiText } from '../../src/http/openapi.js';
 import { HTTP_STATUS } from '../../src/http/status.js';
 import { VERSION } from '../../src/version.js';
 import { catalogue } from '../../tools/index.js';
@@ -120,5 +122,9 @@ describe('/openapi.json', () => {
     const fiveHundreds = Object.entries(HTTP_STATUS).filter(([, s]) => s === 500);
     expect(fiveHundreds).toEqual([['INTERNAL', 500]]);
     expect(HTTP_STATUS).toMatchObject({ INVALID_INPUT: 400, NOT_FOUND: 404, CONFLICT: 409 });
+  });
+
+  it('schemas/openapi.json is up to date (run `npm run gen`)', () => {
+    expect(readFileSync(join(import.meta.dirname, '..', '..', 'schemas', 'openapi.json'), 'utf8')).toBe(openApiText());
   });
 });
