@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { AuditLog } from './audit.js';
 import { Daemons } from './daemons.js';
 import { DockerEngine } from './docker/engine.js';
+import { EventWatch, type EventWatchOptions } from './docker/events.js';
 import { Engines } from './engines/service.js';
 import { Hosts } from './hosts.js';
 import { Images } from './images.js';
@@ -31,6 +32,12 @@ export interface Lab {
   topologies: Topologies;
   audit: AuditLog;
   sync: Sync;
+  /**
+   * Follow Docker's events for this store's objects, for long-running servers: onEvent hears of
+   * each (with `drift` set when it was done outside the lab, to log); after the stream comes back
+   * from a dockerd restart, the forwarding rules are restored. Call stop() on the result at shutdown.
+   */
+  watchEvents(opts?: Omit<EventWatchOptions, 'onReconnect'>): EventWatch;
 }
 
 export function createLab(config: Config): Lab {
@@ -62,5 +69,12 @@ export function createLab(config: Config): Lab {
     doctor: new TunnelDoctor(tunnels, config.readOnly),
     engines: new Engines(config.engines, engine, config.dataDir),
   };
-  return { ...core, topologies: new Topologies(core), audit: new AuditLog(config.dataDir), sync: new Sync(core) };
+  const sync = new Sync(core);
+  return {
+    ...core,
+    topologies: new Topologies(core),
+    audit: new AuditLog(config.dataDir),
+    sync,
+    watchEvents: (opts = {}) => new EventWatch(engine, { ...opts, onReconnect: () => sync.restoreRules() }),
+  };
 }

@@ -275,6 +275,7 @@ export class Networks {
   async unprovision(rec: NetworkRecord, opts: { keepRule?: boolean } = {}): Promise<void> {
     const info = await this.engine.inspectNetwork(rec.name);
     if (info && ownership(info.Labels, this.engine.labels) === 'ours') {
+      this.engine.act(info.Id);
       try {
         await this.engine.call(this.engine.api.getNetwork(info.Id).remove());
       } catch (err) {

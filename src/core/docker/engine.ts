@@ -20,6 +20,8 @@ export class DockerEngine {
   readonly api: Docker;
   #ready: Promise<void> | undefined;
   readonly #execs = pLimit(16);
+  /** ids of objects this process is removing or stopping, and since when (see acting) */
+  readonly #acting = new Map<string, number>();
 
   constructor(
     readonly host: string | undefined,
@@ -153,8 +155,22 @@ export class DockerEngine {
     await this.removeContainerId(info.Id);
   }
 
+  /** Mark an object this process is about to remove or stop, so its events read as the lab's own. */
+  act(id: string): void {
+    const now = Date.now();
+    for (const [k, at] of this.#acting) if (now - at > 60_000) this.#acting.delete(k);
+    this.#acting.set(id, now);
+  }
+
+  /** Whether this process removed or stopped the object with this id in the last minute. */
+  acting(id: string): boolean {
+    const at = this.#acting.get(id);
+    return at !== undefined && Date.now() - at <= 60_000;
+  }
+
   /** Remove by id a container this process has just made (rollback). */
   async removeContainerId(id: string): Promise<void> {
+    this.act(id);
     try {
       await this.call(this.api.getContainer(id).remove({ force: true, v: true }));
     } catch (err) {
@@ -171,6 +187,7 @@ export class DockerEngine {
   }
 
   async stopContainer(id: string, timeoutS = 5): Promise<void> {
+    this.act(id);
     try {
       await this.call(this.api.getContainer(id).stop({ t: timeoutS }));
     } catch (err) {

@@ -67,7 +67,7 @@ function view(r: TopologyRecord): TopologyView {
 }
 
 export class Topologies {
-  constructor(private readonly lab: Omit<Lab, 'topologies' | 'audit' | 'sync'>) {}
+  constructor(private readonly lab: Omit<Lab, 'topologies' | 'audit' | 'sync' | 'watchEvents'>) {}
 
   /**
    * Run `fn` holding the topology's lease: a second standup, teardown or activate of the same
