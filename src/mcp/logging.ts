@@ -17,13 +17,17 @@ export class McpLog {
   constructor(private readonly server: Server) {
     // Replaces the SDK's default handler, which keys levels by session in a map on the server.
     server.setRequestHandler(SetLevelRequestSchema, async (req) => {
-      this.#level = req.params.level;
+      this.setLevel(req.params.level);
       return {};
     });
   }
 
   get level(): LoggingLevel {
     return this.#level;
+  }
+
+  setLevel(level: LoggingLevel): void {
+    this.#level = level;
   }
 
   wants(level: LoggingLevel): boolean {

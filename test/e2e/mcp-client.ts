@@ -64,20 +64,20 @@ export class CheckedTools {
 
   constructor(private readonly client: Client) {}
 
-  async #validator(name: string): Promise<ValidateFunction> {
+  async #validator(name: string): Promise<ValidateFunction | undefined> {
     if (!this.#validators) {
       const { tools } = await this.client.listTools();
       this.#validators = new Map(tools.map((t) => [t.name, ajv.compile(t.outputSchema ?? { type: 'object' })]));
     }
-    const v = this.#validators.get(name);
-    if (!v) throw new Error(`tool ${name} is not listed by tools/list`);
-    return v;
+    return this.#validators.get(name);
   }
 
   async call(name: string, args: Record<string, unknown> = {}, options?: RequestOptions): Promise<Result> {
     const validate = await this.#validator(name);
     const r = (await this.client.callTool({ name, arguments: args }, undefined, options)) as Result;
     if (!r.isError) {
+      // a tool that tools/list hides (read-only mode, toolsets) must not work either
+      if (!validate) throw new Error(`${name} is not listed by tools/list, yet a call to it worked`);
       if (!validate(r.structuredContent)) {
         throw new Error(`${name}: structuredContent does not match its output schema: ${ajv.errorsText(validate.errors)}`);
       }
