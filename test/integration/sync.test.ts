@@ -123,7 +123,7 @@ describe('sync between the store and Docker', () => {
     expect(await ping()).toBe(true);
   });
 
-  it('reports a labelled container no record claims (a create killed half way) and removes it', async () => {
+  it('reports a labelled container that no record claims and that carries no record to rebuild, and removes it', async () => {
     const images = await docker.listImages({ filters: { label: ['netstream-lab.image=host'] } });
     await docker.createContainer({
       name: 'sy-orphan',

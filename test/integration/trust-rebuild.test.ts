@@ -120,4 +120,38 @@ describe('records rebuilt from labels after the store is lost', () => {
     expect(await docker.listContainers({ all: true, filters: { label } })).toEqual([]);
     expect(await docker.listNetworks({ filters: { label } })).toEqual([]);
   });
+  it('rebuilds a topology’s nodes and networks; the definition, created again from its file, stands up keeping them', async () => {
+    const spec = {
+      name: 'trust-rbt',
+      networks: { lan: { subnet: '10.242.13.0/24' } },
+      nodes: { h1: { kind: 'host', interfaces: { lan: 'auto' } }, h2: { kind: 'host', interfaces: { lan: 'auto' } } },
+    };
+    const dir = lab.config.dataDir;
+    const server = () =>
+      createLab(loadConfig({ ...process.env, NSLAB_DATA_DIR: dir, NSLAB_EXTRA_LABELS: `${TEST_LABEL}=${RUN}` }, {}, root));
+    let l = server();
+    await call(l, 'topology_create', { spec });
+    await call(l, 'topology_standup', { name: 'trust-rbt' });
+    const ids = async () =>
+      (await docker.listContainers({ filters: { label: ['netstream-lab.topology=trust-rbt'] } })).map((c) => c.Id).sort();
+    const before = await ids();
+    await rm(l.store.file);
+    await rm(`${l.store.file}.bak`, { force: true });
+    l = server();
+    const report = await call<Sync>(l, 'sync_run', {});
+    expect(ours(report)).toEqual([
+      'missing_record host trust-rbt-h1',
+      'missing_record host trust-rbt-h2',
+      'missing_record network trust-rbt-lan',
+      'missing_topology  trust-rbt',
+    ]);
+    await call(l, 'sync_run', { apply: true });
+    await call(l, 'topology_create', { spec });
+    const plan = await call<{ items: Array<{ action: string }> }>(l, 'topology_plan', { name: 'trust-rbt' });
+    expect(new Set(plan.items.map((i) => i.action))).toEqual(new Set(['keep']));
+    await call(l, 'topology_standup', { name: 'trust-rbt' });
+    expect(await ids()).toEqual(before);
+    await call(l, 'topology_teardown', { name: 'trust-rbt' });
+    expect(await ids()).toEqual([]);
+  });
 });

@@ -39,6 +39,30 @@ describe('store', () => {
     expect(onDisk.networks.shared.subnet).toBe('10.0.0.0/24');
   });
 
+  it('keeps its id in store-id too: a state.json made again after a loss takes the same id; a mismatch or a bad file is refused', async () => {
+    const dir = await tmp();
+    const first = new Store(dir);
+    const id = await first.id();
+    expect((await readFile(join(dir, 'store-id'), 'utf8')).trim()).toBe(id);
+    expect((await stat(join(dir, 'store-id'))).mode & 0o777).toBe(0o600);
+    await unlink(first.file);
+    // A new process on the same folder: the new, empty state.json is the same store.
+    const again = new Store(dir);
+    expect(await again.id()).toBe(id);
+    expect((await again.read()).networks).toEqual({});
+    // An id file that disagrees with state.json is refused, naming both and what to do.
+    await writeFile(join(dir, 'store-id'), 'ffffffff-0000-4000-8000-000000000000\n');
+    const e = (await new Store(dir).id().catch((err: unknown) => err)) as LabError;
+    expect(e).toBeInstanceOf(LabError);
+    expect(e.message).toContain(`has id ${id}, but`);
+    expect(e.hint).toMatch(/remove .*store-id to keep/);
+    await writeFile(join(dir, 'store-id'), 'not an id!\n');
+    await unlink(join(dir, 'state.json'));
+    const bad = (await new Store(dir).read().catch((err: unknown) => err)) as LabError;
+    expect(bad.message).toContain('does not hold a store id');
+    await expect(stat(join(dir, 'state.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('keeps the last good copy beside the store, and notices a store deleted while it runs', async () => {
     const store = new Store(await tmp());
     await store.update((s) => {
