@@ -1,4 +1,5 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { AnyTool } from '../../tools/index.js';
 import type { ConfirmMode } from '../config.js';
 import type { Lab } from '../core/lab.js';
@@ -66,7 +67,7 @@ export async function confirmCall(
   tool: AnyTool,
   args: Record<string, unknown>,
   mode: ConfirmMode,
-  signal: AbortSignal,
+  request: { signal: AbortSignal; requestId: RequestId },
 ): Promise<Verdict> {
   if (mode === 'never' || !needsConfirmation(tool, args)) return { go: true };
   const what = await describeDestructive(tool, args, lab);
@@ -88,8 +89,9 @@ export async function confirmCall(
           required: ['confirm'],
         },
       },
-      // a person may take a while to answer; the call's own cancellation still ends the wait
-      { signal, timeout: 10 * 60_000 },
+      // A person may take a while to answer; the call's own cancellation still ends the wait. Over
+      // HTTP the question travels on the tool call's own stream (relatedRequestId).
+      { signal: request.signal, relatedRequestId: request.requestId, timeout: 10 * 60_000 },
     );
     if (r.action === 'accept' && r.content?.confirm === true) return { go: true };
     const how = r.action === 'accept' ? 'not confirmed' : r.action === 'decline' ? 'declined' : 'cancelled';

@@ -40,9 +40,13 @@ export function callProgress(
   const timer =
     token === undefined
       ? undefined
-      : setInterval(() => {
-          if (Date.now() - last >= heartbeatMs) progress(`${tool} still running (${Math.round((Date.now() - started) / 1000)} s)`);
-        }, heartbeatMs);
+      : // checked a few times per period: timers fire a little early or late
+        setInterval(
+          () => {
+            if (Date.now() - last >= heartbeatMs) progress(`${tool} still running (${Math.round((Date.now() - started) / 1000)} s)`);
+          },
+          Math.max(10, Math.min(1000, heartbeatMs / 4)),
+        );
   timer?.unref();
   return { progress, stop: () => clearInterval(timer) };
 }

@@ -11,10 +11,11 @@ import {
   ReadResourceRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { findTool, runTool, unavailable, visibleTools } from '../../tools/index.js';
-import type { Config, ConfirmMode } from '../config.js';
+import type { ConfirmMode } from '../config.js';
 import type { Lab } from '../core/lab.js';
 import { VERSION } from '../version.js';
 import { confirmCall } from './confirm.js';
+import { instructions } from './instructions.js';
 import { McpLog } from './logging.js';
 import { callProgress } from './progress.js';
 import { Prompts } from './prompts.js';
@@ -31,20 +32,6 @@ export interface McpServerOptions {
   heartbeatMs?: number;
 }
 
-function instructions(config: Config): string {
-  const ro = config.readOnly ? ' This server is read-only: only tools that change nothing are offered.' : '';
-  return (
-    [
-      'netstream-lab runs container BGP labs (FRR, GoBGP, ExaBGP daemons, hosts, networks, GRE/VXLAN tunnels).',
-      'Whole labs: topology_create (YAML) then topology_standup with wait_established_s, topology_status, topology_graph (png shows the lab); the plan-and-apply-topology prompt walks through validate, plan, confirm, standup, status.',
-      'One at a time: network_create, daemon_create, daemon_peer_add / daemon_route_advertise (live), daemon_status until neighbors are Established, host_create + host_exec ping to check forwarding, tunnel_create + tunnel_diagnose / tunnel_fix.',
-      'A session that stays down: the troubleshoot-bgp-session prompt.',
-      'Resources: nslab://topology/{name}/file and /status, nslab://daemon/{name}/config (rendered BGP files).',
-      'Tools marked destructive ask the user to confirm first when the client supports elicitation.',
-    ].join(' ') + ro
-  );
-}
-
 /**
  * An MCP server built from the catalogue, one per client (stdio process or HTTP session): its
  * logging level and confirmations belong to that client; the lab is shared. The low-level Server
@@ -53,6 +40,8 @@ function instructions(config: Config): string {
  * like on the other front ends.
  */
 export function createMcpServer(lab: Lab, frontEnd = 'mcp-stdio', opts: McpServerOptions = {}): Server {
+  const confirmMode = opts.confirm ?? lab.config.confirmDestructive;
+  const visible = () => new Set(visibleTools(lab.config).map((t) => t.name));
   const server = new Server(SERVER_INFO, {
     capabilities: {
       tools: { listChanged: false },
@@ -61,13 +50,11 @@ export function createMcpServer(lab: Lab, frontEnd = 'mcp-stdio', opts: McpServe
       completions: {},
       logging: {},
     },
-    instructions: instructions(lab.config),
+    instructions: instructions(visible(), lab.config.readOnly, confirmMode),
   });
   const log = new McpLog(server);
-  const visible = () => new Set(visibleTools(lab.config).map((t) => t.name));
   const resources = new Resources(lab, visible, frontEnd);
   const prompts = new Prompts(lab, visible);
-  const confirmMode = opts.confirm ?? lab.config.confirmDestructive;
   const heartbeatMs = opts.heartbeatMs ?? 5000;
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
@@ -88,7 +75,7 @@ export function createMcpServer(lab: Lab, frontEnd = 'mcp-stdio', opts: McpServe
     const tool = findTool(name);
     // Only a call that would run is confirmed: bad input or a hidden tool is refused as it is.
     if (tool && !unavailable(tool, lab.config) && tool.input.safeParse(args).success) {
-      const verdict = await confirmCall(server, lab, tool, args, confirmMode, extra.signal);
+      const verdict = await confirmCall(server, lab, tool, args, confirmMode, extra);
       if (!verdict.go) {
         log.send('notice', `${name} not run: not confirmed`, { tool: name }, notify);
         return { isError: true, content: [{ type: 'text', text: verdict.reason }] };

@@ -101,6 +101,7 @@ describe('MCP features over stdio (client with elicitation)', () => {
   });
 
   it('lists, reads and templates resources, and answers an unknown one with a not-found error naming it', async () => {
+    expect(client.getInstructions()).toContain('nslab://daemon/{name}/config');
     const { resourceTemplates } = await client.listResourceTemplates();
     expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual([
       'nslab://topology/{name}/file',
@@ -334,6 +335,8 @@ describe('MCP confirmation and read-only without elicitation', () => {
     const { client: c } = await spawnServer(RUN, { NSLAB_READ_ONLY: 'true' });
     try {
       expect((await c.listPrompts()).prompts.map((p) => p.name)).toEqual(['troubleshoot-bgp-session']);
+      expect(c.getInstructions()).toContain('This server is read-only');
+      expect(c.getInstructions()).not.toContain('topology_create');
       expect((await mcpError(c.getPrompt({ name: 'plan-and-apply-topology', arguments: { topology: 'x' } }))).message).toContain(
         "unknown prompt 'plan-and-apply-topology'",
       );

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { Lab } from '../../src/core/lab.js';
 import { describeDestructive } from '../../src/mcp/confirm.js';
+import { instructions } from '../../src/mcp/instructions.js';
 import { McpLog } from '../../src/mcp/logging.js';
 import { callProgress } from '../../src/mcp/progress.js';
 import { matchTemplate } from '../../src/mcp/resources.js';
@@ -133,6 +134,20 @@ describe('confirmation of destructive tools', () => {
       expect(text, t.name).toContain('tgt-1');
       expect(text, t.name).not.toContain('pw-secret');
     }
+  });
+});
+
+describe('server instructions', () => {
+  const all = new Set(catalogue.map((t) => t.name));
+  const reads = new Set(catalogue.filter((t) => t.effect === 'read').map((t) => t.name));
+  it('name only tools the server offers, and say how destructive tools are confirmed', () => {
+    expect(instructions(all, false, 'elicit')).toContain('topology_create (YAML) then topology_standup');
+    expect(instructions(all, false, 'elicit')).toContain('ask the user to confirm first');
+    expect(instructions(all, false, 'never')).not.toContain('destructive');
+    const ro = instructions(reads, true, 'elicit');
+    expect(ro).toContain('read-only');
+    for (const hidden of ['topology_create', 'network_create', 'daemon_create', 'host_exec']) expect(ro).not.toContain(hidden);
+    expect(ro).toContain('daemon_status');
   });
 });
 
