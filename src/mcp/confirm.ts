@@ -45,8 +45,24 @@ export async function describeDestructive(tool: AnyTool, args: Record<string, un
   return what ? what(args as Args, lab) : `${tool.title} with ${shown(args)}: ${tool.description}`;
 }
 
-/** Does the call need a person's yes first? A dry run changes nothing. */
-const needsConfirmation = (tool: AnyTool, args: Record<string, unknown>) => tool.effect === 'destructive' && args.dry_run !== true;
+/** The store collection a tool's `name` argument names, where there is one. */
+const TARGET: Array<[RegExp, 'daemons' | 'hosts' | 'networks' | 'topologies']> = [
+  [/^daemon_/, 'daemons'],
+  [/^host_/, 'hosts'],
+  [/^network_delete$/, 'networks'],
+  [/^topology_/, 'topologies'],
+];
+
+/**
+ * Does the call need a person's yes first? A dry run changes nothing, and a call on a name the
+ * store does not hold is left to fail with "not found" rather than ask about nothing.
+ */
+async function needsConfirmation(tool: AnyTool, args: Record<string, unknown>, lab: Lab): Promise<boolean> {
+  if (tool.effect !== 'destructive' || args.dry_run === true) return false;
+  const coll = TARGET.find(([re]) => re.test(tool.name))?.[1];
+  if (!coll || typeof args.name !== 'string') return true;
+  return (await lab.store.read())[coll][args.name] !== undefined;
+}
 
 const canElicit = (server: Server): boolean => {
   const e = server.getClientCapabilities()?.elicitation;
@@ -69,7 +85,7 @@ export async function confirmCall(
   mode: ConfirmMode,
   request: { signal: AbortSignal; requestId: RequestId },
 ): Promise<Verdict> {
-  if (mode === 'never' || !needsConfirmation(tool, args)) return { go: true };
+  if (mode === 'never' || !(await needsConfirmation(tool, args, lab))) return { go: true };
   const what = await describeDestructive(tool, args, lab);
   if (!canElicit(server)) {
     if (mode === 'elicit') return { go: true };

@@ -216,7 +216,7 @@ describe('MCP features over stdio (client with elicitation)', () => {
     expect(logs[0]?.data.message).toContain("network_get failed (NOT_FOUND): network 'mcpx-nope' not found");
   });
 
-  it('asks before a destructive tool: a refusal changes nothing, a yes runs it; other tools are not asked', async () => {
+  it('asks before a destructive tool: a refusal changes nothing, a yes runs it; other tools and missing names are not asked', async () => {
     const before = asked.length;
     await tools.ok('network_create', { name: 'mcpx-spare', subnet: '10.245.11.0/24' });
     expect(asked).toHaveLength(before);
@@ -240,8 +240,10 @@ describe('MCP features over stdio (client with elicitation)', () => {
     answers.push({ action: 'accept', content: { confirm: true } });
     expect(await tools.ok('network_delete', { name: 'mcpx-spare' })).toEqual({ deleted: 'mcpx-spare' });
     expect(await names()).not.toContain('mcpx-spare');
-    // bad input is refused as it is, without a question
+    // bad input, or a name that is not there, is refused as it is, without a question
     expect((await tools.call('network_delete', { name: 'mcpx-spare', extra: 1 })).isError).toBe(true);
+    const gone = await tools.call('network_delete', { name: 'mcpx-spare' });
+    expect(gone.content[0]?.text).toContain("network 'mcpx-spare' not found");
     expect(asked).toHaveLength(before + 4);
   });
 
