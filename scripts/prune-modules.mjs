@@ -22,9 +22,9 @@ drop(join(modules, '@types'));
 // The graph renderer loads only these two faces (src/core/topology/graph.ts); keep the licence.
 const fonts = join(modules, 'dejavu-fonts-ttf', 'ttf');
 for (const f of readdirSync(fonts)) if (!['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].includes(f)) drop(join(fonts, f));
-// Graphviz as WebAssembly: the package resolves to dist/viz.js (import) or dist/viz.cjs (require),
-// each self-contained; lib/ and the browser build are copies of the same 1.2 MB.
-for (const f of ['lib', 'src', 'dist/viz-global.js']) drop(join(modules, '@viz-js', 'viz', f));
+// Graphviz as WebAssembly (1.2 MB): our graph code, its only user, imports it as ESM, which resolves
+// to dist/viz.js; dist/viz.cjs (require), lib/ and the browser build are copies of the same code.
+for (const f of ['lib', 'src', 'dist/viz-global.js', 'dist/viz.cjs']) drop(join(modules, '@viz-js', 'viz', f));
 // Node never runs TypeScript from node_modules; *.bare are addons for the Bare runtime (bare-fs and
 // friends are tar-stream's `fs` there only); tests, docs and changelogs are for authors.
 const junk =
