@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Command } from 'commander';
-import { catalogue, runTool } from '../../tools/index.js';
+import { catalogue, drainCalls, runTool } from '../../tools/index.js';
 import { loadConfig } from '../config.js';
 import { LabError } from '../core/errors.js';
 import { IMAGE_KINDS, type ImageKind } from '../core/images.js';
@@ -16,6 +16,7 @@ import { progressBar, table, wantsJson } from './render.js';
 import { serveCommand } from './serve.js';
 import { slackCommand } from './slack.js';
 import { topologyCommands } from './topology.js';
+import { startUpkeep } from './upkeep.js';
 
 function fail(message: string): never {
   process.stderr.write(`error: ${message}\n`);
@@ -43,12 +44,22 @@ program
     const log = createLogger(l.config.logLevel);
     const server = createMcpServer(l);
     await server.connect(new StdioServerTransport());
-    // A cheap sync at start: forwarding rules a reboot or a firewall reload dropped come back.
-    void l.sync
-      .restoreRules()
-      .then((r) => r.length && log.info({ bridges: r }, 'restored forwarding rules of lab networks'))
-      .catch((err: unknown) => log.warn({ err: String(err) }, 'could not check the forwarding rules at start'));
+    const stopUpkeep = startUpkeep(l, log);
     log.info({ dataDir: l.config.dataDir, readOnly: l.config.readOnly }, 'MCP server ready on stdio');
+    // The host closed stdin or asked us to stop: calls in flight finish (or roll back) first, and the
+    // event stream must not keep the process alive.
+    let stopping = false;
+    const stop = (why: string) => {
+      if (stopping) return;
+      stopping = true;
+      stopUpkeep();
+      log.info({ why }, 'MCP server stopping');
+      void drainCalls(20_000).then(() => process.exit(0));
+    };
+    process.stdin.once('end', () => stop('stdin closed'));
+    process.stdin.once('close', () => stop('stdin closed'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
   });
 
 program

@@ -6,6 +6,7 @@ import { createRestHandler } from '../http/rest.js';
 import { startHttpServer } from '../http/server.js';
 import { createLogger } from '../log.js';
 import { createSlack, type SlackFrontEnd } from '../slack/app.js';
+import { startUpkeep } from './upkeep.js';
 
 /** `nslab serve`: MCP over Streamable HTTP, the REST API, Slack when configured, /healthz. */
 export function serveCommand(program: Command, lab: () => Lab, fail: (message: string) => never): void {
@@ -43,10 +44,7 @@ export function serveCommand(program: Command, lab: () => Lab, fail: (message: s
       await slack
         ?.start()
         .catch((err: unknown) => log.error({ err: String(err) }, 'Slack did not start; /slack/events will answer once it does'));
-      void l.sync
-        .restoreRules()
-        .then((r) => r.length && log.info({ bridges: r }, 'restored forwarding rules of lab networks'))
-        .catch((err: unknown) => log.warn({ err: String(err) }, 'could not check the forwarding rules at start'));
+      const stopUpkeep = startUpkeep(l, log);
       log.info(
         { url: running.url, mcp: `${running.url}/mcp`, slack: slack?.mode ?? 'off', token: Boolean(opts.token), dataDir: l.config.dataDir },
         'netstream-lab serving',
@@ -60,7 +58,10 @@ export function serveCommand(program: Command, lab: () => Lab, fail: (message: s
         log.info({ signal }, 'shutting down: waiting for calls in flight');
         void running
           .close()
-          .then(() => slack?.stop())
+          .then(() => {
+            stopUpkeep();
+            return slack?.stop();
+          })
           .then(
             () => process.exit(0),
             (err: unknown) => {

@@ -5,6 +5,7 @@ import { drainCalls } from '../../tools/index.js';
 import type { Lab } from '../core/lab.js';
 import { createLogger } from '../log.js';
 import { createSlack } from '../slack/app.js';
+import { startUpkeep } from './upkeep.js';
 
 /** `nslab slack`: Slack only; Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on --port. */
 export function slackCommand(program: Command, lab: () => Lab, fail: (message: string) => never): void {
@@ -30,6 +31,7 @@ export function slackCommand(program: Command, lab: () => Lab, fail: (message: s
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(`--port ${flags.port} is not a TCP port`);
       await slack.start().catch((err: Error) => fail(err.message));
+      const stopUpkeep = startUpkeep(l, log);
       let close = async () => {};
       if (slack.mode === 'socket') {
         process.stdout.write(`${JSON.stringify({ socket_mode: true })}\n`);
@@ -56,6 +58,7 @@ export function slackCommand(program: Command, lab: () => Lab, fail: (message: s
         if (stopping) return;
         stopping = true;
         log.info({ signal }, 'Slack: stopping; letting running commands finish');
+        stopUpkeep();
         void Promise.all([close(), slack.stop()])
           .then(() => drainCalls(30_000))
           .then(

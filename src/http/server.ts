@@ -46,7 +46,9 @@ export async function startHttpServer(
     const foreign = foreignRequest(req, opts);
     if (foreign) return sendError(res, 403, 'FORBIDDEN', foreign);
     if (cors(req, res, opts)) return;
-    if (!authorized(req, opts)) return refuseUnauthorized(res);
+    // The API's description is public (it holds no lab data); everything else needs the token.
+    const isPublic = url.pathname === '/openapi.json' && req.method === 'GET';
+    if (!isPublic && !authorized(req, opts)) return refuseUnauthorized(res);
     if (closing) {
       res.setHeader('Connection', 'close');
       return sendError(res, 503, 'SHUTTING_DOWN', 'the server is shutting down', 'try again when it is back');
@@ -56,7 +58,14 @@ export async function startHttpServer(
     sendError(res, 404, 'NOT_FOUND', `no such path: ${req.method} ${url.pathname}`, 'GET /openapi.json lists the REST API; MCP is at /mcp');
   };
 
+  // Answers still being written (an MCP call's SSE response, a REST call); the standalone MCP GET
+  // stream stays open for the session's life and is not waited for.
+  const answering = new Set<ServerResponse>();
   const server = createServer((req, res) => {
+    if (req.method !== 'GET') {
+      answering.add(res);
+      res.once('close', () => answering.delete(res));
+    }
     route(req, res).catch((err: unknown) => {
       log(`request ${req.method} ${req.url} failed: ${err instanceof Error ? err.stack : String(err)}`);
       if (!res.headersSent) sendError(res, 500, 'INTERNAL', 'internal error; the server log has the details');
@@ -87,6 +96,9 @@ export async function startHttpServer(
         await mcp.closeAll();
         await drainCalls(opts.drainMs);
       }
+      // A finished call still has its answer to write: let it reach the client before closing.
+      const deadline = Date.now() + 5000;
+      while (answering.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await mcp.closeAll();
       server.closeAllConnections();
       await stopped;

@@ -48,6 +48,13 @@ describe('nslab serve: MCP over Streamable HTTP', () => {
     await sweep(RUN);
   });
 
+  it('serves /openapi.json without a token, and nothing else of the REST API', async () => {
+    const doc = await fetch(`${served.url}/openapi.json`);
+    expect(doc.status).toBe(200);
+    expect(((await doc.json()) as { openapi: string }).openapi).toBe('3.1.0');
+    expect((await fetch(`${served.url}/networks`)).status).toBe(401);
+  });
+
   it('answers /healthz without a token, with the engine reachable', async () => {
     const r = await fetch(`${served.url}/healthz`);
     expect(r.status).toBe(200);
@@ -182,12 +189,16 @@ describe('nslab serve: shutdown', () => {
     const yaml = ['name: https', 'networks: { lan: { subnet: 10.240.3.0/24 } }', 'nodes:', ...nodes].join('\n');
     await client.callTool({ name: 'topology_create', arguments: { yaml } });
     let exited: Promise<number | null> | undefined;
-    const r = (await client.callTool({ name: 'topology_standup', arguments: { name: 'https', concurrency: 1 } }, undefined, {
-      onprogress: (p) => {
-        if (!exited && /node https-h\d up/.test(p.message ?? '')) exited = own.stop();
-      },
-      timeout: 170_000,
-    })) as Result;
+    const r = (await client
+      .callTool({ name: 'topology_standup', arguments: { name: 'https', concurrency: 1 } }, undefined, {
+        onprogress: (p) => {
+          if (!exited && /node https-h\d up/.test(p.message ?? '')) exited = own.stop();
+        },
+        timeout: 60_000,
+      })
+      .catch((err: Error) => {
+        throw new Error(`${err.message}; server log:\n${own.log()}`);
+      })) as Result;
     expect(exited).toBeDefined();
     expect(r.isError, r.content[0]?.text).toBeFalsy();
     expect(await exited).toBe(0);

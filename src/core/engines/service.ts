@@ -168,7 +168,7 @@ export class Engines {
       }
     }
     if (this.specs.length < 2)
-      throw new LabError('INVALID_INPUT', 'there is one engine: a swarm joins several', {
+      throw new LabError('UNSUPPORTED', 'there is one engine: a swarm joins several', {
         hint: 'name them in NSLAB_ENGINES (a=...,b=...)',
       });
     const managerName = this.names[0] as string;

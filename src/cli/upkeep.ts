@@ -1,0 +1,23 @@
+import type { Lab } from '../core/lab.js';
+import type { createLogger } from '../log.js';
+
+/**
+ * What every long-running server does beside answering calls: a cheap sync at start (forwarding
+ * rules a reboot or a firewall reload dropped come back) and Docker's event stream, so that a lab
+ * object removed or stopped by hand is noticed (and logged with its repair) as it happens.
+ * Returns the function that stops watching.
+ */
+export function startUpkeep(lab: Lab, log: ReturnType<typeof createLogger>): () => void {
+  void lab.sync
+    .restoreRules()
+    .then((r) => r.length && log.info({ bridges: r }, 'restored forwarding rules of lab networks'))
+    .catch((err: unknown) => log.warn({ err: String(err) }, 'could not check the forwarding rules at start'));
+  const watch = lab.watchEvents({
+    onEvent: (e) => {
+      if (e.drift) log.warn({ object: e.object, name: e.name, action: e.action }, e.drift);
+      else log.debug({ object: e.object, name: e.name, action: e.action }, 'docker event');
+    },
+    onError: (err) => log.warn({ err: String(err) }, 'Docker event stream broke; reconnecting'),
+  });
+  return () => watch.stop();
+}
