@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# shellcheck source=scripts/runtime.sh
+source scripts/runtime.sh
 tag="${NSLAB_SERVER_IMAGE:-netstream-lab/server:dev}"
 base=$(node dist/src/cli/main.js images build base --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).base))')
 # Trust the same extra CAs as this machine (a TLS-intercepting proxy would otherwise break npm).

@@ -4,6 +4,8 @@
 set -euo pipefail
 exec 1>&2
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/runtime.sh
+source scripts/runtime.sh
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "installing Node packages (npm ci)"

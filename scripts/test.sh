@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# shellcheck source=scripts/runtime.sh
+source scripts/runtime.sh
+echo "node $(node --version)" >&2
 npm run -s typecheck
 npm run -s lint
 mkdir -p .nslab-test

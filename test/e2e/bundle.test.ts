@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { visibleTools } from '../../tools/index.js';
 import { root } from '../helpers/docker.js';
+import { ltsNode } from '../helpers/node.js';
 
 /**
  * `npm run bundle`, then the .mcpb unpacked into an empty folder and started the way an MCP Bundle
@@ -27,7 +28,7 @@ type Result = { isError?: boolean; structuredContent?: Record<string, any>; cont
 const tmp = mkdtempSync(join(tmpdir(), 'pkg-bundle-'));
 const dir = join(tmp, 'unpacked');
 const home = join(tmp, 'home');
-const node22 = join(root, 'node_modules', 'node22', 'bin');
+const node22 = dirname(ltsNode());
 let bundle: string;
 let manifest: Manifest;
 let client: Client;
@@ -77,7 +78,7 @@ describe('the MCP Bundle, unpacked and started as a host would', () => {
     expect(bundle).toBe(join(tmp, `netstream-lab-${pkg.version}.mcpb`));
     expect(statSync(bundle).size).toBeLessThanOrEqual(10_000_000);
     expect(manifest.version).toBe(pkg.version);
-    for (const dev of ['typescript', 'vitest', '@biomejs', 'node22', '@anthropic-ai/mcpb', 'tsx']) {
+    for (const dev of ['typescript', 'vitest', '@biomejs', '@anthropic-ai/mcpb', 'tsx']) {
       expect(existsSync(join(dir, 'node_modules', dev)), dev).toBe(false);
     }
     expect(existsSync(join(dir, 'images', 'frr', 'Dockerfile'))).toBe(true);

@@ -4,15 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { root, sweep, testEnv } from '../helpers/docker.js';
+import { ltsNode } from '../helpers/node.js';
 import { type Served, serve } from '../helpers/serve.js';
 
 /**
  * The official MCP conformance suite, server mode, against `nslab serve`'s /mcp: a client no one on
- * the project wrote. It needs Node 22 (installed from npm as a dev dependency). Scenarios that only
+ * the project wrote. It needs Node 22 or newer (scripts/runtime.sh provides one). Scenarios that only
  * apply to the suite's own fixture server are listed, with the reason, in conformance-baseline.yaml.
  */
 const RUN = `conf-${process.pid}`;
-const node22 = join(root, 'node_modules', 'node22', 'bin', 'node');
+const node22 = ltsNode();
 const suite = join(root, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
 let served: Served;
 

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '../../tools/index.js';
 import { root } from '../helpers/docker.js';
+import { ltsNode } from '../helpers/node.js';
 
 /**
  * `npm pack`, then `npm install -g` of the tarball into an empty prefix (dependencies from the
@@ -17,7 +18,7 @@ const work = join(tmp, 'work');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 const env = {
   ...process.env,
-  PATH: `${join(root, 'node_modules', 'node22', 'bin')}:${process.env.PATH}`,
+  PATH: `${dirname(ltsNode())}:${process.env.PATH}`,
   NSLAB_DATA_DIR: join(tmp, 'data'),
 };
 let files: string[];
