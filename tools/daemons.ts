@@ -5,6 +5,7 @@ import {
   Asn,
   ContainerState,
   Deleted,
+  EngineName,
   ExecInput,
   ExecOutput,
   Interface,
@@ -47,6 +48,7 @@ const Daemon = z.object({
   state: ContainerState,
   image: z.string().optional(),
   topology: z.string().optional(),
+  engine: z.string().optional().describe('the engine (NSLAB_ENGINES) it runs on; absent: the first'),
 });
 
 const DaemonStatus = z.object({
@@ -146,6 +148,7 @@ export const daemonTools = [
         .max(LIMITS.prefixes, `at most ${LIMITS.prefixes} prefixes`)
         .optional()
         .describe('prefixes this daemon originates'),
+      engine: EngineName.optional().describe('the Docker engine (NSLAB_ENGINES) to run on; default: the first'),
     }),
     output: Daemon,
     handle: (lab, i, ctx) => lab.daemons.create(i, ctx),

@@ -1,6 +1,18 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { Cidr, ContainerState, Deleted, ExecInput, ExecOutput, Interface, InterfaceInput, LIMITS, Name, NameInput } from './schemas.js';
+import {
+  Cidr,
+  ContainerState,
+  Deleted,
+  EngineName,
+  ExecInput,
+  ExecOutput,
+  Interface,
+  InterfaceInput,
+  LIMITS,
+  Name,
+  NameInput,
+} from './schemas.js';
 
 const Host = z.object({
   name: z.string(),
@@ -10,6 +22,7 @@ const Host = z.object({
   state: ContainerState,
   image: z.string().optional(),
   topology: z.string().optional(),
+  engine: z.string().optional().describe('the engine (NSLAB_ENGINES) it runs on; absent: the first'),
 });
 
 export const hostTools = [
@@ -57,6 +70,7 @@ export const hostTools = [
         .optional()
         .describe('default route: an IPv4 address or the name of a daemon/host on a shared network'),
       loopback: Cidr.optional().describe('address to add on lo, e.g. 192.0.2.1/32'),
+      engine: EngineName.optional().describe('the Docker engine (NSLAB_ENGINES) to run on; default: the first'),
     }),
     output: Host,
     handle: (lab, i, ctx) => lab.hosts.create(i, ctx),

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { Deleted, Ipv4, Name, NameInput, SubnetCidr } from './schemas.js';
+import { Deleted, EngineName, Ipv4, Name, NameInput, SubnetCidr } from './schemas.js';
 
 const Network = z.object({
   name: z.string(),
   subnet: z.string(),
   gateway: z.string(),
-  driver: z.enum(['bridge', 'macvlan']),
+  driver: z.enum(['bridge', 'macvlan', 'overlay']),
+  engine: z.string().optional().describe('the engine (NSLAB_ENGINES) a bridge is on; absent for an overlay, which spans the swarm'),
   internal: z.boolean(),
   bridge: z.string().optional(),
   topology: z.string().optional(),
@@ -71,6 +72,13 @@ export const networkTools = [
         .optional()
         .describe('host interface, macvlan only'),
       internal: z.boolean().optional().describe('default true: containers on it cannot reach outside the machine'),
+      engine: EngineName.optional().describe('the engine (NSLAB_ENGINES) the bridge goes on (default: the first)'),
+      scope: z
+        .enum(['local', 'swarm'])
+        .optional()
+        .describe(
+          "'swarm': an attachable internal Docker Swarm overlay network, which nodes on every joined engine can use (needs engine_join first); default 'local': a bridge on one engine",
+        ),
     }),
     output: Network,
     handle: (lab, i) => lab.networks.create(i),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ENGINE_NAME } from '../src/core/engines/parse.js';
 import { Ipv4, LIMITS, Name } from '../src/core/fields.js';
 
 export { Asn, Cidr, Ipv4, LIMITS, Name, Password, Prefix, SafeText, SubnetCidr, TunnelName, UnicastIpv4 } from '../src/core/fields.js';
@@ -50,3 +51,6 @@ export const ExecOutput = z.object({
 });
 
 export const NameInput = z.strictObject({ name: Name });
+
+/** An engine of NSLAB_ENGINES, where a node or network goes (the first engine when absent). */
+export const EngineName = z.string().regex(ENGINE_NAME, 'an engine name from NSLAB_ENGINES');

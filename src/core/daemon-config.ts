@@ -8,6 +8,7 @@ import { drivers } from './bgp/index.js';
 import type { ApplyMode, ApplyPlan, BgpChange, BgpConfig, NeighborStatus } from './bgp/types.js';
 import type { FileEntry } from './docker/archive.js';
 import type { ContainerInfo, DockerEngine } from './docker/engine.js';
+import type { Placement } from './engines/placement.js';
 import { conflict, LabError, notFound } from './errors.js';
 import { recordFile } from './nodes.js';
 import type { DaemonRecord, StoreState } from './store/schema.js';
@@ -65,7 +66,7 @@ export class DaemonConfig {
   readonly #queues = new Map<string, Promise<unknown>>();
 
   constructor(
-    private readonly engine: DockerEngine,
+    private readonly placement: Placement,
     private readonly store: Store,
   ) {}
 
@@ -87,10 +88,11 @@ export class DaemonConfig {
    */
   change(name: string, plan: (rec: DaemonRecord, state: StoreState) => { change: BgpChange; next: DaemonRecord }): Promise<ChangeOutcome> {
     return this.#serial(name, async () => {
-      await this.engine.ready();
+      await this.placement.default.ready();
       const state = await this.store.read();
       const before = state.daemons[name];
       if (!before) throw notFound('daemon', name);
+      await this.placement.node(before).ready();
       const { change, next } = plan(before, state);
       const outcome = await this.#apply(name, change, before, next, state);
       try {
@@ -121,9 +123,10 @@ export class DaemonConfig {
       const rec = state.daemons[name];
       if (!rec) return undefined;
       const files = this.#render(rec, state);
-      const info = await this.engine.ownedContainer(name, rec.container_id);
+      const engine = this.placement.node(rec);
+      const info = await engine.ownedContainer(name, rec.container_id);
       if (!info) return undefined;
-      if (info.State.Running && !info.State.Restarting && (await this.#filesMatch(info, name, files))) return undefined;
+      if (info.State.Running && !info.State.Restarting && (await this.#filesMatch(engine, info, name, files))) return undefined;
       return this.#apply(name, { op: 'reload' }, rec, rec, state, files);
     });
   }
@@ -137,9 +140,9 @@ export class DaemonConfig {
     }
   }
 
-  async #filesMatch(info: ContainerInfo, name: string, files: FileEntry[]): Promise<boolean> {
+  async #filesMatch(engine: DockerEngine, info: ContainerInfo, name: string, files: FileEntry[]): Promise<boolean> {
     for (const f of files) {
-      const r = await this.engine.exec(info, name, { command: ['cat', f.path], timeoutS: 10 });
+      const r = await engine.exec(info, name, { command: ['cat', f.path], timeoutS: 10 });
       if (r.exit_code !== 0 || r.stdout !== f.content) return false;
     }
     return true;
@@ -156,7 +159,8 @@ export class DaemonConfig {
     const driver = drivers[next.kind];
     const files = rendered ?? this.#render(next, state);
     const oldFiles = this.#render(before, state);
-    const info = await this.engine.ownedContainer(name, next.container_id);
+    const engine = this.placement.node(next);
+    const info = await engine.ownedContainer(name, next.container_id);
     if (!info) return { applied: 'config_only', note: `${MODE_NOTE.config_only} (the container is missing; daemon_start recreates it)` };
     if (info.State.Restarting) {
       throw new LabError('CONFLICT', `the ${next.kind} daemon of '${name}' keeps exiting and restarting; the change was not applied`, {
@@ -164,20 +168,20 @@ export class DaemonConfig {
       });
     }
     // The record file follows the daemon's files, so a lost store is rebuilt with today's peers.
-    await this.engine.putFiles(info.Id, [...files, recordFile(next)]);
+    await engine.putFiles(info.Id, [...files, recordFile(next)]);
     if (!info.State.Running) return { applied: 'config_only', note: MODE_NOTE.config_only };
     let plan: ApplyPlan;
     try {
       plan = driver.apply(change, bgpConfig(next, state));
     } catch (err) {
-      await this.engine.putFiles(info.Id, [...oldFiles, recordFile(before)]);
+      await engine.putFiles(info.Id, [...oldFiles, recordFile(before)]);
       throw new LabError('INVALID_INPUT', (err as Error).message);
     }
     try {
       await this.#run(info, name, plan, next, state);
     } catch (err) {
       // Put the daemon and its files back as they were.
-      await this.engine.putFiles(info.Id, [...oldFiles, recordFile(before)]).catch(() => undefined);
+      await engine.putFiles(info.Id, [...oldFiles, recordFile(before)]).catch(() => undefined);
       const undo = driver.apply(inverse(change, before), bgpConfig(before, state));
       await this.#run(info, name, { ...undo, expect: {} }, before, state).catch(() => undefined);
       throw err;
@@ -186,8 +190,9 @@ export class DaemonConfig {
   }
 
   async #run(info: ContainerInfo, name: string, plan: ApplyPlan, rec: DaemonRecord, state: StoreState): Promise<void> {
+    const engine = this.placement.node(rec);
     for (const command of plan.commands) {
-      const r = await this.engine.exec(info, name, { command, timeoutS: 20 });
+      const r = await engine.exec(info, name, { command, timeoutS: 20 });
       const said = `${r.stdout}\n${r.stderr}`.trim();
       if (r.exit_code !== 0 || drivers[rec.kind].refused(said)) {
         throw new LabError(
@@ -206,7 +211,7 @@ export class DaemonConfig {
     const deadline = Date.now() + 15_000;
     let seen: NeighborStatus[] = [];
     while (Date.now() < deadline) {
-      const r = await this.engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10 });
+      const r = await engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10 });
       try {
         seen = r.exit_code === 0 ? driver.parseNeighbors(r.stdout, bgpConfig(rec, state)) : seen;
         const have = new Set(seen.map((n) => n.address));

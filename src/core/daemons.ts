@@ -20,6 +20,7 @@ export interface DaemonCreateInput {
   neighbors?: BgpNeighbor[] | undefined;
   advertise?: string[] | undefined;
   topology?: string | undefined;
+  engine?: string | undefined;
 }
 
 export interface DaemonView {
@@ -33,6 +34,7 @@ export interface DaemonView {
   state: ContainerState;
   image?: string | undefined;
   topology?: string | undefined;
+  engine?: string | undefined;
 }
 
 /** Whether the BGP daemon itself answered, as opposed to whether its container runs. */
@@ -63,7 +65,7 @@ const READY_TIMEOUT_MS = 60_000;
 export class Daemons extends NodeService<'daemons', DaemonView> {
   protected readonly coll = 'daemons';
   protected readonly role = 'daemon';
-  readonly config = new DaemonConfig(this.engine, this.store);
+  readonly config = new DaemonConfig(this.placement, this.store);
 
   protected imageKind(rec: DaemonRecord) {
     return rec.kind;
@@ -85,6 +87,7 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
       state,
       image: rec.image,
       topology: rec.topology,
+      ...(rec.engine ? { engine: rec.engine } : {}),
     };
   }
 
@@ -92,6 +95,7 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
     for (const [i, n] of (input.neighbors ?? []).entries()) refuseUnsupported(input.kind, n, `neighbors.${i}`);
     return this.createNode(
       input.name,
+      this.placement.recordName(input.engine),
       (s) => {
         const interfaces = NodeBase.reserveInterfaces(s, input.name, input.interfaces);
         return {
@@ -117,16 +121,17 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
    */
   override async started(rec: DaemonRecord, id: string, ctx: OpContext): Promise<void> {
     const driver = drivers[rec.kind];
+    const engine = this.engineOf(rec);
     const deadline = Date.now() + READY_TIMEOUT_MS;
     ctx.progress?.(`waiting for ${rec.kind} in ${rec.name} to answer`);
     let last = '';
     let restarts: number | undefined;
     while (Date.now() < deadline) {
       if (ctx.signal?.aborted) throw new LabError('TIMEOUT', `cancelled while waiting for '${rec.name}' to start`);
-      const info = await this.engine.inspectContainer(id);
+      const info = await engine.inspectContainer(id);
       restarts ??= info?.RestartCount ?? 0;
       if (!info?.State.Running || info.State.Restarting || info.RestartCount > restarts) {
-        const logs = await this.engine.logTail(id);
+        const logs = await engine.logTail(id);
         throw new LabError(
           'DAEMON_ERROR',
           `the ${rec.kind} daemon of '${rec.name}' exited right after starting${logs ? `; it said:\n${logs}` : ''}`,
@@ -135,7 +140,7 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
           },
         );
       }
-      const r = await this.engine.exec(info, rec.name, { command: driver.neighborsCommand, timeoutS: 10 });
+      const r = await engine.exec(info, rec.name, { command: driver.neighborsCommand, timeoutS: 10 });
       if (r.exit_code === 0) {
         try {
           driver.parseNeighbors(r.stdout, bgpConfig(rec, await this.store.read()));
@@ -156,10 +161,11 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
   async neighborStates(name: string): Promise<NeighborStatus[] | undefined> {
     const state = await this.store.read();
     const daemon = state.daemons[name];
-    const info = daemon && (await this.engine.ownedContainer(name, daemon.container_id));
-    if (!daemon || !info?.State.Running || info.State.Restarting) return undefined;
+    const engine = daemon && this.engineOf(daemon);
+    const info = engine && (await engine.ownedContainer(name, daemon.container_id));
+    if (!daemon || !engine || !info?.State.Running || info.State.Restarting) return undefined;
     const driver = drivers[daemon.kind];
-    const r = await this.engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10 });
+    const r = await engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10 });
     try {
       return r.exit_code === 0 ? driver.parseNeighbors(r.stdout, bgpConfig(daemon, state)) : undefined;
     } catch {
@@ -168,16 +174,17 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
   }
 
   async status(name: string): Promise<DaemonStatus> {
-    await this.engine.ready();
     const state = await this.store.read();
     const daemon = state.daemons[name];
     if (!daemon) throw notFound('daemon', name);
-    const info = await this.engine.ownedContainer(name, daemon.container_id);
+    const engine = this.engineOf(daemon);
+    await engine.ready();
+    const info = await engine.ownedContainer(name, daemon.container_id);
     const cstate = containerState(info);
     const base = { name, kind: daemon.kind, state: cstate, neighbors: [] as NeighborStatus[] };
     if (!info) return { ...base, daemon: 'stopped', note: 'the container is missing; daemon_start recreates it from the store' };
     if (cstate === 'restarting') {
-      const logs = await this.engine.logTail(info.Id, 5);
+      const logs = await engine.logTail(info.Id, 5);
       return {
         ...base,
         daemon: 'restarting',
@@ -199,7 +206,8 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
   ): Promise<DaemonStatus> {
     const cfg = bgpConfig(daemon, state);
     const driver = drivers[daemon.kind];
-    const nb = await this.engine.exec(info, daemon.name, { command: driver.neighborsCommand, timeoutS: 10 });
+    const engine = this.engineOf(daemon);
+    const nb = await engine.exec(info, daemon.name, { command: driver.neighborsCommand, timeoutS: 10 });
     if (nb.exit_code !== 0) {
       return { ...base, daemon: 'not_answering', note: `${daemon.kind} did not answer: ${(nb.stderr || nb.stdout).trim().slice(0, 300)}` };
     }
@@ -209,7 +217,7 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
     } catch (err) {
       return { ...base, daemon: 'not_answering', note: `${daemon.kind} answered without neighbor data: ${(err as Error).message}` };
     }
-    const rt = await this.engine.exec(info, daemon.name, { command: driver.routesCommand, timeoutS: 10 });
+    const rt = await engine.exec(info, daemon.name, { command: driver.routesCommand, timeoutS: 10 });
     let routes: RouteEntry[] | undefined;
     try {
       routes = rt.exit_code === 0 ? driver.parseRoutes(rt.stdout) : undefined;

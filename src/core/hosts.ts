@@ -12,6 +12,7 @@ export interface HostCreateInput {
   gateway?: string | undefined;
   loopback?: string | undefined;
   topology?: string | undefined;
+  engine?: string | undefined;
 }
 
 export interface HostView {
@@ -22,6 +23,7 @@ export interface HostView {
   state: ContainerState;
   image?: string | undefined;
   topology?: string | undefined;
+  engine?: string | undefined;
 }
 
 /** The default-route address: an IP on one of the host's networks, or a node's address on a shared one. */
@@ -57,7 +59,7 @@ export class Hosts extends NodeService<'hosts', HostView> {
 
   protected view(rec: HostRecord, state: ContainerState): HostView {
     const { name, interfaces, gateway, loopback, image, topology } = rec;
-    return { name, interfaces, gateway, loopback, state, image, topology };
+    return { name, interfaces, gateway, loopback, state, image, topology, ...(rec.engine ? { engine: rec.engine } : {}) };
   }
 
   async create(input: HostCreateInput, ctx: OpContext = {}): Promise<HostView> {
@@ -65,6 +67,7 @@ export class Hosts extends NodeService<'hosts', HostView> {
     if (typeof loopback === 'string') throw invalid('loopback', loopback);
     return this.createNode(
       input.name,
+      this.placement.recordName(input.engine),
       (s) => {
         const interfaces = NodeBase.reserveInterfaces(s, input.name, input.interfaces);
         if (input.gateway) resolveGateway(s, interfaces, input.gateway);

@@ -66,14 +66,8 @@ export class Images {
     return [join(this.imagesDir, kind), join(this.imagesDir, COMMON)];
   }
 
-  async #exists(ref: string): Promise<boolean> {
-    try {
-      await this.engine.call(this.engine.api.getImage(ref).inspect());
-      return true;
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return false;
-      throw err;
-    }
+  #exists(ref: string): Promise<boolean> {
+    return exists(this.engine, ref);
   }
 
   async baseRef(): Promise<string> {
@@ -85,23 +79,52 @@ export class Images {
     return `${IMAGE_REPO}/${kind}:${await hashDirs(this.#dirs(kind), base)}`;
   }
 
-  /** The image for `kind`, built first (with its base) when missing. Concurrent callers share one build. */
-  ensure(kind: ImageKind, progress?: Progress): Promise<string> {
+  /**
+   * The image for `kind`, built first (with its base) when missing. Concurrent callers share one
+   * build. On another engine (`on`) it is made on the default engine and streamed over.
+   */
+  ensure(kind: ImageKind, progress?: Progress, on?: DockerEngine): Promise<string> {
+    const target = on && on !== this.engine ? on : undefined;
     // Once made or found in this process, an image is not looked up again (a standup of 100
     // nodes asks 100 times).
-    const known = this.#known.get(kind);
+    const key = target ? `${kind}@${target.host ?? ''}` : kind;
+    const known = this.#known.get(key);
     if (known) return Promise.resolve(known);
-    let p = this.#inflight.get(kind);
+    let p = this.#inflight.get(key);
     if (!p) {
-      p = this.#ensure(kind, progress)
+      p = (target ? this.#copy(kind, target, progress) : this.#ensure(kind, progress))
         .then((ref) => {
-          this.#known.set(kind, ref);
+          this.#known.set(key, ref);
           return ref;
         })
-        .finally(() => this.#inflight.delete(kind));
-      this.#inflight.set(kind, p);
+        .finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, p);
     }
     return p;
+  }
+
+  /** The image on engine `to`: streamed from the default engine (docker save | docker load) when missing there. */
+  async #copy(kind: ImageKind, to: DockerEngine, progress?: Progress): Promise<string> {
+    const ref = await this.ensure(kind, progress);
+    if (await exists(to, ref)) return ref;
+    progress?.(`copying image ${ref} to the engine at ${to.host ?? 'the local socket'} (about 3 s per 170 MB)`);
+    try {
+      const saved = await this.engine.call(this.engine.api.getImage(ref).get());
+      const loaded = await to.call(to.api.loadImage(saved, { quiet: true }));
+      // The engine reports a load that failed inside the answer stream: read it to the end.
+      const chunks: Buffer[] = [];
+      for await (const c of loaded as AsyncIterable<Buffer>) chunks.push(Buffer.from(c));
+      const said = Buffer.concat(chunks).toString('utf8');
+      if (/"error"/.test(said)) throw new Error(said.slice(0, 300));
+    } catch (err) {
+      if (err instanceof LabError) throw err;
+      throw new LabError('IMAGE_BUILD_FAILED', `could not copy image ${ref} to the engine at ${to.host}: ${(err as Error).message}`, {
+        hint: 'check that the engine answers (engine_list) and has room for the image',
+      });
+    }
+    if (!(await exists(to, ref))) throw new LabError('IMAGE_BUILD_FAILED', `image ${ref} did not arrive on the engine at ${to.host}`);
+    progress?.(`image ${ref} copied`);
+    return ref;
   }
 
   async #ensure(kind: ImageKind, progress?: Progress): Promise<string> {
@@ -176,6 +199,16 @@ export class Images {
     const out: Record<string, string> = { base: await this.ensureBase(progress) };
     for (const k of kinds) out[k] = await this.ensure(k, progress);
     return out;
+  }
+}
+
+async function exists(engine: DockerEngine, ref: string): Promise<boolean> {
+  try {
+    await engine.call(engine.api.getImage(ref).inspect());
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw err;
   }
 }
 

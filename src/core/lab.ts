@@ -4,6 +4,7 @@ import { AuditLog } from './audit.js';
 import { Daemons } from './daemons.js';
 import { DockerEngine } from './docker/engine.js';
 import { EventWatch, type EventWatchOptions } from './docker/events.js';
+import { Placement } from './engines/placement.js';
 import { Engines } from './engines/service.js';
 import { Hosts } from './hosts.js';
 import { Images } from './images.js';
@@ -22,6 +23,8 @@ export interface Lab {
   engine: DockerEngine;
   /** every engine of NSLAB_ENGINES (the first is `engine`) and their swarm */
   engines: Engines;
+  /** which engine holds each node and network (NSLAB_ENGINES) */
+  placement: Placement;
   images: Images;
   networks: Networks;
   daemons: Daemons;
@@ -43,11 +46,14 @@ export interface Lab {
 export function createLab(config: Config): Lab {
   const store = new Store(config.dataDir);
   const engine = new DockerEngine(config.dockerHost, { extra: config.extraLabels, store: '' }, () => store.id());
+  const engines = new Engines(config.engines, engine, config.dataDir);
+  // Which engine holds each node and network: one object every service shares.
+  const placement = new Placement(engines);
   const images = new Images(engine, join(config.rootDir, 'images'));
-  const daemons = new Daemons(engine, store, images, config.nodeLimits);
-  const hosts = new Hosts(engine, store, images, config.nodeLimits);
-  const wiring = new Wiring(engine, store, images);
-  const tunnels = new Tunnels(engine, store);
+  const daemons = new Daemons(placement, store, images, config.nodeLimits);
+  const hosts = new Hosts(placement, store, images, config.nodeLimits);
+  const wiring = new Wiring(placement, store, images);
+  const tunnels = new Tunnels(placement, store);
   // A daemon's BGP files follow its networks and tunnels; a node's tunnels go with it.
   wiring.daemonConfig = daemons.config;
   tunnels.onChange = async (containers) => {
@@ -60,14 +66,15 @@ export function createLab(config: Config): Lab {
     config,
     store,
     engine,
+    placement,
     images,
-    networks: new Networks(engine, store, config.allowExternal),
+    networks: new Networks(placement, store, config.allowExternal),
     daemons,
     hosts,
     wiring,
     tunnels,
     doctor: new TunnelDoctor(tunnels, config.readOnly),
-    engines: new Engines(config.engines, engine, config.dataDir),
+    engines,
   };
   const sync = new Sync(core);
   return {

@@ -4,6 +4,7 @@ import { engineMessage, statusOf } from './docker/engine.js';
 import { allowRouted, removeRouted } from './docker/firewall.js';
 import { hostRouteClash } from './docker/host-routes.js';
 import { isManaged, LABELS, ownership, ownershipLabels, recordLabel } from './docker/labels.js';
+import type { Placement } from './engines/placement.js';
 import { conflict, invalid, LabError, notFound } from './errors.js';
 import { allocate, checkAddress, defaultGateway, overlaps, parseCidr, parseSubnet, type Subnet } from './ipam.js';
 import { crashPoint, pendingMark } from './pending.js';
@@ -19,13 +20,18 @@ export interface NetworkCreateInput {
   parent?: string | undefined;
   internal?: boolean | undefined;
   topology?: string | undefined;
+  /** the engine (NSLAB_ENGINES) a bridge goes on; default: the first */
+  engine?: string | undefined;
+  /** 'swarm': an attachable overlay network spanning the joined engines, instead of a bridge on one */
+  scope?: 'local' | 'swarm' | undefined;
 }
 
 export interface NetworkView {
   name: string;
   subnet: string;
   gateway: string;
-  driver: 'bridge' | 'macvlan';
+  driver: 'bridge' | 'macvlan' | 'overlay';
+  engine?: string | undefined;
   internal: boolean;
   bridge?: string | undefined;
   topology?: string | undefined;
@@ -61,10 +67,30 @@ export async function refuseHostRoute(engine: DockerEngine, subnet: string, fiel
 
 export class Networks {
   constructor(
-    private readonly engine: DockerEngine,
+    private readonly placement: Placement,
     private readonly store: Store,
     private readonly allowExternal = false,
   ) {}
+
+  /** The default engine: the store's id is read through it, and the swarm is managed from it. */
+  private get engine(): DockerEngine {
+    return this.placement.default;
+  }
+
+  /** An overlay needs the engines joined in a swarm; CONFLICT saying how to join them otherwise. */
+  async requireSwarm(field = 'scope'): Promise<void> {
+    const info = (await this.engine.call(this.engine.api.info())) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+    if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) {
+      throw new LabError(
+        'CONFLICT',
+        `${field}: a network across engines is a swarm overlay network, and the engines are not joined in a swarm`,
+        {
+          issues: [{ path: field, message: 'the engines are not joined in a swarm' }],
+          hint: 'run `nslab engines join` (tool engine_join) first; nothing was changed',
+        },
+      );
+    }
+  }
 
   #view(rec: NetworkRecord, present: boolean, warnings?: string[]): NetworkView {
     return {
@@ -72,6 +98,7 @@ export class Networks {
       subnet: rec.subnet,
       gateway: rec.gateway,
       driver: rec.driver,
+      ...(rec.engine ? { engine: rec.engine } : {}),
       internal: rec.internal,
       bridge: rec.bridge,
       topology: rec.topology,
@@ -85,24 +112,30 @@ export class Networks {
 
   async list(): Promise<NetworkView[]> {
     await this.engine.ready();
-    const [state, nets] = await Promise.all([
-      this.store.read(),
-      this.engine.call(
-        this.engine.api.listNetworks({ filters: { label: [`${LABELS.managed}=true`, `${LABELS.store}=${this.engine.labels.store}`] } }),
-      ),
-    ]);
-    const present = new Set(nets.map((n) => n.Name));
-    return Object.values(state.networks)
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map((r) => this.#view(r, present.has(r.name)));
+    const state = await this.store.read();
+    const recs = Object.values(state.networks).sort((a, b) => a.name.localeCompare(b.name));
+    // One query per engine that holds any of them.
+    const present = new Map<DockerEngine, Promise<Set<string>>>();
+    const namesOn = (e: DockerEngine) => {
+      let p = present.get(e);
+      if (!p) {
+        p = e
+          .call(e.api.listNetworks({ filters: { label: [`${LABELS.managed}=true`, `${LABELS.store}=${e.labels.store}`] } }))
+          .then((nets) => new Set(nets.map((n) => n.Name)));
+        present.set(e, p);
+      }
+      return p;
+    };
+    return Promise.all(recs.map(async (r) => this.#view(r, (await namesOn(this.placement.network(r))).has(r.name))));
   }
 
   async get(name: string): Promise<NetworkView> {
     await this.engine.ready();
     const rec = (await this.store.read()).networks[name];
     if (!rec) throw notFound('network', name);
-    const info = await this.engine.inspectNetwork(name);
-    return this.#view(rec, !!info && ownership(info.Labels, this.engine.labels) === 'ours');
+    const engine = this.placement.network(rec);
+    const info = await engine.inspectNetwork(name);
+    return this.#view(rec, !!info && ownership(info.Labels, engine.labels) === 'ours');
   }
 
   async create(input: NetworkCreateInput): Promise<NetworkView> {
@@ -115,6 +148,10 @@ export class Networks {
     if (driver === 'macvlan' && !input.parent)
       throw invalid('parent', 'a macvlan network needs the host interface to attach to', 'set parent, e.g. parent=eth0');
     if (driver === 'bridge' && input.parent) throw invalid('parent', 'only macvlan networks take a parent interface');
+    const overlay = input.scope === 'swarm';
+    if (overlay && input.driver) throw invalid('driver', 'a network with scope: swarm is a Docker Swarm overlay; leave driver out');
+    if (overlay && input.engine) throw invalid('engine', 'a network with scope: swarm spans every engine of the swarm; leave engine out');
+    const engineName = overlay ? undefined : this.placement.recordName(input.engine);
     // Reaching outside the machine is the operator's choice, never a caller's.
     if (!this.allowExternal && driver === 'macvlan') {
       throw invalid(
@@ -132,14 +169,17 @@ export class Networks {
     }
 
     await this.engine.ready();
-    await this.refuseClashes(input.name, subnet);
-    await refuseHostRoute(this.engine, subnet.cidr, 'subnet');
-    const bridge = driver === 'bridge' ? bridgeName(input.name) : undefined;
+    if (overlay) await this.requireSwarm();
+    const target = overlay ? undefined : this.placement.of(engineName);
+    await this.refuseClashes(input.name, subnet, target);
+    await refuseHostRoute(target ?? this.engine, subnet.cidr, 'subnet');
+    const bridge = driver === 'bridge' && !overlay ? bridgeName(input.name) : undefined;
     const rec: NetworkRecord = {
       name: input.name,
       subnet: subnet.cidr,
       gateway,
-      driver,
+      driver: overlay ? 'overlay' : driver,
+      ...(engineName ? { engine: engineName } : {}),
       ...(input.parent ? { parent: input.parent } : {}),
       internal: input.internal ?? true,
       ...(bridge ? { bridge } : {}),
@@ -182,16 +222,23 @@ export class Networks {
    */
   async provision(rec: NetworkRecord): Promise<{ id: string; warnings: string[] }> {
     let id: string | undefined;
+    const engine = this.placement.network(rec);
     try {
-      const net = await this.engine.call(
-        this.engine.api.createNetwork({
+      const net = await engine.call(
+        engine.api.createNetwork({
           Name: rec.name,
           Driver: rec.driver,
           Internal: rec.internal,
           CheckDuplicate: true,
+          // An overlay made on the manager: containers on any engine of the swarm may join it.
+          ...(rec.driver === 'overlay' ? { Attachable: true } : {}),
           IPAM: { Driver: 'default', Config: [{ Subnet: rec.subnet, Gateway: rec.gateway }] },
-          Options: rec.bridge ? { 'com.docker.network.bridge.name': rec.bridge } : { parent: rec.parent ?? '' },
-          Labels: ownershipLabels(this.engine.labels, 'network', {
+          Options: rec.bridge
+            ? { 'com.docker.network.bridge.name': rec.bridge }
+            : rec.driver === 'macvlan'
+              ? { parent: rec.parent ?? '' }
+              : {},
+          Labels: ownershipLabels(engine.labels, 'network', {
             [LABELS.topology]: rec.topology,
             [LABELS.bridge]: rec.bridge,
             // Addresses in use are rebuilt from the containers' endpoints, not kept here.
@@ -203,9 +250,9 @@ export class Networks {
       crashPoint('network.created');
       const warnings: string[] = [];
       if (rec.bridge) {
-        const w = this.engine.isLocal
+        const w = engine.isLocal
           ? await allowRouted(rec.bridge)
-          : `the engine at ${this.engine.host} is remote: add the forwarding rule there yourself (iptables -I DOCKER-USER -i ${rec.bridge} -o ${rec.bridge} -j ACCEPT) for routed traffic between lab networks`;
+          : `the engine at ${engine.host} is remote: add the forwarding rule there yourself (iptables -I DOCKER-USER -i ${rec.bridge} -o ${rec.bridge} -j ACCEPT) for routed traffic between lab networks`;
         if (w) warnings.push(w);
       }
       return { id: net.id, warnings };
@@ -227,11 +274,12 @@ export class Networks {
     await this.engine.ready();
     const rec = (await this.store.read()).networks[name];
     if (!rec) throw notFound('network', name);
-    const info = await this.engine.inspectNetwork(name);
+    const engine = this.placement.network(rec);
+    const info = await engine.inspectNetwork(name);
     let id: string;
-    if (info && ownership(info.Labels, this.engine.labels) === 'ours') {
+    if (info && ownership(info.Labels, engine.labels) === 'ours') {
       id = info.Id;
-      if (rec.bridge && this.engine.isLocal) {
+      if (rec.bridge && engine.isLocal) {
         const w = await allowRouted(rec.bridge);
         if (w) throw new LabError('DAEMON_ERROR', w);
       }
@@ -245,20 +293,36 @@ export class Networks {
     return this.get(name);
   }
 
-  /** Refuse a name or subnet any Docker network already has (this store's or not). */
-  async refuseClashes(name: string, subnet: Subnet): Promise<void> {
-    const all = await this.engine.call(this.engine.api.listNetworks());
+  /**
+   * Refuse a name or subnet any Docker network already has (this store's or not): on the engine a
+   * bridge goes to (and the manager, which sees the swarm's overlays), or on every engine for an
+   * overlay (`on` undefined).
+   */
+  async refuseClashes(name: string, subnet: Subnet, on?: DockerEngine): Promise<void> {
+    const where = this.placement.all().filter((e) => !on || e.engine === on || (this.placement.multi && e.engine === this.engine));
+    const lists = await Promise.all(
+      where.map(async (e) => (await e.engine.call(e.engine.api.listNetworks())).map((n) => ({ ...n, engineName: e.name }))),
+    );
+    const seen = new Set<string>();
+    const all = lists.flat().filter((n) => !seen.has(n.Id) && seen.add(n.Id));
+    const on_ = (n: { engineName: string }) => (this.placement.multi ? ` on engine '${n.engineName}'` : '');
     const same = all.find((n) => n.Name === name);
     if (same) {
       throw conflict(
-        `a Docker network named '${name}' already exists${isManaged(same.Labels) ? '' : ' (not created by netstream-lab)'}`,
+        `a Docker network named '${name}' already exists${on_(same)}${isManaged(same.Labels) ? '' : ' (not created by netstream-lab)'}`,
         'pick another name',
       );
     }
     const clashes = all
-      .flatMap((n) => (n.IPAM?.Config ?? []).map((c) => ({ name: n.Name, subnet: c.Subnet ?? '' })))
+      .flatMap((n) =>
+        (n.IPAM?.Config ?? []).map((c) => ({
+          name: `${n.Name}${n.Scope === 'swarm' && this.placement.multi ? ', a swarm overlay' : ''}`,
+          subnet: `${c.Subnet ?? ''}${on_(n)}`,
+          cidr: c.Subnet ?? '',
+        })),
+      )
       .filter((c) => {
-        const other = parseCidr(c.subnet);
+        const other = parseCidr(c.cidr);
         return typeof other !== 'string' && overlaps(other, subnet);
       })
       .sort((a, b) => a.name.localeCompare(b.name));
@@ -272,17 +336,18 @@ export class Networks {
   }
 
   /** Remove the Docker network of a record (only if it is this store's) and its forwarding rule. */
-  async unprovision(rec: NetworkRecord, opts: { keepRule?: boolean } = {}): Promise<void> {
-    const info = await this.engine.inspectNetwork(rec.name);
-    if (info && ownership(info.Labels, this.engine.labels) === 'ours') {
-      this.engine.act(info.Id);
+  async unprovision(rec: Pick<NetworkRecord, 'name' | 'bridge' | 'driver' | 'engine'>, opts: { keepRule?: boolean } = {}): Promise<void> {
+    const engine = this.placement.network(rec);
+    const info = await engine.inspectNetwork(rec.name);
+    if (info && ownership(info.Labels, engine.labels) === 'ours') {
+      engine.act(info.Id);
       try {
-        await this.engine.call(this.engine.api.getNetwork(info.Id).remove());
+        await engine.call(engine.api.getNetwork(info.Id).remove());
       } catch (err) {
         if (statusOf(err) !== 404) throw err;
       }
     }
-    if (rec.bridge && this.engine.isLocal && !opts.keepRule) await removeRouted(rec.bridge);
+    if (rec.bridge && engine.isLocal && !opts.keepRule) await removeRouted(rec.bridge);
   }
 
   async delete(name: string): Promise<{ deleted: string }> {
@@ -290,7 +355,7 @@ export class Networks {
     const rec = (await this.store.read()).networks[name];
     if (!rec) throw notFound('network', name);
     const users = new Set(Object.values(rec.allocations));
-    const info = await this.engine.inspectNetwork(name);
+    const info = await this.placement.network(rec).inspectNetwork(name);
     for (const c of Object.values(info?.Containers ?? {})) if (c.Name) users.add(c.Name);
     if (users.size > 0) {
       throw conflict(

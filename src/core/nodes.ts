@@ -3,7 +3,8 @@ import type { DockerEngine } from './docker/engine.js';
 import { engineMessage } from './docker/engine.js';
 import type { ExecOptions, ExecResult } from './docker/exec.js';
 import { LABELS, ownershipLabels, recordLabel } from './docker/labels.js';
-import { conflict, LabError, notFound } from './errors.js';
+import type { Placement } from './engines/placement.js';
+import { conflict, invalid, LabError, notFound } from './errors.js';
 import type { ImageKind, Images } from './images.js';
 import { Networks } from './networks.js';
 import { crashPoint, pendingMark } from './pending.js';
@@ -68,22 +69,56 @@ export function containerState(info: { State: { Running: boolean; Restarting: bo
   return info.State.Running ? 'running' : 'stopped';
 }
 
+/**
+ * A node joins only networks it can reach: an overlay from any engine, a bridge only from the
+ * engine it is on (INVALID_INPUT naming the interface otherwise).
+ */
+export function refuseEngineSplit(s: StoreState, rec: { interfaces: Array<{ network: string }> }, engine: string, first: string): void {
+  rec.interfaces.forEach((i, n) => {
+    const net = s.networks[i.network];
+    if (!net || net.driver === 'overlay') return;
+    const on = net.engine ?? first;
+    if (on !== engine) {
+      throw invalid(
+        `interfaces.${n}.network`,
+        `network '${i.network}' is a ${net.driver} on engine '${on}', and this node would run on engine '${engine}'`,
+        `put the node on engine '${on}', or use a network made with scope: swarm (an overlay that spans the engines)`,
+      );
+    }
+  });
+}
+
 export class NodeBase {
   /** Set by the lab: what else goes with a node before it is deleted (its tunnels); returns notes. */
   beforeDelete?: (name: string) => Promise<string[]>;
 
   constructor(
-    protected readonly engine: DockerEngine,
+    /** which engine each node is on (composition: one object shared by every service) */
+    protected readonly placement: Placement,
     protected readonly store: Store,
     protected readonly images: Images,
     protected readonly limits: NodeLimits = DEFAULT_NODE_LIMITS,
   ) {}
 
-  /** Refuse a name any daemon, host or container already has. */
-  async refuseTakenName(name: string): Promise<void> {
-    const info = await this.engine.inspectContainer(name);
-    if (info) {
-      throw conflict(`a container named '${name}' already exists`, 'pick another name, or delete the existing one first');
+  /** The engine a node record runs on. */
+  protected engineOf(rec: { engine?: string | undefined }): DockerEngine {
+    return this.placement.node(rec);
+  }
+
+  /** The engine of the daemon or host of that name in the store (the default when there is none). */
+  protected async engineFor(name: string): Promise<DockerEngine> {
+    const s = await this.store.read();
+    return this.engineOf(s.daemons[name] ?? s.hosts[name] ?? {});
+  }
+
+  /** Refuse a name any daemon, host or container already has, on the engine it would go to (or every engine). */
+  async refuseTakenName(name: string, engine?: DockerEngine): Promise<void> {
+    const engines = engine ? [engine] : this.placement.all().map((e) => e.engine);
+    for (const e of engines) {
+      const info = await e.inspectContainer(name);
+      if (info) {
+        throw conflict(`a container named '${name}' already exists`, 'pick another name, or delete the existing one first');
+      }
     }
   }
 
@@ -117,24 +152,32 @@ export class NodeBase {
     role: 'daemon' | 'host',
     imageKind: ImageKind,
     files: FileEntry[],
+    networks: StoreState['networks'],
     ctx: OpContext,
     wait = true,
   ): Promise<{ id: string; image: string }> {
+    const engine = this.engineOf(rec);
     // Attach only to this store's networks, by id: a foreign network that took a lab network's
-    // name must never receive a lab container.
-    const nets = await Promise.all(rec.interfaces.map(async (i) => ({ ...i, id: (await this.engine.ownedNetwork(i.network)).Id })));
-    const image = await this.images.ensure(imageKind, ctx.progress);
+    // name must never receive a lab container. An overlay is found through the swarm's manager;
+    // its id is what the node's own engine attaches to.
+    const nets = await Promise.all(
+      rec.interfaces.map(async (i) => {
+        const n = networks[i.network];
+        return { ...i, id: (await (n ? this.placement.network(n) : engine).ownedNetwork(i.network, n?.id)).Id };
+      }),
+    );
+    const image = await this.images.ensure(imageKind, ctx.progress, engine);
     const [first, ...rest] = nets;
     if (!first) throw new LabError('INVALID_INPUT', 'interfaces: at least one interface is needed');
     ctx.progress?.(`creating container ${rec.name}`);
     let id: string | undefined;
     try {
-      const c = await this.engine.call(
-        this.engine.api.createContainer({
+      const c = await engine.call(
+        engine.api.createContainer({
           name: rec.name,
           Image: image,
           Hostname: rec.name,
-          Labels: ownershipLabels(this.engine.labels, role, {
+          Labels: ownershipLabels(engine.labels, role, {
             [LABELS.nodeKind]: imageKind,
             [LABELS.topology]: rec.topology,
             ...recordLabel(rec, NODE_RECORD_OMIT),
@@ -160,19 +203,17 @@ export class NodeBase {
       id = c.id;
       crashPoint('node.container_created');
       for (const i of rest) {
-        await this.engine.call(
-          this.engine.api.getNetwork(i.id).connect({ Container: id, EndpointConfig: { IPAMConfig: { IPv4Address: i.ip } } }),
-        );
+        await engine.call(engine.api.getNetwork(i.id).connect({ Container: id, EndpointConfig: { IPAMConfig: { IPv4Address: i.ip } } }));
       }
-      await this.engine.putFiles(id, files);
+      await engine.putFiles(id, files);
       crashPoint('node.files_written');
-      await this.engine.call(c.start());
+      await engine.call(c.start());
       crashPoint('node.started');
       if (wait) await this.started(rec, id, ctx);
       return { id, image };
     } catch (err) {
       const made = id;
-      const left = made ? await undo([[`container ${rec.name}`, () => this.engine.removeContainerId(made)]]) : [];
+      const left = made ? await undo([[`container ${rec.name}`, () => engine.removeContainerId(made)]]) : [];
       const e =
         err instanceof LabError
           ? err
@@ -215,30 +256,43 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
   protected abstract view(rec: StoreState[C][string], state: ContainerState): V;
 
   async list(): Promise<V[]> {
-    await this.engine.ready();
+    await this.placement.default.ready();
     const recs = Object.values((await this.store.read())[this.coll]) as Array<StoreState[C][string]>;
     recs.sort((a, b) => a.name.localeCompare(b.name));
-    const found = await Promise.all(recs.map((r) => this.engine.classifyContainer(r.name, r.container_id)));
+    const found = await Promise.all(recs.map((r) => this.engineOf(r).classifyContainer(r.name, r.container_id)));
     // A container by that name that is not ours does not count as this node's container.
     return recs.map((r, i) => this.view(r, containerState(found[i]?.owner === 'ours' ? found[i]?.info : undefined)));
   }
 
   async get(name: string): Promise<V> {
-    await this.engine.ready();
     const rec = await this.record(this.coll, name);
-    return this.view(rec, containerState(await this.engine.ownedContainer(name, rec.container_id)));
+    const engine = this.engineOf(rec);
+    await engine.ready();
+    return this.view(rec, containerState(await engine.ownedContainer(name, rec.container_id)));
   }
 
   /**
    * Reserve name and addresses in the store (fill builds the record inside that transaction),
    * then make the container. A failure removes the record again: nothing is left half made.
    */
-  protected async createNode(name: string, fill: (s: StoreState) => StoreState[C][string], ctx: OpContext): Promise<V> {
-    await this.engine.ready();
-    await this.refuseTakenName(name);
+  protected async createNode(
+    name: string,
+    engineName: string | undefined,
+    fill: (s: StoreState) => StoreState[C][string],
+    ctx: OpContext,
+  ): Promise<V> {
+    const engine = this.placement.of(engineName);
+    await engine.ready();
+    await this.refuseTakenName(name, engine);
     await this.store.update((s) => {
       NodeBase.takenInStore(s, name);
-      (s[this.coll] as Record<string, StoreState[C][string]>)[name] = { ...fill(s), pending: pendingMark('create') };
+      const rec = fill(s);
+      refuseEngineSplit(s, rec, engineName ?? this.placement.defaultName, this.placement.defaultName);
+      (s[this.coll] as Record<string, StoreState[C][string]>)[name] = {
+        ...rec,
+        ...(engineName ? { engine: engineName } : {}),
+        pending: pendingMark('create'),
+      };
     });
     crashPoint('node.reserved');
     try {
@@ -263,7 +317,7 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
       // The drivers refuse values their config language cannot represent.
       throw new LabError('INVALID_INPUT', `the ${this.role} configuration cannot be written: ${(err as Error).message}`);
     }
-    return this.createContainer(rec, this.role, this.imageKind(rec), files, ctx, wait);
+    return this.createContainer(rec, this.role, this.imageKind(rec), files, state.networks, ctx, wait);
   }
 
   async #build(name: string, ctx: OpContext): Promise<StoreState[C][string]> {
@@ -281,21 +335,22 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
         return r;
       });
     } catch (err) {
-      throw withLeftovers(err, await undo([[`container ${name}`, () => this.engine.removeContainerId(id)]]));
+      throw withLeftovers(err, await undo([[`container ${name}`, () => this.engineOf(rec).removeContainerId(id)]]));
     }
   }
 
   async delete(name: string): Promise<{ deleted: string; warnings?: string[] }> {
-    await this.engine.ready();
     const rec = await this.record(this.coll, name);
+    const engine = this.engineOf(rec);
+    await engine.ready();
     // Marked first: a delete killed part way is finished by sync_run, not undone.
     await this.store.update((s) => {
       const r = s[this.coll][name];
       if (r) r.pending = pendingMark('delete');
     });
     const warnings: string[] = (await this.beforeDelete?.(name)) ?? [];
-    const found = await this.engine.classifyContainer(name, rec.container_id);
-    if (found?.owner === 'ours') await this.engine.removeContainerId(found.info.Id);
+    const found = await engine.classifyContainer(name, rec.container_id);
+    if (found?.owner === 'ours') await engine.removeContainerId(found.info.Id);
     else if (found) warnings.push(`a container named '${name}' that netstream-lab did not create was left alone`);
     crashPoint('node.container_removed');
     await this.forget(this.coll, name);
@@ -303,22 +358,24 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
   }
 
   async stop(name: string): Promise<V> {
-    await this.engine.ready();
     const rec = await this.record(this.coll, name);
-    const info = await this.engine.ownedContainer(name, rec.container_id);
-    if (info) await this.engine.stopContainer(info.Id);
+    const engine = this.engineOf(rec);
+    await engine.ready();
+    const info = await engine.ownedContainer(name, rec.container_id);
+    if (info) await engine.stopContainer(info.Id);
     await this.#setDesired(name, 'stopped');
     return this.get(name);
   }
 
   /** Start the container, or recreate it from the store when it is gone. */
   async start(name: string, ctx: OpContext = {}): Promise<V> {
-    await this.engine.ready();
     const rec = await this.record(this.coll, name);
-    const info = await this.engine.ownedContainer(name, rec.container_id);
+    const engine = this.engineOf(rec);
+    await engine.ready();
+    const info = await engine.ownedContainer(name, rec.container_id);
     if (info) {
       const wasRunning = info.State.Running && !info.State.Restarting;
-      await this.engine.startContainer(info.Id);
+      await engine.startContainer(info.Id);
       if (!wasRunning) await this.started(rec, info.Id, ctx);
     } else {
       ctx.progress?.(`container ${name} is gone; recreating it from the store`);
@@ -333,10 +390,11 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
    * files, so it goes, and the node is made again from its record.
    */
   async finishCreate(name: string, ctx: OpContext = {}): Promise<V> {
-    await this.engine.ready();
     const rec = await this.record(this.coll, name);
-    const info = await this.engine.ownedContainer(name, rec.container_id);
-    if (info) await this.engine.removeContainerId(info.Id);
+    const engine = this.engineOf(rec);
+    await engine.ready();
+    const info = await engine.ownedContainer(name, rec.container_id);
+    if (info) await engine.removeContainerId(info.Id);
     await this.#build(name, ctx);
     await this.#setDesired(name, 'running');
     return this.get(name);
@@ -350,12 +408,13 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
   }
 
   async exec(name: string, opts: ExecOptions): Promise<ExecResult> {
-    await this.engine.ready();
     const rec = await this.record(this.coll, name);
-    const info = await this.engine.ownedContainer(name, rec.container_id);
+    const engine = this.engineOf(rec);
+    await engine.ready();
+    const info = await engine.ownedContainer(name, rec.container_id);
     if (!info) {
       throw new LabError('CONFLICT', `the container of '${name}' is missing`, { hint: `recreate it with ${this.role}_start` });
     }
-    return this.engine.exec(info, name, opts);
+    return engine.exec(info, name, opts);
   }
 }

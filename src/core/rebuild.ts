@@ -50,7 +50,8 @@ function parseJson(text: string | undefined): unknown {
 
 /** What can be rebuilt of the labelled objects no record claims. Reads only (Docker and the snapshot). */
 export async function findRebuildable(
-  engine: DockerEngine,
+  /** the engine a container is on */
+  engineOf: (c: Docker.ContainerInfo) => DockerEngine,
   state: StoreState,
   owned: { containers: Docker.ContainerInfo[]; networks: Docker.NetworkInspectInfo[] },
 ): Promise<Rebuildable> {
@@ -72,7 +73,7 @@ export async function findRebuildable(
     const coll: NodeCollection | undefined =
       c.Labels?.[LABELS.role] === 'daemon' ? 'daemons' : c.Labels?.[LABELS.role] === 'host' ? 'hosts' : undefined;
     if (!coll) continue;
-    const files = await engine.readFiles(c.Id, '/etc/nslab');
+    const files = await engineOf(c).readFiles(c.Id, '/etc/nslab');
     const current = parseJson(files.get(RECORD_FILE));
     const raw = (current ?? parseJson(label)) as Record<string, unknown> | undefined;
     if (!raw || raw.name !== name) continue;

@@ -9,6 +9,7 @@ import type { Daemons } from './daemons.js';
 import type { DockerEngine } from './docker/engine.js';
 import { allowRouted, removeRoutedMany, ruleCounts } from './docker/firewall.js';
 import { LABELS } from './docker/labels.js';
+import { type Owned, Placement } from './engines/placement.js';
 import { LabError } from './errors.js';
 import type { Hosts } from './hosts.js';
 import type { Networks } from './networks.js';
@@ -76,14 +77,20 @@ function unfinished(op: 'create' | 'delete', object: DriftObject, name: string, 
 }
 
 export class Sync {
-  constructor(private readonly deps: { engine: DockerEngine; store: Store; networks: Networks; daemons: Daemons; hosts: Hosts }) {}
+  constructor(
+    private readonly deps: { engine: DockerEngine; placement: Placement; store: Store; networks: Networks; daemons: Daemons; hosts: Hosts },
+  ) {}
 
   async run(apply: boolean, ctx: OpContext = {}): Promise<{ applied: boolean; in_sync: boolean; drift: Drift[] }> {
     const { engine, store } = this.deps;
     await engine.ready();
-    const [state, owned] = await Promise.all([store.read(), engine.listOwned()]);
+    const { placement } = this.deps;
+    const [state, owned] = await Promise.all([store.read(), placement.listOwned()]);
     const drift: Drift[] = [];
     const byName = new Map(owned.containers.map((c) => [(c.Names[0] ?? '').replace(/^\//, ''), c]));
+    // An engine that does not answer: what runs there cannot be seen (reported, not guessed).
+    const unseen = (engineName: string | undefined) => Placement.isDown(owned, engineName ?? placement.defaultName);
+    const netEngine = (rec: NetworkRecord) => (rec.driver === 'overlay' ? placement.defaultName : rec.engine);
     const netByName = new Map(owned.networks.map((n) => [n.Name, n]));
     // Someone is at work on a record (a create or delete in a live process, a standup holding
     // its topology's lease): it is theirs to finish, not drift.
@@ -93,7 +100,7 @@ export class Sync {
 
     // Records lost from the store, rebuilt from what the objects carry: first, so that what
     // follows (networks, nodes) sees them.
-    const rebuild = await findRebuildable(engine, state, owned);
+    const rebuild = await findRebuildable((c) => placement.of(owned.engineOf.get(c.Id)), state, owned);
     for (const n of rebuild.networks)
       drift.push({
         kind: 'missing_record',
@@ -137,7 +144,9 @@ export class Sync {
         drift.push({
           kind: 'missing_network',
           name: rec.name,
-          detail: `Docker network '${rec.name}' is gone`,
+          detail: unseen(netEngine(rec))
+            ? `Docker network '${rec.name}' cannot be seen: engine '${netEngine(rec)}' does not answer (${unseen(netEngine(rec))})`
+            : `Docker network '${rec.name}' is gone`,
           repair: 'create it again and reconnect its containers',
         });
     }
@@ -151,7 +160,9 @@ export class Sync {
         drift.push({
           kind: 'missing_container',
           name: rec.name,
-          detail: `the container of '${rec.name}' is gone`,
+          detail: unseen(rec.engine)
+            ? `the container of '${rec.name}' cannot be seen: engine '${rec.engine}' does not answer (${unseen(rec.engine)})`
+            : `the container of '${rec.name}' is gone`,
           repair: 'recreate it from the store',
         });
       else if (rec.container_id && c.Id !== rec.container_id) {
@@ -211,7 +222,7 @@ export class Sync {
     ctx.progress?.(`found ${drift.length} differences between the store and Docker`, 0.2);
     if (apply) {
       await this.#rebuild(drift, rebuild);
-      await this.#repair(drift, state.networks, new Map(owned.networks.map((n) => [n.Name, n.Labels?.[LABELS.bridge]])), ctx);
+      await this.#repair(drift, state.networks, owned, ctx);
     }
     return { applied: apply, in_sync: drift.length === 0, drift };
   }
@@ -272,13 +283,10 @@ export class Sync {
     }
   }
 
-  async #repair(
-    drift: Drift[],
-    networks: Record<string, NetworkRecord>,
-    netLabels: Map<string, string | undefined>,
-    ctx: OpContext,
-  ): Promise<void> {
-    const { engine, store } = this.deps;
+  async #repair(drift: Drift[], networks: Record<string, NetworkRecord>, owned: Owned, ctx: OpContext): Promise<void> {
+    const { placement, store } = this.deps;
+    const netLabels = new Map(owned.networks.map((n) => [n.Name, n.Labels?.[LABELS.bridge]]));
+    const orphans = new Map(owned.containers.map((c) => [(c.Names[0] ?? '').replace(/^\//, ''), c]));
     let done = 0;
     const attempt = async (d: Drift, fn: () => Promise<unknown>) => {
       ctx.progress?.(`${d.repair}: ${d.name}`, 0.2 + (0.8 * done++) / drift.length);
@@ -303,11 +311,11 @@ export class Sync {
             });
             // Containers that still exist get their address on it back.
             for (const [ip, owner] of Object.entries(rec.allocations)) {
-              const info = await engine.ownedContainer(owner);
+              const s = await store.read();
+              const on = placement.node(s.daemons[owner] ?? s.hosts[owner] ?? {});
+              const info = await on.ownedContainer(owner);
               if (info)
-                await engine.call(
-                  engine.api.getNetwork(id).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: { IPv4Address: ip } } }),
-                );
+                await on.call(on.api.getNetwork(id).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: { IPv4Address: ip } } }));
             }
           });
           break;
@@ -321,7 +329,8 @@ export class Sync {
           break;
         case 'recreated_container':
           await attempt(d, async () => {
-            const info = await engine.ownedContainer(d.name);
+            const rec = (await store.read()).daemons[d.name] ?? (await store.read()).hosts[d.name];
+            const info = await placement.node(rec ?? {}).ownedContainer(d.name);
             await store.update((s) => {
               const r = s.daemons[d.name] ?? s.hosts[d.name];
               if (r && info) r.container_id = info.Id;
@@ -329,7 +338,10 @@ export class Sync {
           });
           break;
         case 'orphan_container':
-          await attempt(d, () => engine.removeContainer(d.name));
+          await attempt(d, () => {
+            const c = orphans.get(d.name);
+            return placement.of(c && owned.engineOf.get(c.Id)).removeContainer(d.name);
+          });
           break;
         case 'orphan_network':
           await attempt(d, () => this.deps.networks.unprovision({ name: d.name, bridge: netLabels.get(d.name) } as NetworkRecord));

@@ -2,7 +2,7 @@ import type { ChangeOutcome, DaemonConfig } from './daemon-config.js';
 import { engineMessage, statusOf } from './docker/engine.js';
 import { conflict, LabError, notFound } from './errors.js';
 import { Networks } from './networks.js';
-import { NodeBase, type NodeCollection } from './nodes.js';
+import { NodeBase, type NodeCollection, refuseEngineSplit } from './nodes.js';
 import type { StoreState } from './store/schema.js';
 import { connectedSubnets, inSubnet } from './subnets.js';
 
@@ -68,24 +68,32 @@ export class Wiring extends NodeBase {
   }
 
   async connect(input: ConnectInput): Promise<ConnectResult> {
-    await this.engine.ready();
-    const { coll, ip } = await this.store.update((s) => {
+    await this.placement.default.ready();
+    const { coll, ip, engine, net } = await this.store.update((s) => {
       const coll = collectionOf(s, input.container);
       const rec = s[coll][input.container];
-      if (!s.networks[input.network]) throw notFound('network', input.network);
+      const net = s.networks[input.network];
+      if (!net) throw notFound('network', input.network);
+      refuseEngineSplit(
+        s,
+        { interfaces: [{ network: input.network }] },
+        rec?.engine ?? this.placement.defaultName,
+        this.placement.defaultName,
+      );
       if (rec?.interfaces.some((i) => i.network === input.network)) {
         throw conflict(`'${input.container}' is already connected to '${input.network}'`);
       }
       const ip = Networks.reserve(s, '', input.network, input.container, input.ip);
       rec?.interfaces.push({ network: input.network, ip });
-      return { coll, ip };
+      return { coll, ip, engine: this.engineOf(rec ?? {}), net: structuredClone(net) };
     });
     try {
-      const info = await this.engine.ownedContainer(input.container);
+      const info = await engine.ownedContainer(input.container);
       if (info) {
-        const net = await this.engine.ownedNetwork(input.network);
-        await this.engine.call(
-          this.engine.api.getNetwork(net.Id).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: { IPv4Address: ip } } }),
+        // An overlay is looked up through the manager; the node's engine attaches to its id.
+        const found = await this.placement.network(net).ownedNetwork(input.network, net.id);
+        await engine.call(
+          engine.api.getNetwork(found.Id).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: { IPv4Address: ip } } }),
         );
       }
     } catch (err) {
@@ -101,10 +109,10 @@ export class Wiring extends NodeBase {
   }
 
   async disconnect(input: Omit<ConnectInput, 'ip'> & { force?: boolean | undefined }): Promise<ConnectResult> {
-    await this.engine.ready();
+    await this.placement.default.ready();
     // Check and detach in the store first (under the lock), so two disconnects cannot both pass
     // the "not its only network" check; Docker follows.
-    const { coll, ip, stranded } = await this.store.update((s) => {
+    const { coll, ip, stranded, engine, net } = await this.store.update((s) => {
       const coll = collectionOf(s, input.container);
       const rec = s[coll][input.container];
       const iface = rec?.interfaces.find((i) => i.network === input.network);
@@ -140,12 +148,13 @@ export class Wiring extends NodeBase {
       }
       rec.interfaces = rec.interfaces.filter((i) => i.network !== input.network);
       Networks.release(s, input.container, input.network);
-      return { coll, ip: iface.ip, stranded };
+      const net = s.networks[input.network];
+      return { coll, ip: iface.ip, stranded, engine: this.engineOf(rec), net: net && structuredClone(net) };
     });
     try {
-      const info = await this.engine.ownedContainer(input.container);
-      const net = await this.engine.inspectNetwork(input.network);
-      if (info && net) await this.engine.call(this.engine.api.getNetwork(net.Id).disconnect({ Container: info.Id, Force: true }));
+      const info = await engine.ownedContainer(input.container);
+      const found = await (net ? this.placement.network(net) : engine).inspectNetwork(input.network);
+      if (info && found) await engine.call(engine.api.getNetwork(found.Id).disconnect({ Container: info.Id, Force: true }));
     } catch (err) {
       // 404 / "is not connected": Docker already agrees. Anything else: put the record back.
       if (statusOf(err) !== 404 && !/not connected/i.test(engineMessage(err))) {

@@ -19,7 +19,9 @@ export const NetworkRecord = z.object({
   id: z.string().optional(),
   subnet: z.string(),
   gateway: z.string(),
-  driver: z.enum(['bridge', 'macvlan']),
+  driver: z.enum(['bridge', 'macvlan', 'overlay']),
+  /** the engine (NSLAB_ENGINES) a bridge is on; absent: the first. An overlay spans the swarm. */
+  engine: z.string().optional(),
   parent: z.string().optional(),
   internal: z.boolean(),
   bridge: z.string().optional(),
@@ -51,6 +53,8 @@ export const DaemonRecord = z.object({
   image: z.string().optional(),
   container_id: z.string().optional(),
   topology: z.string().optional(),
+  /** the engine (NSLAB_ENGINES) it runs on; absent: the first */
+  engine: z.string().optional(),
   /** what the user last asked for; Docker holds whether it actually runs */
   desired: z.enum(['running', 'stopped']),
   created_at: z.string(),
@@ -66,6 +70,8 @@ export const HostRecord = z.object({
   image: z.string().optional(),
   container_id: z.string().optional(),
   topology: z.string().optional(),
+  /** the engine (NSLAB_ENGINES) it runs on; absent: the first */
+  engine: z.string().optional(),
   desired: z.enum(['running', 'stopped']),
   created_at: z.string(),
   pending: Pending.optional(),

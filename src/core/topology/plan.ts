@@ -57,6 +57,9 @@ function nodeDiff(
   if ((want.role === 'daemon') !== isDaemon)
     return { recreate: [`changes from ${isDaemon ? 'router' : 'host'} to ${want.role === 'daemon' ? 'router' : 'host'}`] };
   if (ifaceKey(want.interfaces) !== ifaceKey(have.interfaces)) recreate.push('interfaces change');
+  // Records without an engine are on the first one, which placement also leaves unnamed with one engine.
+  if (want.engine !== undefined && want.engine !== (have.engine ?? want.engine))
+    recreate.push(`moves from engine ${have.engine} to ${want.engine}`);
   if (want.role === 'host') {
     const h = have as HostRecord;
     if ((want.gateway ?? '') !== (h.gateway ?? '')) recreate.push('gateway changes');
@@ -103,6 +106,12 @@ export function planTopology(desired: Desired, state: StoreState, docker: Docker
     if (!rec || rec.topology !== topo) add('network', n.name, 'create');
     else if (rec.subnet !== n.subnet || rec.gateway !== n.gateway) {
       add('network', n.name, 'recreate', `subnet or gateway changes (${rec.subnet} -> ${n.subnet})`);
+      remade.add(n.name);
+    } else if (
+      !!n.overlay !== (rec.driver === 'overlay') ||
+      (!n.overlay && n.engine !== undefined && n.engine !== (rec.engine ?? n.engine))
+    ) {
+      add('network', n.name, 'recreate', n.overlay ? 'its nodes now span engines (overlay)' : `it moves to engine ${n.engine}`);
       remade.add(n.name);
     } else if (!docker.networks.has(n.name)) {
       add('network', n.name, 'recreate', 'its Docker network is gone');

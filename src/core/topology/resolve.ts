@@ -31,6 +31,10 @@ export interface DesiredNetwork {
   name: string;
   subnet: string;
   gateway: string;
+  /** several engines (set by placement): a swarm overlay network */
+  overlay?: boolean | undefined;
+  /** one engine of several (set by placement): the bridge is there */
+  engine?: string | undefined;
 }
 
 interface NodeBaseDesired {

@@ -10,9 +10,10 @@ import { conflict, type FieldIssue, LabError, notFound } from '../errors.js';
 import type { Lab } from '../lab.js';
 import { holderAlive } from '../pending.js';
 import type { OpContext } from '../progress.js';
-import type { TopologyRecord } from '../store/schema.js';
+import type { StoreState, TopologyRecord } from '../store/schema.js';
 import type { TunnelState } from '../tunnels/diagnose.js';
 import { type GraphFormat, toDot, toMermaid, toPng, toSvg } from './graph.js';
+import { placeTopology } from './placement.js';
 import { type Plan, type PlanItem, planTopology } from './plan.js';
 import { type Desired, resolveTopology } from './resolve.js';
 import { parseTopology, type TopologySpec } from './spec.js';
@@ -109,7 +110,8 @@ export class Topologies {
   async create(input: TopologyInput & { replace?: boolean | undefined }): Promise<TopologyView> {
     const spec = parseTopology(input);
     // Checked against the store as it is now; standup checks again against what runs then.
-    resolveTopology(spec, await this.lab.store.read());
+    const now = await this.lab.store.read();
+    placeTopology(resolveTopology(spec, now), spec, now, this.lab.placement.names, { nodeMb: this.lab.config.nodeLimits.memoryMb });
     const at = new Date().toISOString();
     const rec = await this.lab.store.update((s) => {
       const old = s.topologies[spec.name];
@@ -163,7 +165,10 @@ export class Topologies {
           ? (await this.#record(input.name)).spec
           : undefined;
       const parsed = parseTopology(spec ? { spec } : input);
-      const d = resolveTopology(parsed, await this.lab.store.read());
+      const state = await this.lab.store.read();
+      const d = resolveTopology(parsed, state);
+      // Engine names are checked too (no memory is read: validate has no side effects and is quick).
+      placeTopology(d, parsed, state, this.lab.placement.names, { nodeMb: this.lab.config.nodeLimits.memoryMb });
       return {
         valid: true,
         errors: [],
@@ -176,12 +181,24 @@ export class Topologies {
     }
   }
 
+  /** Put each node on an engine (NSLAB_ENGINES): asked for, where it runs, else by `placement`. */
+  async #place(desired: Desired, spec: TopologySpec, state: StoreState): Promise<void> {
+    const names = this.lab.placement.names;
+    let freeMb: Map<string, number> | undefined;
+    if (spec.placement === 'spread' && names.length > 1) {
+      const { engines } = await this.lab.engines.list();
+      freeMb = new Map(engines.filter((e) => e.reachable).map((e) => [e.name, e.free_memory_mb ?? 0]));
+    }
+    placeTopology(desired, spec, state, names, { ...(freeMb ? { freeMb } : {}), nodeMb: this.lab.config.nodeLimits.memoryMb });
+  }
+
   async #resolve(name: string): Promise<{ desired: Desired; plan: Plan; facts: Facts }> {
     await this.lab.engine.ready();
     const r = await this.#record(name);
     const spec = parseTopology({ spec: r.spec });
-    const [state, facts] = await Promise.all([this.lab.store.read(), dockerFacts(this.lab.engine, name)]);
+    const [state, facts] = await Promise.all([this.lab.store.read(), dockerFacts(this.lab.placement, name)]);
     const desired = resolveTopology(spec, state);
+    await this.#place(desired, spec, state);
     return { desired, plan: planTopology(desired, state, facts), facts };
   }
 

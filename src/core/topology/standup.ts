@@ -9,6 +9,7 @@ import pLimit from 'p-limit';
 import type { Daemons } from '../daemons.js';
 import type { DockerEngine } from '../docker/engine.js';
 import { removeRoutedMany } from '../docker/firewall.js';
+import type { Placement } from '../engines/placement.js';
 import { LabError } from '../errors.js';
 import type { Hosts } from '../hosts.js';
 import { parseSubnet, type Subnet } from '../ipam.js';
@@ -24,6 +25,7 @@ import type { Desired, DesiredNetwork, DesiredNode } from './resolve.js';
 
 export interface StandupDeps {
   engine: DockerEngine;
+  placement: Placement;
   store: Store;
   networks: Networks;
   daemons: Daemons;
@@ -44,24 +46,57 @@ export type Facts = Awaited<ReturnType<typeof dockerFacts>>;
 
 const now = () => new Date().toISOString();
 
-/** What Docker holds for a topology of this store, found by label in one query per kind. */
+/**
+ * What Docker holds for a topology of this store, found by label in one query per kind and
+ * engine; `engineOf` says which engine each container is on, `down` which engines did not answer.
+ */
 export async function dockerFacts(
-  engine: DockerEngine,
+  placement: Placement,
   topology: string,
-): Promise<DockerFacts & { containerIds: Map<string, string>; networkIds: Map<string, string> }> {
-  const { containers: cs, networks: ns } = await engine.listOwned(topology);
+): Promise<
+  DockerFacts & {
+    containerIds: Map<string, string>;
+    networkIds: Map<string, string>;
+    engineOf: Map<string, string>;
+    down: Array<{ name: string; error: string }>;
+  }
+> {
+  const owned = await placement.listOwned(topology);
   const containers = new Map<string, 'running' | 'stopped' | 'restarting'>();
   const containerIds = new Map<string, string>();
-  for (const c of cs) {
+  const engineOf = new Map<string, string>();
+  for (const c of owned.containers) {
     const name = (c.Names[0] ?? '').replace(/^\//, '');
     containers.set(name, c.State === 'running' ? 'running' : c.State === 'restarting' ? 'restarting' : 'stopped');
     containerIds.set(name, c.Id);
+    engineOf.set(name, owned.engineOf.get(c.Id) ?? placement.defaultName);
   }
-  return { containers, containerIds, networks: new Set(ns.map((n) => n.Name)), networkIds: new Map(ns.map((n) => [n.Name, n.Id])) };
+  const ns = owned.networks;
+  return {
+    containers,
+    containerIds,
+    engineOf,
+    down: owned.down,
+    networks: new Set(ns.map((n) => n.Name)),
+    networkIds: new Map(ns.map((n) => [n.Name, n.Id])),
+  };
+}
+
+/** Remove a container of the topology by id, on the engine it was found on. */
+function removeFound(deps: StandupDeps, facts: Facts, name: string): Promise<void> {
+  const id = facts.containerIds.get(name);
+  return id ? deps.placement.of(facts.engineOf.get(name)).removeContainerId(id) : Promise.resolve();
 }
 
 export function nodeRecord(n: DesiredNode, topology: string): DaemonRecord | HostRecord {
-  const common = { name: n.name, interfaces: n.interfaces, topology, desired: 'running' as const, created_at: now() };
+  const common = {
+    name: n.name,
+    interfaces: n.interfaces,
+    topology,
+    ...(n.engine ? { engine: n.engine } : {}),
+    desired: 'running' as const,
+    created_at: now(),
+  };
   if (n.role === 'daemon') {
     return { ...common, kind: n.kind, asn: n.asn, router_id: n.router_id, neighbors: n.neighbors, advertise: n.advertise };
   }
@@ -73,9 +108,10 @@ export function networkRecord(n: DesiredNetwork, topology: string): NetworkRecor
     name: n.name,
     subnet: n.subnet,
     gateway: n.gateway,
-    driver: 'bridge',
+    // Nodes on several engines share an attachable overlay of the swarm; otherwise a bridge.
+    ...(n.overlay ? { driver: 'overlay' as const } : { driver: 'bridge' as const, bridge: bridgeName(n.name) }),
+    ...(n.engine ? { engine: n.engine } : {}),
     internal: true,
-    bridge: bridgeName(n.name),
     topology,
     created_at: now(),
     allocations: {},
@@ -129,7 +165,7 @@ export async function runStandup(
   opts: StandupOptions,
   ctx: OpContext,
 ): Promise<StandupOutcome> {
-  const { engine, store } = deps;
+  const { engine, store, placement } = deps;
   const topo = desired.topology;
   const progress = (m: string, f?: number) => ctx.progress?.(m, f);
   const cancelled = () => {
@@ -145,10 +181,16 @@ export async function runStandup(
   refuseTakenAddresses(before, desired);
   // Names and subnets Docker already gives to someone else are refused here, the way
   // network_create and daemon_create refuse them, before anything is removed or made.
+  if (desired.networks.some((n) => n.overlay && of('network', 'create', 'recreate').includes(n.name)))
+    await deps.networks.requireSwarm('placement');
   for (const n of desired.networks.filter((x) => of('network', 'create').includes(x.name))) {
-    await deps.networks.refuseClashes(n.name, parseSubnet(n.subnet) as Subnet).catch((err: unknown) => {
-      throw err instanceof LabError ? new LabError(err.code, `networks.${n.key}: ${err.message}`, err.hint ? { hint: err.hint } : {}) : err;
-    });
+    await deps.networks
+      .refuseClashes(n.name, parseSubnet(n.subnet) as Subnet, n.overlay ? undefined : placement.of(n.engine))
+      .catch((err: unknown) => {
+        throw err instanceof LabError
+          ? new LabError(err.code, `networks.${n.key}: ${err.message}`, err.hint ? { hint: err.hint } : {})
+          : err;
+      });
   }
   for (const n of desired.nodes.filter((x) => of('node', 'create').includes(x.name))) {
     await deps.hosts.refuseTakenName(n.name).catch((err: unknown) => {
@@ -172,9 +214,7 @@ export async function runStandup(
         .map((e) => deps.tunnels.removeEnd(e).catch(() => undefined)),
     ),
   );
-  await Promise.all(
-    goneNodes.map((n) => (facts.containerIds.has(n) ? engine.removeContainerId(facts.containerIds.get(n) as string) : Promise.resolve())),
-  );
+  await Promise.all(goneNodes.map((n) => removeFound(deps, facts, n)));
   for (const n of goneNets) {
     const rec = before.networks[n];
     if (rec) await deps.networks.unprovision(rec);
@@ -208,7 +248,7 @@ export async function runStandup(
   });
   crashPoint('standup.reserved');
 
-  const made = { containers: [] as string[], networks: [] as NetworkRecord[] };
+  const made = { containers: [] as Array<{ id: string; engine: DockerEngine }>, networks: [] as NetworkRecord[] };
   const failed: Array<{ name: string; error: string }> = [];
   const results: Results = { networks: new Map(), nodes: new Map() };
   const broughtUp: TunnelEnd[] = [];
@@ -239,7 +279,7 @@ export async function runStandup(
             // Started without waiting for the daemon: the concurrency slot goes to the next node,
             // and all daemons are awaited together below.
             const r = await svc.provision(rec, reserved, { ...(ctx.signal ? { signal: ctx.signal } : {}) }, false);
-            made.containers.push(r.id);
+            made.containers.push({ id: r.id, engine: placement.node(rec) });
             results.nodes.set(n.name, r);
             crashPoint('standup.node_made');
           } catch (err) {
@@ -261,9 +301,10 @@ export async function runStandup(
       await Promise.all(
         createNodes.map(async (n) => {
           const r = results.nodes.get(n.name);
-          const info = r && (await engine.inspectContainer(r.id));
+          const on = placement.of(n.engine);
+          const info = r && (await on.inspectContainer(r.id));
           if (!r || (info?.State.Running && !info.State.Restarting)) return;
-          const logs = await engine.logTail(r.id, 5);
+          const logs = await on.logTail(r.id, 5);
           failed.push({ name: n.name, error: `its container exited right after starting${logs ? `; it said: ${logs}` : ''}` });
         }),
       );
@@ -305,7 +346,7 @@ export async function runStandup(
     for (const t of createTunnels) {
       const ends = endsOf({ ...t, topology: topo, created_at: '' }).filter((e) => kept.has(e.container));
       for (const e of ends) {
-        const info = await engine.ownedContainer(e.container);
+        const info = await (await deps.tunnels.engineOf(e.container)).ownedContainer(e.container);
         if (info?.State.Running) {
           await deps.tunnels.bringUp(info, e, 'create');
           broughtUp.push(e);
@@ -319,8 +360,8 @@ export async function runStandup(
       progress(`rolling back what this standup created (${made.containers.length} containers, ${made.networks.length} networks)`);
       const leftovers: string[] = [];
       await Promise.all(
-        made.containers.map((id) =>
-          engine.removeContainerId(id).catch((e: unknown) => leftovers.push(`container ${id.slice(0, 12)}: ${String(e)}`)),
+        made.containers.map(({ id, engine: on }) =>
+          on.removeContainerId(id).catch((e: unknown) => leftovers.push(`container ${id.slice(0, 12)}: ${String(e)}`)),
         ),
       );
       for (const n of made.networks)
@@ -379,10 +420,18 @@ export async function runTeardown(
   ctx: OpContext,
 ): Promise<{ containers: number; networks: number; tunnels: number }> {
   const { engine, store } = deps;
-  const facts = await dockerFacts(engine, topology);
+  const facts = await dockerFacts(deps.placement, topology);
+  if (facts.down.length) {
+    // Teardown forgets the records: with an engine out of sight its containers would stay, unowned.
+    throw new LabError(
+      'DOCKER_UNAVAILABLE',
+      `engine${facts.down.length > 1 ? 's' : ''} ${facts.down.map((d) => `'${d.name}' (${d.error})`).join(', ')} did not answer; teardown of '${topology}' changed nothing`,
+      { hint: 'start the engine again and retry (engine_list shows which engines answer)' },
+    );
+  }
   ctx.progress?.(`removing ${facts.containerIds.size} containers`, 0.1);
   const limit = pLimit(8);
-  await Promise.all([...facts.containerIds.values()].map((id) => limit(() => engine.removeContainerId(id))));
+  await Promise.all([...facts.containerIds.keys()].map((name) => limit(() => removeFound(deps, facts, name))));
   const state = await store.read();
   const nets = new Set([
     ...facts.networks,
@@ -393,8 +442,8 @@ export async function runTeardown(
   ctx.progress?.(`removing ${nets.size} networks`, 0.7);
   await Promise.all(
     [...nets].map(async (name) => {
-      const rec = state.networks[name] ?? { name, bridge: bridgeName(name) };
-      await deps.networks.unprovision(rec as NetworkRecord, { keepRule: true });
+      const rec = state.networks[name] ?? { name, bridge: bridgeName(name), driver: 'bridge' as const };
+      await deps.networks.unprovision(rec, { keepRule: true });
     }),
   );
   // The forwarding rules go together: one read of the chain instead of one probe per bridge.

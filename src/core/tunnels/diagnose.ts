@@ -250,7 +250,7 @@ export class TunnelDoctor {
     const c = o.end.container;
     const info = o.info;
     if (!info) return out;
-    const exec = (command: string[]) => this.tunnels.engine.exec(info, c, { command, timeoutS: 10 });
+    const exec = (command: string[]) => this.tunnels.execIn(info, c, { command, timeoutS: 10 });
     const far = o.end.peerAddress?.split('/')[0];
     const [route, ping, inner] = await Promise.all([
       exec(['ip', '-j', 'route', 'get', o.end.remote]),
@@ -304,12 +304,12 @@ export class TunnelDoctor {
       mode === 'vxlan'
         ? ['type', 'vxlan', 'id', '1', 'dstport', '4789', 'local', o.end.local]
         : ['type', 'gre', 'remote', o.end.remote, 'local', o.end.local];
-    const r = await this.tunnels.engine.exec(info, o.end.container, {
+    const r = await this.tunnels.execIn(info, o.end.container, {
       command: ['ip', 'link', 'add', 'name', probe, ...args],
       timeoutS: 10,
     });
     if (r.exit_code === 0) {
-      await this.tunnels.engine.exec(info, o.end.container, { command: ['ip', 'link', 'del', 'dev', probe], timeoutS: 10 });
+      await this.tunnels.execIn(info, o.end.container, { command: ['ip', 'link', 'del', 'dev', probe], timeoutS: 10 });
       return undefined;
     }
     const said = (r.stderr || r.stdout).trim();
@@ -376,7 +376,7 @@ export class TunnelDoctor {
     if (!o.link.up) steps.push({ action: 'set_up', args: ['link', 'set', 'dev', e.name, 'up'], detail: `${e.name} up` });
     const out: FixAction[] = [];
     for (const s of steps) {
-      const r = await this.tunnels.engine.exec(info, c, { command: ['ip', ...s.args], timeoutS: 10 });
+      const r = await this.tunnels.execIn(info, c, { command: ['ip', ...s.args], timeoutS: 10 });
       out.push({
         container: c,
         action: s.action,

@@ -4,6 +4,8 @@
  * at once by running that file. Only interfaces carrying the lab's ifalias are ever changed.
  */
 import type { ContainerInfo, DockerEngine } from '../docker/engine.js';
+import type { ExecOptions, ExecResult } from '../docker/exec.js';
+import type { Placement } from '../engines/placement.js';
 import { conflict, invalid, LabError, notFound } from '../errors.js';
 import { innerAddressProblem, parseCidr, type Subnet } from '../ipam.js';
 import { undo, withLeftovers } from '../rollback.js';
@@ -44,9 +46,24 @@ export class Tunnels {
   onChange?: (containers: string[]) => Promise<void>;
 
   constructor(
-    readonly engine: DockerEngine,
+    readonly placement: Placement,
     readonly store: Store,
   ) {}
+
+  /** The default engine (where the store's id is read from). */
+  get engine(): DockerEngine {
+    return this.placement.default;
+  }
+
+  /** The engine a lab container runs on, from its record (the default for one the store does not hold). */
+  async engineOf(container: string): Promise<DockerEngine> {
+    return this.placement.node(nodeOf(await this.store.read(), container) ?? {});
+  }
+
+  /** Run a command in a container, on its own engine. */
+  async execIn(info: ContainerInfo, container: string, opts: ExecOptions): Promise<ExecResult> {
+    return (await this.engineOf(container)).exec(info, container, opts);
+  }
 
   async list(container?: string): Promise<TunnelRecord[]> {
     const s = await this.store.read();
@@ -168,7 +185,7 @@ export class Tunnels {
   }
 
   async #running(container: string): Promise<ContainerInfo> {
-    const info = await this.engine.ownedContainer(container);
+    const info = await (await this.engineOf(container)).ownedContainer(container);
     if (!info?.State.Running || info.State.Restarting) {
       throw conflict(`'${container}' is not running`, 'start it first (daemon_start / host_start); its tunnels come up with it');
     }
@@ -176,12 +193,12 @@ export class Tunnels {
   }
 
   #ip(info: ContainerInfo, name: string, args: string[]) {
-    return this.engine.exec(info, name, { command: ['ip', ...args], timeoutS: 10 });
+    return this.execIn(info, name, { command: ['ip', ...args], timeoutS: 10 });
   }
 
   /** Read one end from its container's kernel. */
   async observe(e: TunnelEnd): Promise<EndObservation> {
-    const info = await this.engine.ownedContainer(e.container);
+    const info = await (await this.engineOf(e.container)).ownedContainer(e.container);
     if (!info?.State.Running || info.State.Restarting) return { end: e, info, running: false, addresses: [] };
     const [links, addrs] = await Promise.all([
       this.#ip(info, e.container, ['-d', '-j', 'link', 'show']),
@@ -213,7 +230,7 @@ export class Tunnels {
     }
     if (seen) await this.#ip(info, e.container, ['link', 'del', 'dev', e.name]);
     const rec = (await this.store.read()).tunnels[e.name];
-    await this.engine.putFiles(info.Id, [{ path: tunnelFile(e.name), content: renderBatch(e, rec), mode: 0o644 }]);
+    await (await this.engineOf(e.container)).putFiles(info.Id, [{ path: tunnelFile(e.name), content: renderBatch(e, rec), mode: 0o644 }]);
     const r = await this.#ip(info, e.container, ['-batch', tunnelFile(e.name)]);
     if (r.exit_code === 0) return;
     const said = (r.stderr || r.stdout).trim();
@@ -237,7 +254,7 @@ export class Tunnels {
   }
 
   async #rmFile(info: ContainerInfo, e: TunnelEnd): Promise<void> {
-    await this.engine.exec(info, e.container, { command: ['rm', '-f', tunnelFile(e.name)], timeoutS: 10 });
+    await this.execIn(info, e.container, { command: ['rm', '-f', tunnelFile(e.name)], timeoutS: 10 });
   }
 
   /** Remove one end's interface (only if it is the lab's) and its file; a stopped container keeps none. */
@@ -246,7 +263,9 @@ export class Tunnels {
     if (!o.info) return undefined;
     if (!o.running) {
       // The file must still go, or the tunnel comes back at the next start.
-      await this.engine.putFiles(o.info.Id, [{ path: tunnelFile(e.name), content: '# removed by netstream-lab\n', mode: 0o644 }]);
+      await (await this.engineOf(e.container)).putFiles(o.info.Id, [
+        { path: tunnelFile(e.name), content: '# removed by netstream-lab\n', mode: 0o644 },
+      ]);
       return undefined;
     }
     let warning: string | undefined;
