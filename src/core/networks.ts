@@ -356,7 +356,8 @@ export class Networks {
     if (!rec) throw notFound('network', name);
     const users = new Set(Object.values(rec.allocations));
     const info = await this.placement.network(rec).inspectNetwork(name);
-    for (const c of Object.values(info?.Containers ?? {})) if (c.Name) users.add(c.Name);
+    // An overlay lists the swarm's own load-balancer endpoint (key lb-<network>): not a user.
+    for (const [key, c] of Object.entries(info?.Containers ?? {})) if (c.Name && !key.startsWith('lb-')) users.add(c.Name);
     if (users.size > 0) {
       throw conflict(
         `network '${name}' is still used by ${[...users].sort().join(', ')}`,

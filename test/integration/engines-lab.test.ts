@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createLab, type Lab } from '../../src/core/lab.js';
+import { call, callError, root, sweep, TEST_LABEL, testEnv, waitFor } from '../helpers/docker.js';
+import { ADDRESSES, engineApi, forceLeave, SECOND_ENGINE, secondEngineDown, secondEngineUp } from '../helpers/engines.js';
+
+/**
+ * One lab over two real engines (the second in its own network namespace, scripts/second-engine.sh)
+ * joined by Docker Swarm: nodes placed per engine, a network spanning both as an overlay.
+ * Subnets 10.239.0.0/16, names mlab-*.
+ */
+const a = engineApi();
+const b = engineApi(SECOND_ENGINE);
+const run = `mlab-${process.pid}`;
+const env = { ...testEnv(run), NSLAB_ENGINES: `a=unix:///var/run/docker.sock,b=${SECOND_ENGINE}` };
+let lab: Lab;
+
+type Status = { daemon: string; neighbors: Array<{ address: string; state: string }> };
+const established = async (name: string, peer: string) => {
+  const s = await call<Status>(lab, 'daemon_status', { name });
+  return s.neighbors.some((n) => n.address === peer && n.state === 'Established') ? s : undefined;
+};
+const ping = (from: string, to: string) =>
+  call<{ exit_code: number; stdout: string }>(lab, 'host_exec', { name: from, command: ['ping', '-c', '2', '-W', '2', to], timeout_s: 20 });
+
+/** This run's containers and networks on the second engine (the shared sweep only knows the first). */
+async function sweepB(): Promise<number> {
+  const label = [`${TEST_LABEL}=${run}`];
+  const cs = await b.listContainers({ all: true, filters: { label } }).catch(() => []);
+  await Promise.all(
+    cs.map((c) =>
+      b
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
+  const ns = await b.listNetworks({ filters: { label } }).catch(() => []);
+  for (const n of ns)
+    await b
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => undefined);
+  return cs.length + ns.length;
+}
+
+describe('a lab over two engines', () => {
+  beforeAll(async () => {
+    secondEngineUp();
+    lab = createLab(loadConfig({ ...process.env, ...env }, {}, root));
+    await call(lab, 'engine_join', { advertise: ADDRESSES });
+  }, 180_000);
+
+  afterAll(async () => {
+    // Whatever happened: nothing of this run on either engine, both out of the swarm, engine b stopped.
+    await sweepB();
+    await sweep(run);
+    await call(lab, 'engine_leave', {}).catch(() => undefined);
+    await forceLeave(b);
+    await forceLeave(a);
+    secondEngineDown();
+  }, 120_000);
+
+  it('refuses an unknown engine by name, listing the engines, and changes nothing', async () => {
+    await call(lab, 'network_create', { name: 'mlab-lan', subnet: '10.239.9.0/24' });
+    const err = await callError(lab, 'host_create', { name: 'mlab-x', interfaces: [{ network: 'mlab-lan' }], engine: 'c' });
+    expect(err.code).toBe('INVALID_INPUT');
+    expect(err.message).toContain("engine: no engine named 'c'");
+    expect(err.hint).toContain('a, b');
+    expect((await call<{ hosts: unknown[] }>(lab, 'host_list', {})).hosts).toEqual([]);
+    // A bridge is on one engine: a node on the other engine cannot join it.
+    const split = await callError(lab, 'host_create', { name: 'mlab-x', interfaces: [{ network: 'mlab-lan' }], engine: 'b' });
+    expect(split.code).toBe('INVALID_INPUT');
+    expect(split.message).toContain("interfaces.0.network: network 'mlab-lan' is a bridge on engine 'a'");
+    expect((await call<{ hosts: unknown[] }>(lab, 'host_list', {})).hosts).toEqual([]);
+    await call(lab, 'network_delete', { name: 'mlab-lan' });
+  });
+
+  it('peers FRR on engine a with GoBGP on engine b over an overlay network, and hosts on both ping each other', async () => {
+    const net = await call<{ driver: string; state: string }>(lab, 'network_create', {
+      name: 'mlab-ov',
+      subnet: '10.239.1.0/24',
+      scope: 'swarm',
+    });
+    expect(net).toMatchObject({ driver: 'overlay', state: 'present' });
+    // The same subnet again is refused, naming the overlay that has it.
+    const dup = await callError(lab, 'network_create', { name: 'mlab-ov2', subnet: '10.239.1.0/25', scope: 'swarm' });
+    expect(dup.code).toBe('CONFLICT');
+    expect(dup.message).toContain('mlab-ov');
+
+    // Engine b keeps its images between runs: take the GoBGP one away so that its copy is seen.
+    const gobgp = await lab.images.refFor('gobgp');
+    await b
+      .getImage(gobgp)
+      .remove({ force: true })
+      .catch(() => undefined);
+    const progress: string[] = [];
+    await call(lab, 'daemon_create', {
+      name: 'mlab-r1',
+      kind: 'frr',
+      asn: 65101,
+      interfaces: [{ network: 'mlab-ov', ip: '10.239.1.11' }],
+      neighbors: [{ address: '10.239.1.12', asn: 65102 }],
+      engine: 'a',
+    });
+    const out = await lab.daemons.create(
+      {
+        name: 'mlab-r2',
+        kind: 'gobgp',
+        asn: 65102,
+        interfaces: [{ network: 'mlab-ov', ip: '10.239.1.12' }],
+        neighbors: [{ address: '10.239.1.11', asn: 65101 }],
+        engine: 'b',
+      },
+      { progress: (m) => progress.push(m) },
+    );
+    expect(out).toMatchObject({ engine: 'b', state: 'running' });
+    // Engine b had no lab image: it was streamed over, with progress, and the container runs there.
+    expect(progress.some((m) => m.startsWith('copying image netstream-lab/gobgp'))).toBe(true);
+    expect((await b.getContainer('mlab-r2').inspect()).State.Running).toBe(true);
+    await expect(a.getContainer('mlab-r2').inspect()).rejects.toMatchObject({ statusCode: 404 });
+
+    await waitFor('r1 -> r2 Established', () => established('mlab-r1', '10.239.1.12'), 60);
+    await waitFor('r2 -> r1 Established', () => established('mlab-r2', '10.239.1.11'), 30);
+
+    await call(lab, 'host_create', { name: 'mlab-h1', interfaces: [{ network: 'mlab-ov', ip: '10.239.1.21' }], engine: 'a' });
+    await call(lab, 'host_create', { name: 'mlab-h2', interfaces: [{ network: 'mlab-ov', ip: '10.239.1.22' }], engine: 'b' });
+    const p = await ping('mlab-h1', '10.239.1.22');
+    expect(p.exit_code, p.stdout).toBe(0);
+    const back = await ping('mlab-h2', '10.239.1.21');
+    expect(back.exit_code, back.stdout).toBe(0);
+
+    for (const h of ['mlab-h1', 'mlab-h2']) await call(lab, 'host_delete', { name: h });
+    for (const d of ['mlab-r1', 'mlab-r2']) await call(lab, 'daemon_delete', { name: d });
+    await call(lab, 'network_delete', { name: 'mlab-ov' });
+    // Nothing of this run is left on either engine (a worker drops its copy of an overlay shortly after the manager).
+    const label = [`${TEST_LABEL}=${run}`];
+    const left = async () => {
+      const all = await Promise.all(
+        [a, b].flatMap((e) => [e.listContainers({ all: true, filters: { label } }), e.listNetworks({ filters: { label } })]),
+      );
+      return all.flat().map((o) => ('Names' in o ? o.Names[0] : o.Name));
+    };
+    await waitFor('nothing left', async () => ((await left()).length === 0 ? true : undefined), 20).catch(async () => {
+      throw new Error(`left on the engines: ${(await left()).join(', ')}`);
+    });
+  }, 240_000);
+});
