@@ -137,6 +137,24 @@ describe('store', () => {
     expect(await readFile(store.file, 'utf8')).toBe('{"version": 1, "networks": {');
   });
 
+  it('keeps fields it does not know, at the top and inside records, through a read and a write', async () => {
+    const store = new Store(await tmp());
+    await store.update((s) => {
+      s.networks.shared = network;
+    });
+    const onDisk = JSON.parse(await readFile(store.file, 'utf8'));
+    onDisk.future_top = { a: 1 };
+    onDisk.networks.shared.future_field = 'kept';
+    await writeFile(store.file, JSON.stringify(onDisk));
+    await store.update((s) => {
+      (s.networks.shared as { gateway: string }).gateway = '10.0.0.254';
+    });
+    const after = JSON.parse(await readFile(store.file, 'utf8'));
+    expect(after.future_top).toEqual({ a: 1 });
+    expect(after.networks.shared.future_field).toBe('kept');
+    expect(after.networks.shared.gateway).toBe('10.0.0.254');
+  });
+
   it('refuses a store written by a newer version instead of misreading it', async () => {
     const store = new Store(await tmp());
     await store.read();

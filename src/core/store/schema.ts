@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { DAEMON_KINDS } from '../bgp/types.js';
 
-/** Schema of state.json. Bump STORE_VERSION and add a migration when the shape changes. */
+/**
+ * Schema of state.json. Bump STORE_VERSION and add a migration when the shape changes. Records are
+ * read loose: fields a newer version wrote into a network, daemon, host, tunnel or topology record
+ * survive a read and a write by this one (the TypeScript types stay the known shape).
+ */
 export const STORE_VERSION = 1;
 
 export const InterfaceRecord = z.object({ network: z.string(), ip: z.string() });
@@ -127,18 +131,29 @@ export const TopologyRecord = z.object({
 });
 export type TopologyRecord = z.infer<typeof TopologyRecord>;
 
-export const StoreState = z
-  .object({
-    version: z.literal(STORE_VERSION),
-    /** random, made with the file: what the ownership labels carry */
-    id: z.string().optional(),
-    networks: z.record(z.string(), NetworkRecord),
-    daemons: z.record(z.string(), DaemonRecord),
-    hosts: z.record(z.string(), HostRecord),
-    tunnels: z.record(z.string(), TunnelRecord).default({}),
-    topologies: z.record(z.string(), TopologyRecord).default({}),
-  })
-  .loose();
-export type StoreState = z.infer<typeof StoreState>;
+const storeShape = <N, D, H, T, P>(n: z.ZodType<N>, d: z.ZodType<D>, h: z.ZodType<H>, t: z.ZodType<T>, p: z.ZodType<P>) =>
+  z
+    .object({
+      version: z.literal(STORE_VERSION),
+      /** random, made with the file: what the ownership labels carry */
+      id: z.string().optional(),
+      networks: z.record(z.string(), n),
+      daemons: z.record(z.string(), d),
+      hosts: z.record(z.string(), h),
+      tunnels: z.record(z.string(), t).default({}),
+      topologies: z.record(z.string(), p).default({}),
+    })
+    .loose();
+
+/** What is read and written: unknown fields kept at the top and in every record. */
+export const StoreState = storeShape(
+  NetworkRecord.loose(),
+  DaemonRecord.loose(),
+  HostRecord.loose(),
+  TunnelRecord.loose(),
+  TopologyRecord.loose(),
+);
+/** The known shape, for the code. */
+export type StoreState = z.infer<ReturnType<typeof storeShape<NetworkRecord, DaemonRecord, HostRecord, TunnelRecord, TopologyRecord>>>;
 
 export const emptyState = (): StoreState => ({ version: STORE_VERSION, networks: {}, daemons: {}, hosts: {}, tunnels: {}, topologies: {} });
