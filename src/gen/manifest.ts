@@ -25,6 +25,7 @@ export function buildManifest(version: string): Record<string, unknown> {
           NSLAB_DATA_DIR: '${user_config.data_dir}',
           DOCKER_HOST: '${user_config.docker_host}',
           NSLAB_READ_ONLY: '${user_config.read_only}',
+          NSLAB_CONFIRM_DESTRUCTIVE: '${user_config.confirm_destructive}',
         },
       },
     },
@@ -49,6 +50,14 @@ export function buildManifest(version: string): Record<string, unknown> {
         description: 'Only list and inspect; hide every tool that changes the lab.',
         required: false,
         default: false,
+      },
+      confirm_destructive: {
+        type: 'string',
+        title: 'Confirm destructive tools',
+        description:
+          'elicit: ask before a tool removes or interrupts part of the lab when the client can ask, else run it; never: do not ask; always: refuse such tools when the client cannot ask. Empty: elicit.',
+        required: false,
+        default: '',
       },
     },
     tools: catalogue.map((t) => ({ name: t.name, description: t.description })),

@@ -25,7 +25,7 @@ describe('files generated from the catalogue', () => {
     expect(m.manifest_version).toBe('0.3');
     expect(m.tools.map((t: { name: string }) => t.name)).toEqual(catalogue.map((t) => t.name));
     expect(m.server.mcp_config.args).toEqual(['${__dirname}/dist/src/cli/main.js', 'mcp']);
-    expect(Object.keys(m.user_config).sort()).toEqual(['data_dir', 'docker_host', 'read_only']);
+    expect(Object.keys(m.user_config).sort()).toEqual(['confirm_destructive', 'data_dir', 'docker_host', 'read_only']);
   });
 
   it('README tool table is up to date (run `npm run gen`)', () => {
