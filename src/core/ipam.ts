@@ -61,25 +61,61 @@ export function broadcast(subnet: Subnet): string {
   return toIp(subnet.network + subnet.size - 1);
 }
 
-/** Why `ip` cannot be used on this subnet, or undefined when it can. */
-export function checkAddress(subnet: Subnet, gateway: string, taken: Record<string, string>, ip: string): string | undefined {
+/** Why `ip` cannot be used on this subnet, or undefined when it can. `docker`: the block Docker keeps (swarmRange). */
+export function checkAddress(
+  subnet: Subnet,
+  gateway: string,
+  taken: Record<string, string>,
+  ip: string,
+  docker?: Subnet,
+): string | undefined {
   if (!isIpv4(ip)) return `${ip} is not an IPv4 address`;
   if (!contains(subnet, ip)) return `${ip} is not in ${subnet.cidr}`;
   const n = toInt(ip);
   if (n === subnet.network) return `${ip} is the network address of ${subnet.cidr}`;
   if (n === subnet.network + subnet.size - 1) return `${ip} is the broadcast address of ${subnet.cidr}`;
   if (ip === gateway) return `${ip} is the gateway of ${subnet.cidr}`;
+  if (docker && contains(docker, ip))
+    return `${ip} is in ${docker.cidr}, which Docker keeps for its swarm load balancers on an overlay network; use an address below ${toIp(docker.network)}`;
   const owner = taken[ip];
   if (owner !== undefined) return `${ip} is already taken by ${owner}`;
   return undefined;
 }
 
-/** The lowest free host address, skipping the gateway and everything taken; undefined when full. */
-export function allocate(subnet: Subnet, gateway: string, taken: Record<string, string>): string | undefined {
+/** The lowest free host address, skipping the gateway, everything taken and `docker` (swarmRange); undefined when full. */
+export function allocate(subnet: Subnet, gateway: string, taken: Record<string, string>, docker?: Subnet): string | undefined {
   for (let n = subnet.network + 1; n < subnet.network + subnet.size - 1; n++) {
     const ip = toIp(n);
-    if (ip !== gateway && taken[ip] === undefined) return ip;
+    if (ip !== gateway && taken[ip] === undefined && !(docker && contains(docker, ip))) return ip;
   }
+  return undefined;
+}
+
+/**
+ * The block of an overlay network's subnet that Docker allocates from itself (its IPAM IPRange).
+ * On a swarm overlay every engine gets a load-balancer endpoint (lb-<network>) with an address
+ * Docker picks when the engine's first container joins: without a range, the lowest free one,
+ * which is exactly what the store hands out next. The manager then refuses the store's address
+ * ("Address already in use") and the engine's start fails with "context deadline exceeded".
+ * So Docker takes the top of the subnet, the store everything below: a quarter of the subnet,
+ * 4 to 64 addresses (the broadcast address is one of them). Undefined when the subnet is too
+ * small to split (/30).
+ */
+export function swarmRange(subnet: Subnet): Subnet | undefined {
+  const block = Math.min(64, Math.max(4, subnet.size / 4));
+  if (block >= subnet.size) return undefined;
+  const network = subnet.network + subnet.size - block;
+  const prefix = 32 - Math.log2(block);
+  return { cidr: `${toIp(network)}/${prefix}`, network, prefix, size: block };
+}
+
+/** Why `subnet` cannot be an overlay across `engines` engines (one Docker address each), or undefined. */
+export function overlayProblem(subnet: Subnet, gateway: string, engines: number): string | undefined {
+  const range = swarmRange(subnet);
+  if (!range) return `${subnet.cidr} is too small for a network across engines: use /29 or larger (Docker takes an address per engine)`;
+  const free = range.size - 1 - (contains(range, gateway) ? 1 : 0);
+  if (free < engines)
+    return `${subnet.cidr} leaves Docker ${free} address(es) in ${range.cidr} for the load balancers of ${engines} engines: use a larger subnet`;
   return undefined;
 }
 

@@ -82,6 +82,11 @@ export function createLab(config: Config): Lab {
     topologies: new Topologies(core),
     audit: new AuditLog(config.dataDir),
     sync,
-    watchEvents: (opts = {}) => new EventWatch(engine, { ...opts, onReconnect: () => sync.restoreRules() }),
+    // Every engine's stream: a node removed by hand on any of them is noticed.
+    watchEvents: (opts = {}) =>
+      new EventWatch(
+        placement.all().map((e) => e.engine),
+        { ...opts, onReconnect: () => sync.restoreRules() },
+      ),
   };
 }

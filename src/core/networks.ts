@@ -6,7 +6,17 @@ import { hostRouteClash } from './docker/host-routes.js';
 import { isManaged, LABELS, ownership, ownershipLabels, recordLabel } from './docker/labels.js';
 import type { Placement } from './engines/placement.js';
 import { conflict, invalid, LabError, notFound } from './errors.js';
-import { allocate, checkAddress, defaultGateway, overlaps, parseCidr, parseSubnet, type Subnet } from './ipam.js';
+import {
+  allocate,
+  checkAddress,
+  defaultGateway,
+  overlaps,
+  overlayProblem,
+  parseCidr,
+  parseSubnet,
+  type Subnet,
+  swarmRange,
+} from './ipam.js';
 import { crashPoint, pendingMark } from './pending.js';
 import { undo, withLeftovers } from './rollback.js';
 import type { NetworkRecord, StoreState } from './store/schema.js';
@@ -48,6 +58,30 @@ export const bridgeName = (name: string): string => `nsl${createHash('sha1').upd
 export const NETWORK_RECORD_OMIT = ['id', 'allocations', 'pending'] as const;
 
 const subnetOf = (rec: NetworkRecord): Subnet => parseSubnet(rec.subnet) as Subnet;
+/**
+ * Remove a Docker network. An overlay's last containers may sit on another engine: the manager
+ * learns of their removal a moment later and refuses until then ("network … is in use by task …"),
+ * so that refusal is retried for a while.
+ */
+async function removeNetwork(engine: DockerEngine, id: string, overlay: boolean): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await engine.call(engine.api.getNetwork(id).remove());
+      return;
+    } catch (err) {
+      if (statusOf(err) === 404) return;
+      if (!overlay || !/in use by task/.test(engineMessage(err)) || Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/** IPAM IPRange of an overlay: the block Docker allocates its load-balancer endpoints from. */
+const dockerRange = (rec: NetworkRecord): { IPRange?: string } => {
+  const range = rec.driver === 'overlay' ? swarmRange(subnetOf(rec)) : undefined;
+  return range ? { IPRange: range.cidr } : {};
+};
 
 /** On a local engine, a lab subnet may not take over a route of the host itself. */
 export async function refuseHostRoute(engine: DockerEngine, subnet: string, field: string): Promise<void> {
@@ -152,6 +186,8 @@ export class Networks {
     if (overlay && input.driver) throw invalid('driver', 'a network with scope: swarm is a Docker Swarm overlay; leave driver out');
     if (overlay && input.engine) throw invalid('engine', 'a network with scope: swarm spans every engine of the swarm; leave engine out');
     const engineName = overlay ? undefined : this.placement.recordName(input.engine);
+    const tooSmall = overlay ? overlayProblem(subnet, gateway, this.placement.names.length) : undefined;
+    if (tooSmall) throw invalid('subnet', tooSmall);
     // Reaching outside the machine is the operator's choice, never a caller's.
     if (!this.allowExternal && driver === 'macvlan') {
       throw invalid(
@@ -232,7 +268,8 @@ export class Networks {
           CheckDuplicate: true,
           // An overlay made on the manager: containers on any engine of the swarm may join it.
           ...(rec.driver === 'overlay' ? { Attachable: true } : {}),
-          IPAM: { Driver: 'default', Config: [{ Subnet: rec.subnet, Gateway: rec.gateway }] },
+          // An overlay's top block is Docker's own, for its per-engine load balancers (ipam.ts swarmRange).
+          IPAM: { Driver: 'default', Config: [{ Subnet: rec.subnet, Gateway: rec.gateway, ...dockerRange(rec) }] },
           Options: rec.bridge
             ? { 'com.docker.network.bridge.name': rec.bridge }
             : rec.driver === 'macvlan'
@@ -341,11 +378,7 @@ export class Networks {
     const info = await engine.inspectNetwork(rec.name);
     if (info && ownership(info.Labels, engine.labels) === 'ours') {
       engine.act(info.Id);
-      try {
-        await engine.call(engine.api.getNetwork(info.Id).remove());
-      } catch (err) {
-        if (statusOf(err) !== 404) throw err;
-      }
+      await removeNetwork(engine, info.Id, rec.driver === 'overlay');
     }
     if (rec.bridge && engine.isLocal && !opts.keepRule) await removeRouted(rec.bridge);
   }
@@ -390,13 +423,14 @@ export class Networks {
         'create it first with network_create, or list them with network_list',
       );
     const subnet = subnetOf(rec);
+    const docker = rec.driver === 'overlay' ? swarmRange(subnet) : undefined;
     if (ip === undefined || ip === 'auto') {
-      const free = allocate(subnet, rec.gateway, rec.allocations);
+      const free = allocate(subnet, rec.gateway, rec.allocations, docker);
       if (!free) throw conflict(`network '${network}' (${rec.subnet}) has no free address left`);
       rec.allocations[free] = owner;
       return free;
     }
-    const problem = checkAddress(subnet, rec.gateway, rec.allocations, ip);
+    const problem = checkAddress(subnet, rec.gateway, rec.allocations, ip, docker);
     if (problem) throw invalid(field ? `${field}.ip` : 'ip', problem);
     rec.allocations[ip] = owner;
     return ip;

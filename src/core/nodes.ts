@@ -207,7 +207,10 @@ export class NodeBase {
       }
       await engine.putFiles(id, files);
       crashPoint('node.files_written');
-      await engine.call(c.start());
+      await startAttaching(
+        () => engine.call(c.start()),
+        (m) => ctx.progress?.(`${rec.name}: ${m}`),
+      );
       crashPoint('node.started');
       if (wait) await this.started(rec, id, ctx);
       return { id, image };
@@ -416,5 +419,23 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
       throw new LabError('CONFLICT', `the container of '${name}' is missing`, { hint: `recreate it with ${this.role}_start` });
     }
     return engine.exec(info, name, opts);
+  }
+}
+
+/**
+ * Start a container. On a swarm overlay Docker asks the manager for the container's network
+ * attachment and gives up after 20 s ("attaching to network failed … context deadline exceeded");
+ * under a burst of attachments the manager sometimes answers one only later, and a second start
+ * then succeeds at once. So that refusal is retried twice; any other error is thrown.
+ */
+export async function startAttaching(start: () => Promise<unknown>, note: (m: string) => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      return;
+    } catch (err) {
+      if (attempt >= 3 || !/attaching to network failed/.test(engineMessage(err))) throw err;
+      note(`the swarm did not attach it to its overlay network in time; starting it again (${attempt + 1} of 3)`);
+    }
   }
 }

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import type { LabEvent } from '../../src/core/docker/events.js';
 import { createLab, type Lab } from '../../src/core/lab.js';
 import { call, callError, root, sweep, TEST_LABEL, testEnv, waitFor } from '../helpers/docker.js';
-import { ADDRESSES, engineApi, forceLeave, SECOND_ENGINE, secondEngineDown, secondEngineUp } from '../helpers/engines.js';
+import { ADDRESSES, engineApi, forceLeave, SECOND_ENGINE, secondEngineDown, secondEngineUp, swarmState } from '../helpers/engines.js';
 
 /**
  * One lab over two real engines (the second in its own network namespace, scripts/second-engine.sh)
@@ -145,4 +146,131 @@ describe('a lab over two engines', () => {
       throw new Error(`left on the engines: ${(await left()).join(', ')}`);
     });
   }, 240_000);
+  it('stands up a ring of six routers of three kinds and two hosts spread over both engines; survives engine b stopping', async () => {
+    const spec = {
+      name: 'mlab-ring',
+      placement: 'spread',
+      networks: {
+        l12: { subnet: '10.239.12.0/29' },
+        l23: { subnet: '10.239.23.0/29' },
+        l34: { subnet: '10.239.34.0/29' },
+        l45: { subnet: '10.239.45.0/29' },
+        l56: { subnet: '10.239.56.0/29' },
+        l61: { subnet: '10.239.61.0/29' },
+        lan1: { subnet: '10.239.101.0/24' },
+        lan3: { subnet: '10.239.103.0/24' },
+      },
+      nodes: {
+        r1: { kind: 'frr', asn: 'auto', interfaces: { l61: 'auto', l12: 'auto', lan1: 'auto' }, advertise: ['10.239.101.0/24'] },
+        r2: { kind: 'gobgp', asn: 'auto', interfaces: { l12: 'auto', l23: 'auto' } },
+        r3: { kind: 'frr', asn: 'auto', interfaces: { l23: 'auto', l34: 'auto', lan3: 'auto' }, advertise: ['10.239.103.0/24'] },
+        r4: { kind: 'gobgp', asn: 'auto', interfaces: { l34: 'auto', l45: 'auto' } },
+        r5: { kind: 'exabgp', asn: 'auto', interfaces: { l45: 'auto', l56: 'auto' } },
+        r6: { kind: 'exabgp', asn: 'auto', interfaces: { l56: 'auto', l61: 'auto' } },
+        // The hosts are pinned so that the ping crosses engines whatever memory each engine has free.
+        h1: { kind: 'host', interfaces: { lan1: 'auto' }, gateway: 'r1', engine: 'a' },
+        h3: { kind: 'host', interfaces: { lan3: 'auto' }, gateway: 'r3', engine: 'b' },
+      },
+      bgp: {
+        sessions: [
+          ['r1', 'r2'],
+          ['r2', 'r3'],
+          ['r3', 'r4'],
+          ['r4', 'r5'],
+          ['r5', 'r6'],
+          ['r6', 'r1'],
+        ],
+      },
+    };
+    await call(lab, 'topology_create', { spec });
+    const t0 = Date.now();
+    const up = await call<{ established?: { all: boolean; not_established: string[] } }>(lab, 'topology_standup', {
+      name: 'mlab-ring',
+      wait_established_s: 120,
+    });
+    process.stderr.write(
+      `[measure] ring over two engines (8 nodes) standup incl. all Established: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
+    expect(up.established).toMatchObject({ all: true });
+    type Node = { name: string; engine?: string; state: string; note?: string; interfaces: Array<{ network: string; ip: string }> };
+    const status = () => call<{ nodes: Node[] }>(lab, 'topology_status', { name: 'mlab-ring' });
+    const s = await status();
+    const on = new Set(s.nodes.map((n) => n.engine));
+    expect([...on].sort()).toEqual(['a', 'b']);
+    const nets = await call<{ networks: Array<{ name: string; driver: string }> }>(lab, 'network_list', {});
+    expect(nets.networks.some((n) => n.driver === 'overlay')).toBe(true);
+    const h3 = s.nodes.find((n) => n.name === 'mlab-ring-h3')?.interfaces[0]?.ip as string;
+    await waitFor(
+      'h1 (engine a) -> h3 (engine b) through the ring',
+      async () => ((await ping('mlab-ring-h1', h3)).exit_code === 0 ? true : undefined),
+      60,
+      2000,
+    );
+
+    // The event watch follows both engines: a node on b stopped by hand arrives as drift naming b.
+    const events: LabEvent[] = [];
+    const watch = lab.watchEvents({ onEvent: (e) => events.push(e) });
+    await watch.ready;
+    const r = s.nodes.find((n) => n.engine === 'b' && n.name !== 'mlab-ring-h3') as Node;
+    await b.getContainer(r.name).stop({ t: 0 });
+    const seen = await waitFor('drift from engine b', async () => events.find((e) => e.name === r.name && e.drift), 10, 100);
+    watch.stop();
+    expect(seen).toMatchObject({ engine: 'b', outside: true });
+    expect(seen.drift).toContain('stopped outside netstream-lab');
+
+    // Engine b stops: its nodes are reported as such, by engine name; what runs on a keeps running.
+    secondEngineDown();
+    const down = await status();
+    const onB = down.nodes.filter((n) => n.engine === 'b');
+    expect(onB.length).toBeGreaterThan(0);
+    for (const n of onB) {
+      expect(n.state).toBe('engine_unreachable');
+      expect(n.note).toContain("engine 'b' does not answer");
+    }
+    for (const n of down.nodes.filter((x) => x.engine === 'a')) expect(n.state).toBe('running');
+    // A tool on one of b's nodes says which engine is gone, by the name the user gave it.
+    const first = onB[0] as Node & { role: string };
+    const gone = await callError(lab, first.role === 'host' ? 'host_exec' : 'daemon_exec', { name: first.name, command: ['true'] });
+    expect(gone.code).toBe('DOCKER_UNAVAILABLE');
+    expect(gone.message).toContain("engine 'b' does not answer");
+    const report = await call<{ in_sync: boolean; drift: Array<{ kind: string; name: string; detail: string }> }>(lab, 'sync_run', {});
+    expect(report.in_sync).toBe(false);
+    for (const n of onB) {
+      expect(report.drift.find((d) => d.name === n.name)?.detail).toContain("engine 'b' does not answer");
+    }
+
+    // It comes back; sync_run apply puts the lab back, and the ping crosses again.
+    secondEngineUp();
+    await waitFor(
+      'sync_run apply restores the lab',
+      async () => {
+        const r = await call<{ drift: Array<{ repaired?: boolean }> }>(lab, 'sync_run', { apply: true });
+        return r.drift.every((d) => d.repaired !== false) ? r : undefined;
+      },
+      90,
+      3000,
+    );
+    const after = await call<{ established?: { all: boolean } }>(lab, 'topology_standup', { name: 'mlab-ring', wait_established_s: 120 });
+    expect(after.established).toMatchObject({ all: true });
+    await waitFor('h1 -> h3 again', async () => ((await ping('mlab-ring-h1', h3)).exit_code === 0 ? true : undefined), 60, 2000);
+
+    await call(lab, 'topology_teardown', { name: 'mlab-ring' });
+    const label = [`${TEST_LABEL}=${run}`];
+    await waitFor(
+      'nothing left after teardown',
+      async () => {
+        const all = await Promise.all(
+          [a, b].flatMap((e) => [e.listContainers({ all: true, filters: { label } }), e.listNetworks({ filters: { label } })]),
+        );
+        return all.flat().length === 0 ? true : undefined;
+      },
+      20,
+    );
+  }, 600_000);
+
+  it('engine_leave takes both engines out of the swarm join made', async () => {
+    await call(lab, 'engine_leave', {});
+    expect(await swarmState(a)).toBe('inactive');
+    expect(await swarmState(b)).toBe('inactive');
+  });
 });

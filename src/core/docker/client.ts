@@ -38,8 +38,14 @@ export function dockerOptions(dockerHost: string | undefined): Docker.DockerOpti
   }
 }
 
-export function unreachable(dockerHost: string | undefined, err: unknown): LabError {
+/** `name`: the engine's name in NSLAB_ENGINES, when there are several (the user knows it by that). */
+export function unreachable(dockerHost: string | undefined, err: unknown, name?: string): LabError {
   const why = err instanceof Error ? err.message : String(err);
+  if (name !== undefined)
+    return new LabError('DOCKER_UNAVAILABLE', `engine '${name}' does not answer (${describeHost(dockerHost)}): ${why}`, {
+      hint: `start the Docker engine '${name}' or fix its address in NSLAB_ENGINES; what runs on the other engines keeps running`,
+      cause: err,
+    });
   return new LabError(
     'DOCKER_UNAVAILABLE',
     `cannot reach the Docker engine at ${describeHost(dockerHost)}: ${why}; start dockerd or set DOCKER_HOST`,

@@ -22,6 +22,8 @@ export class DockerEngine {
   readonly #execs = pLimit(16);
   /** ids of objects this process is removing or stopping, and since when (see acting) */
   readonly #acting = new Map<string, number>();
+  /** Its name in NSLAB_ENGINES when there are several (set by Engines), for errors the user reads. */
+  name: string | undefined;
 
   constructor(
     readonly host: string | undefined,
@@ -41,7 +43,7 @@ export class DockerEngine {
   ready(): Promise<void> {
     this.#ready ??= Promise.all([
       this.api.ping().catch((err) => {
-        throw unreachable(this.host, err);
+        throw unreachable(this.host, err, this.name);
       }),
       this.storeId().then((id) => {
         this.labels.store = id;
@@ -61,7 +63,7 @@ export class DockerEngine {
     try {
       return await p;
     } catch (err) {
-      if (isConnectionError(err)) throw unreachable(this.host, err);
+      if (isConnectionError(err)) throw unreachable(this.host, err, this.name);
       throw err;
     }
   }

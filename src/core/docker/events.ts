@@ -4,7 +4,8 @@
  * is reported at once (with what sync_run does about it) instead of at the next call that trips
  * over it; when the stream breaks (dockerd restarted) it reconnects, asking for the events it
  * missed, and the forwarding rules of lab networks are put back (a restarted dockerd or a firewall
- * reload may have dropped them).
+ * reload may have dropped them). With several engines (NSLAB_ENGINES) each one's stream is
+ * followed, and every event names its engine.
  */
 import type { DockerEngine } from './engine.js';
 import { LABELS } from './labels.js';
@@ -17,6 +18,8 @@ export interface LabEvent {
   id: string;
   /** when Docker saw it (ms since the epoch) */
   at: number;
+  /** the engine it happened on, when there are several */
+  engine?: string;
   /** not caused by this process (someone ran docker by hand, or another server of the same store) */
   outside: boolean;
   /** set when the lab no longer matches its records because of it: what it means and what repairs it */
@@ -47,11 +50,22 @@ export class EventWatch {
   /** resolves once the stream is open (again) */
   ready: Promise<void>;
   #opened!: () => void;
+  /** one watch per engine when there are several; this one then only delegates */
+  readonly #each: EventWatch[] = [];
+  private readonly engine: DockerEngine;
 
+  /** `ready` resolves once every engine's stream is open; an engine that does not answer is retried. */
   constructor(
-    private readonly engine: DockerEngine,
+    engines: DockerEngine | DockerEngine[],
     private readonly opts: EventWatchOptions,
   ) {
+    const list = Array.isArray(engines) ? engines : [engines];
+    this.engine = list[0] as DockerEngine;
+    if (list.length > 1) {
+      this.#each = list.map((e) => new EventWatch(e, opts));
+      this.ready = Promise.all(this.#each.map((w) => w.ready)).then(() => undefined);
+      return;
+    }
     this.ready = new Promise((r) => {
       this.#opened = r;
     });
@@ -127,7 +141,8 @@ export class EventWatch {
     const id = ev.Actor?.ID ?? '';
     const name = ev.Actor?.Attributes?.name ?? id.slice(0, 12);
     const outside = !this.engine.acting(id);
-    const e: LabEvent = { object, action, name, id, at: ev.timeNano ? Math.floor(ev.timeNano / 1e6) : Date.now(), outside };
+    const at = ev.timeNano ? Math.floor(ev.timeNano / 1e6) : Date.now();
+    const e: LabEvent = { object, action, name, id, at, ...(this.engine.name ? { engine: this.engine.name } : {}), outside };
     if (outside) {
       const drift = driftOf(e);
       if (drift) e.drift = drift;
@@ -137,6 +152,7 @@ export class EventWatch {
 
   /** Stop following (idempotent). */
   stop(): void {
+    for (const w of this.#each) w.stop();
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     const s = this.#stream as unknown as { destroy?: () => void } | undefined;
@@ -146,6 +162,7 @@ export class EventWatch {
 
   /** For tests: break the connection as a dockerd restart would; the watch reconnects. */
   interrupt(): void {
+    for (const w of this.#each) w.interrupt();
     (this.#stream as unknown as { destroy?: (err?: Error) => void } | undefined)?.destroy?.(new Error('connection to dockerd lost'));
   }
 }

@@ -53,10 +53,9 @@ export class Engines {
     dataDir: string,
   ) {
     specs.forEach((s, i) => {
-      this.#engines.set(
-        s.name,
-        i === 0 ? defaultEngine : new DockerEngine(s.host, defaultEngine.labels, async () => defaultEngine.labels.store),
-      );
+      const engine = i === 0 ? defaultEngine : new DockerEngine(s.host, defaultEngine.labels, async () => defaultEngine.labels.store);
+      if (specs.length > 1) engine.name = s.name;
+      this.#engines.set(s.name, engine);
     });
     this.#record = new SwarmFile(dataDir);
   }

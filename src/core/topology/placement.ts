@@ -6,6 +6,7 @@
  * engine with the most memory left after the nodes placed so far (`spread`).
  */
 import type { FieldIssue } from '../errors.js';
+import { checkAddress, contains, overlayProblem, parseSubnet, type Subnet, swarmRange } from '../ipam.js';
 import type { StoreState } from '../store/schema.js';
 import { invalidInput } from '../validation.js';
 import type { Desired } from './resolve.js';
@@ -110,4 +111,31 @@ export function placeTopology(
     if (on.length > 1) net.overlay = true;
     else net.engine = on[0];
   }
+  const overlayIssues = overlayAddressIssues(desired, spec, engines.length);
+  if (overlayIssues.length) throw invalidInput(`topology '${desired.topology}'`, overlayIssues);
+}
+
+/**
+ * An overlay keeps its top block for Docker's per-engine load balancers: its subnet must leave
+ * room for them, and no address given in the file may fall in that block.
+ */
+function overlayAddressIssues(desired: Desired, spec: TopologySpec, engines: number): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  for (const net of desired.networks) {
+    if (!net.overlay) continue;
+    const subnet = parseSubnet(net.subnet) as Subnet;
+    const problem = overlayProblem(subnet, net.gateway, engines);
+    if (problem) {
+      issues.push({ path: `networks.${net.key}.subnet`, message: `its nodes span engines, so it is an overlay: ${problem}` });
+      continue;
+    }
+    const docker = swarmRange(subnet) as Subnet;
+    for (const node of desired.nodes) {
+      const given = spec.nodes[node.key]?.interfaces[net.key];
+      const ip = node.interfaces.find((i) => i.network === net.name)?.ip;
+      if (given && given !== 'auto' && ip && contains(docker, ip))
+        issues.push({ path: `nodes.${node.key}.interfaces.${net.key}`, message: checkAddress(subnet, '', {}, ip, docker) as string });
+    }
+  }
+  return issues;
 }

@@ -18,6 +18,7 @@ import {
   parseCidr,
   parseSubnet,
   type Subnet,
+  swarmRange,
 } from '../ipam.js';
 import type { StoreState, TunnelMode } from '../store/schema.js';
 import { overhead } from '../tunnels/render.js';
@@ -92,8 +93,12 @@ export interface Desired {
 
 export const fullName = (topology: string, key: string): string => `${topology}-${key}`;
 
-/** Resolve a parsed spec against the store; throws one INVALID_INPUT listing every problem. */
-export function resolveTopology(spec: TopologySpec, state: StoreState): Desired {
+/**
+ * Resolve a parsed spec against the store; throws one INVALID_INPUT listing every problem.
+ * `swarm` (several engines): any network may become an overlay once placed, so auto addresses
+ * stay out of the block Docker keeps on overlays (ipam.ts swarmRange).
+ */
+export function resolveTopology(spec: TopologySpec, state: StoreState, opts: { swarm?: boolean } = {}): Desired {
   const issues: FieldIssue[] = [];
   const bad = (path: string, message: string) => issues.push({ path, message });
   const topo = spec.name;
@@ -173,7 +178,7 @@ export function resolveTopology(spec: TopologySpec, state: StoreState): Desired 
       if (ip !== 'auto' || !subnet || !desiredNet) continue;
       const t = taken.get(net) as Record<string, string>;
       const kept = current?.interfaces.find((i) => i.network === desiredNet.name)?.ip;
-      if (kept && !checkAddress(subnet, desiredNet.gateway, t, kept)) {
+      if (kept && !checkAddress(subnet, desiredNet.gateway, t, kept, opts.swarm ? swarmRange(subnet) : undefined)) {
         t[kept] = key;
         keptAuto.set(`${key}/${net}`, kept);
       }
@@ -200,7 +205,7 @@ export function resolveTopology(spec: TopologySpec, state: StoreState): Desired 
       const t = taken.get(net) as Record<string, string>;
       let addr = ip;
       if (ip === 'auto') {
-        addr = keptAuto.get(`${key}/${net}`) ?? allocate(subnet, desiredNet.gateway, t) ?? '';
+        addr = keptAuto.get(`${key}/${net}`) ?? allocate(subnet, desiredNet.gateway, t, opts.swarm ? swarmRange(subnet) : undefined) ?? '';
         if (!addr) {
           bad(`nodes.${key}.interfaces.${net}`, `network ${net} (${subnet.cidr}) has no free address left`);
           continue;

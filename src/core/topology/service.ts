@@ -111,7 +111,9 @@ export class Topologies {
     const spec = parseTopology(input);
     // Checked against the store as it is now; standup checks again against what runs then.
     const now = await this.lab.store.read();
-    placeTopology(resolveTopology(spec, now), spec, now, this.lab.placement.names, { nodeMb: this.lab.config.nodeLimits.memoryMb });
+    placeTopology(resolveTopology(spec, now, this.#swarm), spec, now, this.lab.placement.names, {
+      nodeMb: this.lab.config.nodeLimits.memoryMb,
+    });
     const at = new Date().toISOString();
     const rec = await this.lab.store.update((s) => {
       const old = s.topologies[spec.name];
@@ -166,7 +168,7 @@ export class Topologies {
           : undefined;
       const parsed = parseTopology(spec ? { spec } : input);
       const state = await this.lab.store.read();
-      const d = resolveTopology(parsed, state);
+      const d = resolveTopology(parsed, state, this.#swarm);
       // Engine names are checked too (no memory is read: validate has no side effects and is quick).
       placeTopology(d, parsed, state, this.lab.placement.names, { nodeMb: this.lab.config.nodeLimits.memoryMb });
       return {
@@ -182,6 +184,11 @@ export class Topologies {
   }
 
   /** Put each node on an engine (NSLAB_ENGINES): asked for, where it runs, else by `placement`. */
+  /** Several engines: auto addresses keep clear of the block Docker takes on overlays. */
+  get #swarm(): { swarm: boolean } {
+    return { swarm: this.lab.placement.multi };
+  }
+
   async #place(desired: Desired, spec: TopologySpec, state: StoreState): Promise<void> {
     const names = this.lab.placement.names;
     let freeMb: Map<string, number> | undefined;
@@ -197,7 +204,7 @@ export class Topologies {
     const r = await this.#record(name);
     const spec = parseTopology({ spec: r.spec });
     const [state, facts] = await Promise.all([this.lab.store.read(), dockerFacts(this.lab.placement, name)]);
-    const desired = resolveTopology(spec, state);
+    const desired = resolveTopology(spec, state, this.#swarm);
     await this.#place(desired, spec, state);
     return { desired, plan: planTopology(desired, state, facts), facts };
   }
@@ -371,19 +378,27 @@ export class Topologies {
   }> {
     const r = await this.#record(name);
     const { desired, facts } = await this.#resolve(name);
-    const daemonNames = desired.nodes.filter((n) => n.role === 'daemon').map((n) => n.name);
+    // Nodes on an engine that does not answer are reported as such, not as missing.
+    const down = new Map(facts.down.map((d) => [d.name, d.error]));
+    const unseen = (n: { engine?: string | undefined }) => (n.engine !== undefined ? down.get(n.engine) : undefined);
+    const daemonNames = desired.nodes.filter((n) => n.role === 'daemon' && unseen(n) === undefined).map((n) => n.name);
     const limit = pLimit(4);
     const statuses = new Map(
       await Promise.all(daemonNames.map((n) => limit(async () => [n, await this.lab.daemons.status(n).catch(() => undefined)] as const))),
     );
-    const nodes = desired.nodes.map((n) => ({
-      name: n.name,
-      role: n.role,
-      kind: n.role === 'daemon' ? n.kind : 'host',
-      state: facts.containers.get(n.name) ?? 'missing',
-      ...(n.role === 'daemon' ? { daemon: statuses.get(n.name)?.daemon ?? 'stopped' } : {}),
-      interfaces: n.interfaces,
-    }));
+    const nodes = desired.nodes.map((n) => {
+      const why = unseen(n);
+      return {
+        name: n.name,
+        role: n.role,
+        kind: n.role === 'daemon' ? n.kind : 'host',
+        ...(n.engine ? { engine: n.engine } : {}),
+        state: why !== undefined ? 'engine_unreachable' : (facts.containers.get(n.name) ?? 'missing'),
+        ...(n.role === 'daemon' && why === undefined ? { daemon: statuses.get(n.name)?.daemon ?? 'stopped' } : {}),
+        ...(why !== undefined ? { note: `engine '${n.engine}' does not answer: ${why}` } : {}),
+        interfaces: n.interfaces,
+      };
+    });
     const tunnels = await Promise.all(
       desired.tunnels.map(async (t) => ({
         name: t.name,
@@ -402,7 +417,7 @@ export class Topologies {
     format: GraphFormat,
   ): Promise<{ name: string; format: GraphFormat; mime_type: string; text?: string; data_base64?: string; live: boolean }> {
     const r = await this.#record(name);
-    const desired = resolveTopology(parseTopology({ spec: r.spec }), await this.lab.store.read());
+    const desired = resolveTopology(parseTopology({ spec: r.spec }), await this.lab.store.read(), this.#swarm);
     const live = r.deployed ? await this.status(name) : undefined;
     const base = { name, format, live: !!live };
     switch (format) {
