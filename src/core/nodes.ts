@@ -425,8 +425,9 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
 /**
  * Start a container. On a swarm overlay Docker asks the manager for the container's network
  * attachment and gives up after 20 s ("attaching to network failed … context deadline exceeded");
- * under a burst of attachments the manager sometimes answers one only later, and a second start
- * then succeeds at once. So that refusal is retried twice; any other error is thrown.
+ * now and then (seen right after another overlay was removed, with the engines' gossip "bulk sync
+ * timed out") the manager answers one only later, and a new start then succeeds. So that refusal
+ * is retried twice; any other error is thrown.
  */
 export async function startAttaching(start: () => Promise<unknown>, note: (m: string) => void): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -436,6 +437,8 @@ export async function startAttaching(start: () => Promise<unknown>, note: (m: st
     } catch (err) {
       if (attempt >= 3 || !/attaching to network failed/.test(engineMessage(err))) throw err;
       note(`the swarm did not attach it to its overlay network in time; starting it again (${attempt + 1} of 3)`);
+      // The manager frees the failed attempt's addresses a moment later; asking at once finds them taken.
+      await new Promise((r) => setTimeout(r, 2000));
     }
   }
 }

@@ -183,12 +183,12 @@ export class Topologies {
     }
   }
 
-  /** Put each node on an engine (NSLAB_ENGINES): asked for, where it runs, else by `placement`. */
   /** Several engines: auto addresses keep clear of the block Docker takes on overlays. */
   get #swarm(): { swarm: boolean } {
     return { swarm: this.lab.placement.multi };
   }
 
+  /** Put each node on an engine (NSLAB_ENGINES): asked for, where it runs, else by `placement`. */
   async #place(desired: Desired, spec: TopologySpec, state: StoreState): Promise<void> {
     const names = this.lab.placement.names;
     let freeMb: Map<string, number> | undefined;
