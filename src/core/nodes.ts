@@ -425,9 +425,9 @@ export abstract class NodeService<C extends NodeCollection, V> extends NodeBase 
 /**
  * Start a container. On a swarm overlay Docker asks the manager for the container's network
  * attachment and gives up after 20 s ("attaching to network failed … context deadline exceeded");
- * now and then (seen right after another overlay was removed, with the engines' gossip "bulk sync
- * timed out") the manager answers one only later, and a new start then succeeds. So that refusal
- * is retried twice; any other error is thrown.
+ * now and then an engine joining several overlays at once races in Docker's gossip ("Bulk sync to
+ * node … timed out", moby/moby#51701 and #47396: a 30 s hang), and a new start then succeeds.
+ * So that refusal is retried twice; any other error is thrown.
  */
 export async function startAttaching(start: () => Promise<unknown>, note: (m: string) => void): Promise<void> {
   for (let attempt = 1; ; attempt++) {
