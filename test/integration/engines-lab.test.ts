@@ -77,7 +77,7 @@ describe('a lab over two engines', () => {
     await call(lab, 'network_delete', { name: 'mlab-lan' });
   });
 
-  it('peers FRR on engine a with GoBGP on engine b over an overlay network, and hosts on both ping each other', async () => {
+  it('peers FRR on engine a with GoBGP on engine b over an overlay; hosts, a live route change and a VXLAN tunnel work across engines', async () => {
     const net = await call<{ driver: string; state: string }>(lab, 'network_create', {
       name: 'mlab-ov',
       subnet: '10.239.1.0/24',
@@ -130,6 +130,33 @@ describe('a lab over two engines', () => {
     expect(p.exit_code, p.stdout).toBe(0);
     const back = await ping('mlab-h2', '10.239.1.21');
     expect(back.exit_code, back.stdout).toBe(0);
+
+    // A live change on engine b reaches the peer on engine a; no container restarts.
+    const r = await call<{ applied: string }>(lab, 'daemon_route_advertise', { name: 'mlab-r2', prefix: '198.51.100.0/24' });
+    expect(r.applied).toBe('live');
+    await waitFor(
+      'the prefix advertised on b learned on a',
+      async () => {
+        const s = await call<{ routes?: Array<{ prefix: string }> }>(lab, 'daemon_status', { name: 'mlab-r1' });
+        return s.routes?.some((x) => x.prefix === '198.51.100.0/24') ? true : undefined;
+      },
+      60,
+    );
+    // A VXLAN tunnel between a container on each engine, over the overlay: its inner addresses ping.
+    await call(lab, 'tunnel_create', {
+      name: 'mlab-t12',
+      mode: 'vxlan',
+      underlay: 'mlab-ov',
+      a: { container: 'mlab-r1', tunnel_ip: '172.31.239.1/30' },
+      b: { container: 'mlab-r2', tunnel_ip: '172.31.239.2/30' },
+    });
+    const inner = await call<{ exit_code: number; stdout: string }>(lab, 'daemon_exec', {
+      name: 'mlab-r1',
+      command: ['ping', '-c', '2', '-W', '2', '172.31.239.2'],
+      timeout_s: 20,
+    });
+    expect(inner.exit_code, inner.stdout).toBe(0);
+    await call(lab, 'tunnel_delete', { container: 'mlab-r1', name: 'mlab-t12' });
 
     for (const h of ['mlab-h1', 'mlab-h2']) await call(lab, 'host_delete', { name: h });
     for (const d of ['mlab-r1', 'mlab-r2']) await call(lab, 'daemon_delete', { name: d });
