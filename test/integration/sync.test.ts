@@ -8,6 +8,7 @@ import type { Lab } from '../../src/core/lab.js';
 import { bridgeName } from '../../src/core/networks.js';
 import { runTool } from '../../tools/index.js';
 import { call, callError, root, sweep, testEnv, testLab, waitFor } from '../helpers/docker.js';
+import { labRule } from '../helpers/firewall.js';
 
 /**
  * The store and Docker drift apart (a container removed or stopped by hand, a forwarding rule
@@ -32,19 +33,6 @@ const ping = async () =>
       timeout_s: 20,
     })
   ).exit_code === 0;
-const ruleOf = (net: string) => [
-  'DOCKER-USER',
-  '-i',
-  bridgeName(net),
-  '-o',
-  bridgeName(net),
-  '-j',
-  'ACCEPT',
-  '-m',
-  'comment',
-  '--comment',
-  'netstream-lab',
-];
 
 describe('sync between the store and Docker', () => {
   beforeAll(async () => {
@@ -94,13 +82,13 @@ describe('sync between the store and Docker', () => {
   });
 
   it('restores a forwarding rule deleted by hand (only that rule), with sync_run and at server start', async () => {
-    await sh('iptables', ['-w', '5', '-D', ...ruleOf('sy-s1')]);
+    await sh('iptables', ['-w', '5', '-D', ...labRule('sy-s1')]);
     expect(await ping()).toBe(false);
     expect(ours(await sync())).toEqual([`missing_rule ${bridgeName('sy-s1')}`]);
     await sync(true);
     expect(await ping()).toBe(true);
     // A server start does the same, cheaply, before any call.
-    await sh('iptables', ['-w', '5', '-D', ...ruleOf('sy-s1')]);
+    await sh('iptables', ['-w', '5', '-D', ...labRule('sy-s1')]);
     const server = spawn('node', [join(root, 'dist', 'src', 'cli', 'main.js'), 'mcp'], {
       env: { ...process.env, ...testEnv(RUN), NSLAB_DATA_DIR: lab.config.dataDir },
       stdio: ['pipe', 'ignore', 'ignore'],
@@ -109,7 +97,7 @@ describe('sync between the store and Docker', () => {
       await waitFor(
         'the rule back after a server start',
         async () =>
-          (await sh('iptables', ['-w', '5', '-C', ...ruleOf('sy-s1')])
+          (await sh('iptables', ['-w', '5', '-C', ...labRule('sy-s1')])
             .then(() => true)
             .catch(() => false))
             ? true

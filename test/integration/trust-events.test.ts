@@ -4,8 +4,8 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventWatch, LabEvent } from '../../src/core/docker/events.js';
 import type { Lab } from '../../src/core/lab.js';
-import { bridgeName } from '../../src/core/networks.js';
 import { call, sweep, testLab, waitFor } from '../helpers/docker.js';
+import { labRule } from '../helpers/firewall.js';
 
 /**
  * Docker's event stream under a long-running server: a lab container removed or stopped by hand
@@ -18,19 +18,6 @@ const sh = promisify(execFile);
 let lab: Lab;
 let watch: EventWatch;
 const events: LabEvent[] = [];
-const rule = (net: string) => [
-  'DOCKER-USER',
-  '-i',
-  bridgeName(net),
-  '-o',
-  bridgeName(net),
-  '-j',
-  'ACCEPT',
-  '-m',
-  'comment',
-  '--comment',
-  'netstream-lab',
-];
 const seen = (name: string, action: string) => () => Promise.resolve(events.find((e) => e.name === name && e.action === action));
 
 describe('Docker events keep a long-running server informed', () => {
@@ -69,12 +56,12 @@ describe('Docker events keep a long-running server informed', () => {
   });
 
   it('reconnects when the stream breaks, and puts back forwarding rules lost meanwhile', async () => {
-    await sh('iptables', ['-w', '5', '-D', ...rule('trust-ev-net')]);
+    await sh('iptables', ['-w', '5', '-D', ...labRule('trust-ev-net')]);
     watch.interrupt();
     await waitFor(
       'the rule restored after the reconnect',
       async () =>
-        (await sh('iptables', ['-w', '5', '-C', ...rule('trust-ev-net')]).then(
+        (await sh('iptables', ['-w', '5', '-C', ...labRule('trust-ev-net')]).then(
           () => true,
           () => false,
         ))
