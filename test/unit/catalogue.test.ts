@@ -126,6 +126,20 @@ describe('input validation', () => {
     }
   });
 
+  it('keeps a refusal short when the input is huge: a megabyte key is cut, thousands of problems are counted', async () => {
+    const key = 'k'.repeat(1_000_000);
+    const one = await runTool(lab(), 'network_list', { [key]: 1 });
+    expect(one.ok).toBe(false);
+    if (one.ok) return;
+    expect(one.error.message).toContain('(1000000 characters): unknown field');
+    expect(one.error.message.length).toBeLessThan(500);
+    const many = await runTool(lab(), 'network_list', Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`f${i}`, 1])));
+    if (many.ok) throw new Error('accepted 10,000 unknown fields');
+    expect(many.error.message).toContain('f0: unknown field');
+    expect(many.error.message).toContain('and 9980 more');
+    expect(many.error.issues).toHaveLength(20);
+  });
+
   it('refuses huge inputs fast, by the schema, before anything is read or written', async () => {
     const many = Array.from({ length: 1_000_000 }, (_, i) => ({
       address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
