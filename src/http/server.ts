@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { callsInFlight, drainCalls } from '../../tools/index.js';
 import type { Lab } from '../core/lab.js';
+import { withTimeout } from '../core/timeout.js';
 import { VERSION } from '../version.js';
 import { authorized, cors, foreignRequest, refuseUnauthorized } from './guard.js';
 import { McpSessions } from './mcp.js';
@@ -110,10 +111,7 @@ async function health(lab: Lab, res: ServerResponse, mcp: McpSessions): Promise<
   const started = Date.now();
   let docker = 'ok';
   try {
-    await Promise.race([
-      lab.engine.api.ping(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000).unref()),
-    ]);
+    await withTimeout(lab.engine.api.ping(), 3000, 'the Docker engine');
   } catch {
     docker = 'unreachable';
   }

@@ -1,7 +1,9 @@
 import type Docker from 'dockerode';
+import { unreachable } from '../docker/client.js';
 import { DockerEngine } from '../docker/engine.js';
 import { LABELS } from '../docker/labels.js';
 import { LabError } from '../errors.js';
+import { withTimeout } from '../timeout.js';
 import type { EngineSpec } from './parse.js';
 import { SwarmFile, type SwarmRecord } from './swarm-record.js';
 
@@ -29,11 +31,11 @@ type SwarmInfo = {
   RemoteManagers?: Array<{ NodeID: string; Addr: string }> | null;
 };
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  const late = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms).unref(),
-  );
-  return Promise.race([p, late]);
+/** Leave the swarm; an engine already in none (503) is where leave wants it. */
+async function leaveSwarm(api: Docker): Promise<void> {
+  await api.swarmLeave({ force: true }).catch((err: { statusCode?: number }) => {
+    if (err.statusCode !== 503) throw err;
+  });
 }
 
 const SWARM_PORT = 2377;
@@ -142,13 +144,9 @@ export class Engines {
           const info = (await withTimeout(this.get(s.name).api.info(), 5000, `engine ${s.name}`)) as Info;
           out.set(s.name, info.Swarm ?? {});
         } catch (err) {
-          throw new LabError(
-            'DOCKER_UNAVAILABLE',
-            `engine '${s.name}' (${s.host ?? 'unix:///var/run/docker.sock'}) does not answer: ${(err as Error).message}`,
-            {
-              hint: 'start it, or take it out of NSLAB_ENGINES; nothing was changed',
-            },
-          );
+          // The same words as every other call to an engine that does not answer, plus what join did.
+          const down = unreachable(s.host, err, s.name);
+          throw new LabError(down.code, down.message, { hint: `${down.hint}; nothing was changed`, cause: err });
         }
       }),
     );
@@ -259,10 +257,7 @@ export class Engines {
     for (const j of [...record.joined].reverse()) {
       const engine = this.#engines.get(j.engine);
       if (!engine) continue;
-      await engine.api.swarmLeave({ force: true }).catch((err: { statusCode?: number }) => {
-        // 503: the engine is no longer in a swarm; that is the state leave wants.
-        if (err.statusCode !== 503) throw err;
-      });
+      await leaveSwarm(engine.api);
       left.push(j.engine);
       if (!record.initialized) {
         // The swarm stays (it was there before): take the departed node out of its list too.
@@ -272,13 +267,7 @@ export class Engines {
           .catch(() => undefined);
       }
     }
-    if (record.initialized) {
-      await this.get(record.manager)
-        .api.swarmLeave({ force: true })
-        .catch((err: { statusCode?: number }) => {
-          if (err.statusCode !== 503) throw err;
-        });
-    }
+    if (record.initialized) await leaveSwarm(this.get(record.manager).api);
     await this.#record.clear();
     return { left, removed_swarm: record.initialized };
   }
