@@ -16,7 +16,7 @@ import { progressBar, table, wantsJson } from './render.js';
 import { serveCommand } from './serve.js';
 import { slackCommand } from './slack.js';
 import { topologyCommands } from './topology.js';
-import { startUpkeep } from './upkeep.js';
+import { startUpkeep, stopOnSignals } from './upkeep.js';
 
 function fail(message: string): never {
   process.stderr.write(`error: ${message}\n`);
@@ -48,18 +48,18 @@ program
     log.info({ dataDir: l.config.dataDir, readOnly: l.config.readOnly }, 'MCP server ready on stdio');
     // The host closed stdin or asked us to stop: calls in flight finish (or roll back) first, and the
     // event stream must not keep the process alive.
-    let stopping = false;
-    const stop = (why: string) => {
-      if (stopping) return;
-      stopping = true;
-      stopUpkeep();
-      log.info({ why }, 'MCP server stopping');
-      void drainCalls(20_000).then(() => process.exit(0));
-    };
-    process.stdin.once('end', () => stop('stdin closed'));
-    process.stdin.once('close', () => stop('stdin closed'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    stopOnSignals(
+      log,
+      'MCP server stopping',
+      async () => {
+        stopUpkeep();
+        await drainCalls(20_000);
+      },
+      (trigger) => {
+        process.stdin.once('end', () => trigger('stdin closed'));
+        process.stdin.once('close', () => trigger('stdin closed'));
+      },
+    );
   });
 
 program

@@ -6,7 +6,7 @@ import { createRestHandler } from '../http/rest.js';
 import { startHttpServer } from '../http/server.js';
 import { createLogger } from '../log.js';
 import { createSlack, type SlackFrontEnd } from '../slack/app.js';
-import { startUpkeep } from './upkeep.js';
+import { startUpkeep, stopOnSignals } from './upkeep.js';
 
 /** `nslab serve`: MCP over Streamable HTTP, the REST API, Slack when configured, /healthz. */
 export function serveCommand(program: Command, lab: () => Lab, fail: (message: string) => never): void {
@@ -51,26 +51,10 @@ export function serveCommand(program: Command, lab: () => Lab, fail: (message: s
       );
       // Machine-readable first line on stdout, so scripts (and tests) learn the port picked by --port 0.
       process.stdout.write(`${JSON.stringify({ listening: running.url })}\n`);
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info({ signal }, 'shutting down: waiting for calls in flight');
-        void running
-          .close()
-          .then(() => {
-            stopUpkeep();
-            return slack?.stop();
-          })
-          .then(
-            () => process.exit(0),
-            (err: unknown) => {
-              log.error({ err: String(err) }, 'unclean shutdown');
-              process.exit(1);
-            },
-          );
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+      stopOnSignals(log, 'shutting down: waiting for calls in flight', async () => {
+        await running.close();
+        stopUpkeep();
+        await slack?.stop();
+      });
     });
 }

@@ -5,7 +5,7 @@ import { drainCalls } from '../../tools/index.js';
 import type { Lab } from '../core/lab.js';
 import { createLogger } from '../log.js';
 import { createSlack } from '../slack/app.js';
-import { startUpkeep } from './upkeep.js';
+import { startUpkeep, stopOnSignals } from './upkeep.js';
 
 /** `nslab slack`: Slack only; Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on --port. */
 export function slackCommand(program: Command, lab: () => Lab, fail: (message: string) => never): void {
@@ -53,20 +53,10 @@ export function slackCommand(program: Command, lab: () => Lab, fail: (message: s
         process.stdout.write(`${JSON.stringify({ listening: url, events: `${url}/slack/events` })}\n`);
         close = () => new Promise<void>((r) => server.close(() => r()));
       }
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info({ signal }, 'Slack: stopping; letting running commands finish');
+      stopOnSignals(log, 'Slack: stopping; letting running commands finish', async () => {
         stopUpkeep();
-        void Promise.all([close(), slack.stop()])
-          .then(() => drainCalls(30_000))
-          .then(
-            () => process.exit(0),
-            () => process.exit(1),
-          );
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+        await Promise.all([close(), slack.stop()]);
+        await drainCalls(30_000);
+      });
     });
 }

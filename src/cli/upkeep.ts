@@ -21,3 +21,31 @@ export function startUpkeep(lab: Lab, log: ReturnType<typeof createLogger>): () 
   });
   return () => watch.stop();
 }
+
+/**
+ * Stop a server once, on SIGTERM or SIGINT (or `also`, e.g. stdin closing): log why, run `stop`
+ * (which lets calls in flight finish), then exit 0, or 1 when stopping failed.
+ */
+export function stopOnSignals(
+  log: ReturnType<typeof createLogger>,
+  message: string,
+  stop: () => Promise<unknown>,
+  also: (trigger: (why: string) => void) => void = () => {},
+): void {
+  let stopping = false;
+  const trigger = (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ why }, message);
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err: String(err) }, 'unclean shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => trigger('SIGTERM'));
+  process.once('SIGINT', () => trigger('SIGINT'));
+  also(trigger);
+}
