@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Command } from 'commander';
 import { catalogue, drainCalls, runTool } from '../../tools/index.js';
 import { loadConfig } from '../config.js';
@@ -8,7 +7,6 @@ import { LabError } from '../core/errors.js';
 import { IMAGE_KINDS, type ImageKind } from '../core/images.js';
 import { createLab } from '../core/lab.js';
 import { createLogger } from '../log.js';
-import { createMcpServer } from '../mcp/server.js';
 import { VERSION } from '../version.js';
 import { completionCommands } from './completion.js';
 import { engineCommands } from './engines.js';
@@ -42,6 +40,11 @@ program
   .action(async () => {
     const l = lab();
     const log = createLogger(l.config.logLevel);
+    // The MCP server's modules load only for this command, not for every nslab call.
+    const [{ createMcpServer }, { StdioServerTransport }] = await Promise.all([
+      import('../mcp/server.js'),
+      import('@modelcontextprotocol/sdk/server/stdio.js'),
+    ]);
     const server = createMcpServer(l);
     await server.connect(new StdioServerTransport());
     const stopUpkeep = startUpkeep(l, log);

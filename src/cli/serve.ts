@@ -2,10 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Command } from 'commander';
 import type { Lab } from '../core/lab.js';
 import { httpOptions } from '../http/options.js';
-import { createRestHandler } from '../http/rest.js';
-import { startHttpServer } from '../http/server.js';
 import { createLogger } from '../log.js';
-import { createSlack, type SlackFrontEnd } from '../slack/app.js';
+import type { SlackFrontEnd } from '../slack/app.js';
 import { startUpkeep, stopOnSignals } from './upkeep.js';
 
 /** `nslab serve`: MCP over Streamable HTTP, the REST API, Slack when configured, /healthz. */
@@ -22,6 +20,13 @@ export function serveCommand(program: Command, lab: () => Lab, fail: (message: s
       } catch (err) {
         fail((err as Error).message);
       }
+      // Loaded here, not at the top: every other nslab command would pay for the HTTP, REST and
+      // Slack (Bolt) modules at start.
+      const [{ createRestHandler }, { startHttpServer }, { createSlack }] = await Promise.all([
+        import('../http/rest.js'),
+        import('../http/server.js'),
+        import('../slack/app.js'),
+      ]);
       const l = lab();
       const log = createLogger(l.config.logLevel);
       let slack: SlackFrontEnd | undefined;

@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { drainCalls } from '../../tools/index.js';
 import type { Lab } from '../core/lab.js';
 import { createLogger } from '../log.js';
-import { createSlack } from '../slack/app.js';
 import { startUpkeep, stopOnSignals } from './upkeep.js';
 
 /** `nslab slack`: Slack only; Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on --port. */
@@ -15,6 +14,8 @@ export function slackCommand(program: Command, lab: () => Lab, fail: (message: s
     .option('--host <address>', 'address to bind in HTTP mode (Slack signs its requests)', '127.0.0.1')
     .option('--port <port>', 'TCP port in HTTP mode (0 picks a free one)', '3000')
     .action(async (flags: { host: string; port: string }) => {
+      // Loaded here: other nslab commands need not load Bolt at start.
+      const { createSlack } = await import('../slack/app.js');
       const l = lab();
       const log = createLogger(l.config.logLevel);
       let slack: ReturnType<typeof createSlack>;
