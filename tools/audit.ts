@@ -52,7 +52,10 @@ export const syncTools = [
     description:
       "Compare the lab's records with Docker (by ownership labels) and report drift: containers or networks gone or stopped, containers recreated outside the lab, creates and deletes whose process died part way, labelled objects whose record the store lost, labelled objects no record claims, addresses the store does not know, missing or stale forwarding rules. apply: true repairs what it can: finishes unfinished creates (the node is made again from its record) and deletes, rebuilds lost records from what the objects carry (each container and network keeps its record in a label, a daemon its current record in a file, tunnel files theirs; topology definitions are not rebuilt and are named), recreates and starts from the store, removes labelled objects that carry no record, restores rules. A store file that was lost keeps its id in store-id beside it, so a server started on the same data folder still owns the lab. Never touches anything another store or no store created.",
     toolset: 'sync',
-    effect: 'write',
+    // apply removes containers and networks no record claims: destructive (MCP clients ask first,
+    // Slack needs an admin); a report only changes nothing a user has.
+    effect: 'destructive',
+    effectOf: (a) => (a.apply === undefined || a.apply === false ? 'write' : 'destructive'),
     idempotent: true,
     input: z.strictObject({ apply: z.boolean().optional().describe('repair the drift (default: report only)') }),
     output: z.object({ applied: z.boolean(), in_sync: z.boolean(), drift: z.array(DriftItem) }),

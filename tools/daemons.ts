@@ -16,6 +16,7 @@ import {
   NameInput,
   Password,
   Prefix,
+  RouterId,
   SafeText,
 } from './schemas.js';
 
@@ -136,7 +137,7 @@ export const daemonTools = [
       name: Name,
       kind: z.enum(DAEMON_KINDS).describe('frr, gobgp or exabgp'),
       asn: Asn,
-      router_id: Ipv4.optional().describe('default: the address of the first interface'),
+      router_id: RouterId.optional(),
       interfaces: z
         .array(InterfaceInput)
         .min(1, 'give at least one interface, e.g. [{"network": "core"}]')

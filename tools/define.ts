@@ -18,7 +18,13 @@ export interface ToolDef<I extends z.ZodType = z.ZodType, O extends z.ZodType = 
   /** written for a model: what it does, when to use it, what it returns */
   description: string;
   toolset: Toolset;
+  /** the most a call can do: what MCP annotations, help and the README table show */
   effect: Effect;
+  /**
+   * What this call does, when its arguments decide (sync_run reports, sync_run apply removes).
+   * Read from the raw arguments, before parsing: anything but a plain "no" counts as the worse case.
+   */
+  effectOf?: (args: Record<string, unknown>) => Effect;
   idempotent: boolean;
   http?: HttpRoute;
   input: I;
@@ -27,6 +33,12 @@ export interface ToolDef<I extends z.ZodType = z.ZodType, O extends z.ZodType = 
 }
 
 export type AnyTool = ToolDef<z.ZodType, z.ZodType>;
+
+/** What this call with these arguments may do: the tool's effect, or less where its arguments say so. */
+export function callEffect(tool: AnyTool, args: unknown): Effect {
+  const a = args && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
+  return tool.effectOf ? tool.effectOf(a) : tool.effect;
+}
 
 /** Declare one operation, once. Every front end derives what it needs from this object. */
 export function defineTool<I extends z.ZodType, O extends z.ZodType>(def: ToolDef<I, O>): AnyTool {

@@ -1,4 +1,5 @@
 export { catalogue, findTool, unavailable, visibleTools } from './catalogue.js';
 export type { AnyTool, Effect, ToolDef } from './define.js';
+export { callEffect } from './define.js';
 export { callsInFlight, drainCalls, formatZodError, runTool, type ToolOutcome } from './run.js';
 export { phrase, phraseError, phraseTool, type Vocabulary, vocabularyOf } from './vocabulary.js';

@@ -1,7 +1,9 @@
 import { asLabError, LabError } from '../src/core/errors.js';
+import { protoKeyPath } from '../src/core/keys.js';
 import type { Lab } from '../src/core/lab.js';
 import type { OpContext } from '../src/core/progress.js';
-import { formatZodError } from '../src/core/validation.js';
+import { maskSecrets, scrub, secretsIn } from '../src/core/secrets.js';
+import { formatZodError, invalidInput } from '../src/core/validation.js';
 import { createLogger } from '../src/log.js';
 import { findTool, unavailable } from './catalogue.js';
 import type { AnyTool } from './define.js';
@@ -31,7 +33,7 @@ async function runAudited(lab: Lab, name: string, args: unknown, ctx: OpContext)
     };
   }
   const started = Date.now();
-  const outcome = await run(lab, tool, args, ctx);
+  const outcome = withoutSecrets(await run(lab, tool, args, ctx), args);
   // Every call that may change the lab is audited, refused ones included; reads are not.
   if (tool.effect !== 'read') await audit(lab, name, args, ctx, outcome, Date.now() - started);
   if (outcome.ok) return outcome;
@@ -40,6 +42,26 @@ async function runAudited(lab: Lab, name: string, args: unknown, ctx: OpContext)
     logger(lab).error({ tool: name, err: outcome.error.cause }, 'internal error in a tool call');
   }
   return { ok: false, error: phraseError(outcome.error, vocabularyOf(ctx.caller?.front_end)) };
+}
+
+/**
+ * A secret is shown to nobody, the caller who set it included: no answer carries one (a topology's
+ * sessions, an exec that prints a config, the audit log), and no error quotes one back.
+ */
+function withoutSecrets(outcome: ToolOutcome, args: unknown): ToolOutcome {
+  if (outcome.ok) return { ok: true, result: maskSecrets(outcome.result) as Record<string, unknown> };
+  const sent = secretsIn(args);
+  if (sent.length === 0) return outcome;
+  const e = outcome.error;
+  const clean = (t: string) => scrub(t, sent);
+  return {
+    ok: false,
+    error: new LabError(e.code, clean(e.message), {
+      ...(e.hint ? { hint: clean(e.hint) } : {}),
+      ...(e.issues ? { issues: e.issues.map((i) => ({ path: i.path, message: clean(i.message) })) } : {}),
+      ...(e.cause !== undefined ? { cause: e.cause } : {}),
+    }),
+  };
 }
 
 /** Calls still running in this process: a server that shuts down lets them finish (or roll back). */
@@ -67,6 +89,14 @@ const logger = (lab: Lab) => {
 async function run(lab: Lab, tool: AnyTool, args: unknown, ctx: OpContext): Promise<ToolOutcome> {
   const why = unavailable(tool, lab.config);
   if (why) return { ok: false, error: new LabError('READ_ONLY', why) };
+  // A `__proto__` key is never a field: refused wherever it sits, before anything copies it.
+  const proto = protoKeyPath(args);
+  if (proto) {
+    return {
+      ok: false,
+      error: invalidInput(tool.name, [{ path: proto, message: 'is not a field name ("__proto__" is refused as a key); remove it' }]),
+    };
+  }
   const parsed = tool.input.safeParse(args ?? {});
   if (!parsed.success) return { ok: false, error: formatZodError(tool.name, parsed.error) };
   try {

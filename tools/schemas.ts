@@ -2,7 +2,20 @@ import { z } from 'zod';
 import { ENGINE_NAME } from '../src/core/engines/parse.js';
 import { Ipv4, LIMITS, Name } from '../src/core/fields.js';
 
-export { Asn, Cidr, Ipv4, LIMITS, Name, Password, Prefix, SafeText, SubnetCidr, TunnelName, UnicastIpv4 } from '../src/core/fields.js';
+export {
+  Asn,
+  Cidr,
+  Ipv4,
+  LIMITS,
+  Name,
+  Password,
+  Prefix,
+  RouterId,
+  SafeText,
+  SubnetCidr,
+  TunnelName,
+  UnicastIpv4,
+} from '../src/core/fields.js';
 
 /** Tool-level shapes shared by the tool declarations (field rules live in src/core/fields.ts). */
 

@@ -5,6 +5,7 @@
  */
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { isSecretKey, MASK, maskText, scrub, secretsIn } from './secrets.js';
 
 export interface Caller {
   /** mcp-stdio, mcp-http, rest, cli, slack, ... */
@@ -26,29 +27,28 @@ export interface AuditEntry {
   duration_ms: number;
 }
 
-const SECRET_KEYS = /^(password|secret|token|auth[-_]?password|md5[-_]?password)$/i;
 /** Bytes read from the end of the log by audit_list: the most recent entries. */
 const TAIL_BYTES = 4 * 1024 * 1024;
 
-/** A copy of `value` with secrets replaced: keys that name one, and `password: x` lines in YAML text. */
+/**
+ * A copy of `value` fit for the log: secrets masked (src/core/secrets.ts decides what they are),
+ * long strings clipped and at most 200 keys or items a level, so that a huge (refused) argument
+ * cannot make a huge log line.
+ */
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 20) return '[too deep]';
   if (typeof value === 'string') {
-    const clipped = value.length > 4096 ? `${value.slice(0, 4096)}... (${value.length} characters)` : value;
-    return clipped.replace(/(\bpassword\s*:\s*)[^,}\n]+/gi, '$1***');
+    return maskText(value.length > 4096 ? `${value.slice(0, 4096)}... (${value.length} characters)` : value);
   }
   if (Array.isArray(value)) return value.slice(0, 200).map((v) => redact(v, depth + 1));
   if (value && typeof value === 'object') {
-    // At most 200 keys a level, so that a huge (refused) argument cannot make a huge log line.
-    const out: Record<string, unknown> = {};
-    let n = 0;
-    for (const k in value) {
-      if (n++ === 200) {
-        out['(more)'] = `${Object.keys(value).length - 200} more keys left out`;
-        break;
-      }
-      out[k] = SECRET_KEYS.test(k) ? '***' : redact((value as Record<string, unknown>)[k], depth + 1);
+    const out: Record<string, unknown> = Object.create(null);
+    const keys = Object.keys(value);
+    for (const k of keys.slice(0, 200)) {
+      const v = (value as Record<string, unknown>)[k];
+      out[k] = isSecretKey(k) && typeof v === 'string' ? MASK : redact(v, depth + 1);
     }
+    if (keys.length > 200) out['(more)'] = `${keys.length - 200} more keys left out`;
     return out;
   }
   return value;
@@ -66,7 +66,8 @@ export class AuditLog {
     await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
     const fh = await open(this.file, 'a', 0o600);
     try {
-      await fh.write(`${JSON.stringify({ ...entry, args: redact(entry.args) })}\n`);
+      const message = entry.message === undefined ? {} : { message: scrub(entry.message, secretsIn(entry.args)) };
+      await fh.write(`${JSON.stringify({ ...entry, ...message, args: redact(entry.args) })}\n`);
     } finally {
       await fh.close();
     }

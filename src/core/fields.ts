@@ -98,6 +98,9 @@ export const UnicastIpv4 = Ipv4.refine((s) => !/^(0\.|127\.|169\.254\.|22[4-9]\.
   message: 'must be a unicast address (not 0.0.0.0/8, loopback, link-local, multicast or broadcast)',
 });
 
+/** A BGP router id, with the rule a neighbor's address has: 0.0.0.0 identifies no speaker. */
+export const RouterId = UnicastIpv4.describe('BGP router id: a unicast IPv4 address (default: the address of the first interface)');
+
 /** A tunnel's name, which is also its interface name inside the container (at most 15 characters). */
 export const TunnelName = z
   .string()

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AnyTool } from '../../tools/define.js';
+import { bareMap, ownValue } from '../core/keys.js';
 import { invalidInput } from '../core/validation.js';
 import type { Route } from './routes.js';
 
@@ -34,10 +35,10 @@ function coerce(raw: string, type: string | undefined): unknown {
 
 function fromQuery(tool: AnyTool, query: URLSearchParams): Record<string, unknown> {
   const props = propertiesOf(tool);
-  const out: Record<string, unknown> = {};
+  const out = bareMap<unknown>();
   for (const key of new Set(query.keys())) {
     const values = query.getAll(key);
-    const prop = props[key];
+    const prop = ownValue(props, key);
     if (typeOf(prop) === 'array') out[key] = values.map((v) => coerce(v, typeOf(prop?.items)));
     // A field given twice stays a list, and the schema says that it takes one value.
     else out[key] = values.length === 1 ? coerce(values[0] ?? '', typeOf(prop)) : values;
@@ -60,7 +61,8 @@ export function buildArgs(
   query: URLSearchParams,
   body: Record<string, unknown>,
 ): Record<string, unknown> {
-  const args: Record<string, unknown> = { ...body };
+  // No prototype: a `__proto__` field from the query string stays a field (which the tool refuses).
+  const args = Object.assign(bareMap<unknown>(), body);
   const origin = new Map(Object.keys(body).map((k) => [k, 'the body']));
   const clashes: Array<{ path: string; message: string }> = [];
   const put = (field: string, value: unknown, from: string) => {

@@ -1,8 +1,10 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { AnyTool } from '../../tools/index.js';
+import { type AnyTool, callEffect } from '../../tools/index.js';
 import type { ConfirmMode } from '../config.js';
+import { ownValue } from '../core/keys.js';
 import type { Lab } from '../core/lab.js';
+import { maskSecrets } from '../core/secrets.js';
 
 /** What a person is asked to confirm, in words: what goes away or is interrupted. */
 type Args = Record<string, string | number | boolean | string[] | undefined>;
@@ -18,6 +20,8 @@ const WHAT: Record<string, Describe> = {
   host_stop: (a) => `Stop host '${a.name}'.`,
   host_exec: (a) => `Run ${JSON.stringify(a.command)} on host '${a.name}'.`,
   network_delete: (a) => `Delete lab network '${a.name}'.`,
+  sync_run: () =>
+    'Repair drift between the store and Docker: remove labelled containers and networks that no record claims, recreate or restart what the store holds, rebuild lost records and forwarding rules.',
   network_disconnect: (a) =>
     `Detach '${a.container}' from network '${a.network}' and free its address${a.force ? ', even if BGP peers become unreachable' : ''}.`,
   tunnel_delete: (a) => `Remove tunnel '${a.name}' of '${a.container}' at both ends.`,
@@ -38,7 +42,7 @@ const WHAT: Record<string, Describe> = {
 };
 
 /** Arguments shown in the question: secrets never. */
-const shown = (args: Record<string, unknown>) => JSON.stringify(args, (k, v) => (/password|secret|token/i.test(k) ? '***' : v));
+const shown = (args: Record<string, unknown>) => JSON.stringify(maskSecrets(args));
 
 export async function describeDestructive(tool: AnyTool, args: Record<string, unknown>, lab: Lab): Promise<string> {
   const what = WHAT[tool.name];
@@ -58,10 +62,10 @@ const TARGET: Array<[RegExp, 'daemons' | 'hosts' | 'networks' | 'topologies']> =
  * store does not hold is left to fail with "not found" rather than ask about nothing.
  */
 async function needsConfirmation(tool: AnyTool, args: Record<string, unknown>, lab: Lab): Promise<boolean> {
-  if (tool.effect !== 'destructive' || args.dry_run === true) return false;
+  if (callEffect(tool, args) !== 'destructive' || args.dry_run === true) return false;
   const coll = TARGET.find(([re]) => re.test(tool.name))?.[1];
   if (!coll || typeof args.name !== 'string') return true;
-  return (await lab.store.read())[coll][args.name] !== undefined;
+  return ownValue<unknown>((await lab.store.read())[coll], args.name) !== undefined;
 }
 
 const canElicit = (server: Server): boolean => {

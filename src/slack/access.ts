@@ -1,4 +1,4 @@
-import type { AnyTool, Effect } from '../../tools/index.js';
+import { type AnyTool, callEffect, type Effect } from '../../tools/index.js';
 import type { SlackConfig } from './settings.js';
 
 /**
@@ -16,20 +16,20 @@ export function roleOf(user: string, cfg: Pick<SlackConfig, 'admins' | 'operator
   return 'reader';
 }
 
-export const mayRun = (role: Role, tool: AnyTool): boolean => POWER[role] >= RANK[tool.effect];
+export const mayRun = (role: Role, tool: AnyTool, args: unknown = {}): boolean => POWER[role] >= RANK[callEffect(tool, args)];
 
 /** Why this command may not run here, in words a channel member can act on; undefined when it may. */
-export function refusal(tool: AnyTool, user: string, channel: string, cfg: SlackConfig): string | undefined {
+export function refusal(tool: AnyTool, user: string, channel: string, cfg: SlackConfig, args: unknown = {}): string | undefined {
   const where = channelRefusal(channel, cfg);
   if (where) return where;
   const role = roleOf(user, cfg);
-  if (mayRun(role, tool)) return undefined;
+  if (mayRun(role, tool, args)) return undefined;
   const name = `\`/lab ${tool.name.replace('_', ' ')}\``;
   const yours =
     role === 'operator'
       ? 'you are an operator (you may read and change the lab, but not remove or interrupt)'
       : 'you may run read commands only';
-  if (tool.effect === 'destructive') {
+  if (callEffect(tool, args) === 'destructive') {
     return `${name} removes or interrupts part of the lab: only admins (NSLAB_SLACK_ADMINS) may run it, and ${yours}. Ask an admin to run it, or to add your user id ${user} to NSLAB_SLACK_ADMINS.`;
   }
   return `${name} changes the lab: only operators (NSLAB_SLACK_OPERATORS) and admins may run it, and ${yours}. Ask an admin to add your user id ${user} to NSLAB_SLACK_OPERATORS.`;

@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { AnyTool } from '../../tools/index.js';
+import { bareMap, isUnsafeKey, ownValue } from '../core/keys.js';
 import { words } from './tokens.js';
 
 /**
@@ -121,6 +122,9 @@ export function assign(
   opts: { quoted?: boolean; block?: boolean },
 ): void {
   const path = key.split('.');
+  // A path through __proto__ or constructor.prototype would write into every object of the process.
+  const unsafe = path.find(isUnsafeKey);
+  if (unsafe) throw new CoerceError(key, `'${unsafe}' is not a field name; use the fields \`--help\` lists`);
   let target = args;
   let schema: JsonSchema | undefined = root;
   for (const [i, seg] of path.entries()) {
@@ -129,15 +133,19 @@ export function assign(
       target[seg] = coerce(raw, schema, key, opts);
       return;
     }
-    const next = target[seg];
-    if (!next || typeof next !== 'object' || Array.isArray(next)) target[seg] = {};
+    const next = ownValue(target, seg);
+    if (!next || typeof next !== 'object' || Array.isArray(next)) target[seg] = bareMap();
     target = target[seg] as Record<string, unknown>;
   }
 }
 
 export function propertyOf(schema: JsonSchema | undefined, key: string): JsonSchema | undefined {
   if (!schema) return undefined;
-  if (schema.properties?.[key]) return schema.properties[key];
-  for (const v of schema.anyOf ?? []) if (v.properties?.[key]) return v.properties[key];
+  const own = ownValue(schema.properties, key);
+  if (own) return own;
+  for (const v of schema.anyOf ?? []) {
+    const inVariant = ownValue(v.properties, key);
+    if (inVariant) return inVariant;
+  }
   return typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined;
 }

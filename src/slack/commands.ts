@@ -1,6 +1,7 @@
-import { type AnyTool, catalogue, phrase, runTool, type ToolOutcome, unavailable, visibleTools } from '../../tools/index.js';
+import { type AnyTool, callEffect, catalogue, phrase, runTool, type ToolOutcome, unavailable, visibleTools } from '../../tools/index.js';
 import type { LabError } from '../core/errors.js';
 import type { Lab } from '../core/lab.js';
+import { maskText } from '../core/secrets.js';
 import { channelRefusal, refusal, roleOf } from './access.js';
 import type { SlackApi } from './api.js';
 import { Confirmations, confirmBlocks } from './confirm.js';
@@ -66,7 +67,7 @@ export class LabCommands {
     }
     if (cmd.kind === 'error') return void (await ack(ephemeral(`❌ ${cmd.message}${cmd.hint ? `\n${cmd.hint}` : ''}`)));
     const shown = shownCommand(inv.text);
-    const why = this.whyNot(cmd.tool, inv);
+    const why = this.whyNot(cmd.tool, inv, cmd.args);
     if (why) {
       if (cmd.tool.effect !== 'read') await this.auditRefusal(cmd.tool, cmd.args, inv, why);
       return void (await ack(ephemeral(`🚫 ${why}`)));
@@ -77,7 +78,7 @@ export class LabCommands {
       return void (await ack(this.reply(cmd.tool, outcome, `${shown}`, 'ephemeral', 0)));
     }
     if (cmd.tool.effect === 'read') return this.read(cmd.tool, cmd.args, inv, shown, cmd.public, ack, respond);
-    if (cmd.tool.effect === 'destructive' && !(cmd.yes && this.cfg.allowYes)) {
+    if (callEffect(cmd.tool, cmd.args) === 'destructive' && !(cmd.yes && this.cfg.allowYes)) {
       const p = this.confirmations.add({ user: inv.user, channel: inv.channel, tool: cmd.tool, args: cmd.args, shown });
       const note = cmd.yes ? '`--yes` cannot skip this question here (NSLAB_SLACK_ALLOW_YES is off).' : undefined;
       return void (await ack({ response_type: 'ephemeral', text: `Run ${shown}?`, blocks: confirmBlocks(p, this.cfg.confirmTtlS, note) }));
@@ -97,15 +98,15 @@ export class LabCommands {
     const p = taken.pending;
     if (action === 'cancel') return void (await respond({ replace_original: true, text: `Cancelled: ${p.shown} was not run.` }));
     const inv = { text: p.shown, user, channel: p.channel };
-    const why = this.whyNot(p.tool, inv);
+    const why = this.whyNot(p.tool, inv, p.args);
     if (why) return void (await respond({ replace_original: true, text: `🚫 ${why}` }));
     await respond({ replace_original: true, text: `Confirmed: running ${p.shown}; its progress is posted in the channel.` });
     await this.change(p.tool, p.args, inv, p.shown, respond);
   }
 
-  private whyNot(tool: AnyTool, inv: Invocation): string | undefined {
+  private whyNot(tool: AnyTool, inv: Invocation, args: Record<string, unknown> = {}): string | undefined {
     const off = unavailable(tool, this.lab.config);
-    return off ? phrase(off, 'slack') : refusal(tool, inv.user, inv.channel, this.cfg);
+    return off ? phrase(off, 'slack') : refusal(tool, inv.user, inv.channel, this.cfg, args);
   }
 
   private ctx(inv: Invocation, progress?: (m: string, f?: number) => void) {
@@ -214,7 +215,8 @@ export function errorView(err: LabError, head: string, after: string): { text: s
 
 /** The command as typed, for messages: one line, code blocks shown as such. */
 export function shownCommand(text: string): string {
-  const line = text
+  // The channel sees what was run, never a password typed with it.
+  const line = maskText(text)
     .replace(/```[\s\S]*?```/g, '(code block)')
     .replace(/\s+/g, ' ')
     .trim();

@@ -1,4 +1,5 @@
 import type { AnyTool } from '../../tools/index.js';
+import { bareMap, ownValue } from '../core/keys.js';
 import { assign, CoerceError, type JsonSchema, schemaOf, structured } from './coerce.js';
 import { suggest } from './suggest.js';
 import { type Token, tokenize } from './tokens.js';
@@ -64,7 +65,7 @@ export function parseCommand(text: string, tools: readonly AnyTool[]): Command {
 function parseArguments(tool: AnyTool, tokens: Token[]): Command {
   const schema = schemaOf(tool).input;
   const props = schema.properties ?? {};
-  const args: Record<string, unknown> = {};
+  const args = bareMap<unknown>();
   const flags = { yes: false, public: false };
   const slots = positionalSlots(schema);
   const fail = (message: string, field?: string): Command => ({
@@ -82,7 +83,7 @@ function parseArguments(tool: AnyTool, tokens: Token[]): Command {
         if (HELP.has(flag) || flag === 'h') return { kind: 'help', tool };
         if (flag === 'yes' || flag === 'y') flags.yes = true;
         else if (flag === 'public') flags.public = true;
-        else if (props[flag.replace(/-/g, '_')]?.type === 'boolean') args[flag.replace(/-/g, '_')] = true;
+        else if (ownValue(props, flag.replace(/-/g, '_'))?.type === 'boolean') args[flag.replace(/-/g, '_')] = true;
         else return fail(`unknown option '${t.text}': use --yes, --public, --help or key=value`, flag);
       } else if (pair) {
         assign(args, pair[1] as string, pair[2] as string, schema, t);

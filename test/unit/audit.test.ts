@@ -15,8 +15,15 @@ describe('audit log', () => {
       token: '***',
     });
     expect(redact({ yaml: 'bgp:\n  sessions:\n    - { a: r1, b: r3, password: s3cret }\n' })).toEqual({
-      yaml: 'bgp:\n  sessions:\n    - { a: r1, b: r3, password: ***}\n',
+      yaml: 'bgp:\n  sessions:\n    - { a: r1, b: r3, password: *** }\n',
     });
+    // The same file as JSON text, and a password typed in a Slack command line.
+    expect(redact({ yaml: '{"bgp":{"sessions":[{"a":"r1","b":"r3","password":"s3cret"}]}}' })).toEqual({
+      yaml: '{"bgp":{"sessions":[{"a":"r1","b":"r3","password":"***"}]}}',
+    });
+    expect(redact('daemon peer add r1 address=10.0.0.2 asn=65002 password=s3cret')).toBe(
+      'daemon peer add r1 address=10.0.0.2 asn=65002 password=***',
+    );
     expect(String(redact('x'.repeat(10_000)))).toMatch(/\.\.\. \(10000 characters\)$/);
     const many = redact({ nodes: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`n${i}`, i])) }) as {
       nodes: Record<string, unknown>;

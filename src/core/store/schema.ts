@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DAEMON_KINDS } from '../bgp/types.js';
+import { bareMap, toBareMap } from '../keys.js';
 
 /**
  * Schema of state.json. Bump STORE_VERSION and add a migration when the shape changes. Records are
@@ -156,4 +157,25 @@ export const StoreState = storeShape(
 /** The known shape, for the code. */
 export type StoreState = z.infer<ReturnType<typeof storeShape<NetworkRecord, DaemonRecord, HostRecord, TunnelRecord, TopologyRecord>>>;
 
-export const emptyState = (): StoreState => ({ version: STORE_VERSION, networks: {}, daemons: {}, hosts: {}, tunnels: {}, topologies: {} });
+export const emptyState = (): StoreState => ({
+  version: STORE_VERSION,
+  networks: bareMap(),
+  daemons: bareMap(),
+  hosts: bareMap(),
+  tunnels: bareMap(),
+  topologies: bareMap(),
+});
+
+/**
+ * Records are looked up by the names callers give: a map with a prototype answers `constructor`
+ * (a valid name) with Object. Every map of records read from the file has none.
+ */
+export function bareRecords(s: StoreState): StoreState {
+  s.networks = toBareMap(s.networks);
+  for (const n of Object.values(s.networks)) n.allocations = toBareMap(n.allocations);
+  s.daemons = toBareMap(s.daemons);
+  s.hosts = toBareMap(s.hosts);
+  s.tunnels = toBareMap(s.tunnels);
+  s.topologies = toBareMap(s.topologies);
+  return s;
+}

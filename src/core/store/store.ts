@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Low } from 'lowdb';
 import { TextFile } from 'lowdb/node';
 import lockfile from 'proper-lockfile';
 import { LabError } from '../errors.js';
-import { emptyState, STORE_VERSION, StoreState } from './schema.js';
+import { bareRecords, emptyState, STORE_VERSION, StoreState } from './schema.js';
 
 /** lowdb adapter that refuses a file it cannot parse or validate, and never rewrites it. */
 class ValidatedFile {
@@ -42,13 +42,33 @@ class ValidatedFile {
       const where = first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'unknown';
       throw storeError(this.path, `it does not match the store schema (${where})`);
     }
-    return parsed.data;
+    return bareRecords(parsed.data);
   }
 
   async write(data: StoreState): Promise<void> {
-    await this.#file.write(`${JSON.stringify(data, null, 2)}\n`);
-    // The atomic rename leaves a file with the default mode; the store holds MD5 passwords.
-    await chmod(this.path, 0o600);
+    await writeAtomic(this.path, `${JSON.stringify(data, null, 2)}\n`);
+  }
+}
+
+/**
+ * A temporary file beside it, then a rename. The store holds MD5 passwords, so the temporary file
+ * is created 0600 (never readable by others, not even for the moment before a chmod), and synced
+ * before the rename so that a crash leaves the old file or the new one.
+ */
+export async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`);
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
   }
 }
 
@@ -171,8 +191,7 @@ export class Store {
       const db = await this.#load();
       const result = await fn(db.data);
       // The file just read passed validation: keep it as the last good copy before replacing it.
-      await copyFile(this.file, `${this.file}.bak`);
-      await chmod(`${this.file}.bak`, 0o600);
+      await writeAtomic(`${this.file}.bak`, await readFile(this.file, 'utf8'));
       await db.write();
       return result;
     } finally {

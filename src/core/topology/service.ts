@@ -2,17 +2,20 @@
  * Topologies: files kept in the store, validated, planned against what runs, stood up, torn down
  * (keeping the file), activated one at a time, and read back as status.
  */
+
 import { hostname } from 'node:os';
 import pLimit from 'p-limit';
 import type { NeighborStatus } from '../bgp/types.js';
 import type { DaemonStatus } from '../daemons.js';
 import { conflict, type FieldIssue, LabError, notFound } from '../errors.js';
+import { ownValue } from '../keys.js';
 import type { Lab } from '../lab.js';
 import { holderAlive } from '../pending.js';
 import type { OpContext } from '../progress.js';
 import type { StoreState, TopologyRecord } from '../store/schema.js';
 import type { TunnelState } from '../tunnels/diagnose.js';
 import { type GraphFormat, toDot, toMermaid, toPng, toSvg } from './graph.js';
+import { restoreMaskedPasswords } from './masked.js';
 import { placeTopology } from './placement.js';
 import { type Plan, type PlanItem, planTopology } from './plan.js';
 import { type Desired, resolveTopology } from './resolve.js';
@@ -111,6 +114,7 @@ export class Topologies {
     const spec = parseTopology(input);
     // Checked against the store as it is now; standup checks again against what runs then.
     const now = await this.lab.store.read();
+    restoreMaskedPasswords(spec, ownValue(now.topologies, spec.name)?.spec);
     placeTopology(resolveTopology(spec, now, this.#swarm), spec, now, this.lab.placement.names, {
       nodeMb: this.lab.config.nodeLimits.memoryMb,
     });

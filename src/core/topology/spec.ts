@@ -5,7 +5,8 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DAEMON_KINDS } from '../bgp/types.js';
-import { Asn, Cidr, Ipv4, Password, Prefix, SafeText, SubnetCidr, TunnelName } from '../fields.js';
+import { Asn, Cidr, Ipv4, Password, Prefix, RouterId, SafeText, SubnetCidr, TunnelName } from '../fields.js';
+import { toBareMap } from '../keys.js';
 import { TUNNEL_MODES } from '../store/schema.js';
 import { formatZodError } from '../validation.js';
 
@@ -37,7 +38,7 @@ const Interfaces = z
 const RouterSpec = z.strictObject({
   kind: z.enum(DAEMON_KINDS),
   asn: z.union([Asn, Auto]).describe('AS number, or auto (from the private range 64512-65534)'),
-  router_id: z.union([Ipv4, Auto]).optional().describe('default (auto): the address of the first interface'),
+  router_id: z.union([RouterId, Auto]).optional().describe('default (auto): the address of the first interface'),
   interfaces: Interfaces,
   advertise: z.array(Prefix).max(TOPOLOGY_LIMITS.advertise).optional(),
   engine: LocalName.optional().describe('the engine (NSLAB_ENGINES) to run on'),
@@ -153,7 +154,15 @@ export function parseTopology(input: { spec?: unknown; yaml?: string | undefined
   if (big) throw formatZodError('topology', new z.ZodError([{ code: 'custom', path: big.path, message: big.message, input: '' }]));
   const parsed = TopologySpec.safeParse(raw);
   if (!parsed.success) throw formatZodError('topology', parsed.error);
-  return parsed.data;
+  return bareMaps(parsed.data);
+}
+
+/** Node and network keys are looked up by what the file names (`constructor` is a valid key). */
+function bareMaps(spec: TopologySpec): TopologySpec {
+  spec.networks = toBareMap(spec.networks);
+  spec.nodes = toBareMap(spec.nodes);
+  for (const node of Object.values(spec.nodes)) node.interfaces = toBareMap(node.interfaces);
+  return spec;
 }
 
 /** JSON Schema of the file, for editors (yaml-language-server, VS Code). */
