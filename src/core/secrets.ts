@@ -30,15 +30,17 @@ const IN_TEXT: RegExp[] = [
   /(\bneighbor[ \t]+\S+[ \t]+password[ \t]+)(\S+)/gi,
 ];
 
-const maskValue = (value: string): string => {
+/** The mask in the value's own quotes; after a YAML `key:` always quoted (a bare `*` is an alias). */
+const maskValue = (key: string, value: string): string => {
   const q = value[0];
-  return (q === '"' || q === "'") && value.endsWith(q) && value.length >= 2 ? `${q}${MASK}${q}` : MASK;
+  if ((q === '"' || q === "'") && value.endsWith(q) && value.length >= 2) return `${q}${MASK}${q}`;
+  return /:[ \t]*$/.test(key) ? `"${MASK}"` : MASK;
 };
 
 /** Text with every secret it spells out replaced (config files, YAML, JSON, command lines). */
 export function maskText(text: string): string {
   let out = text;
-  for (const re of IN_TEXT) out = out.replace(re, (_m, key: string, value: string) => `${key}${maskValue(value)}`);
+  for (const re of IN_TEXT) out = out.replace(re, (_m, key: string, value: string) => `${key}${maskValue(key, value)}`);
   return out;
 }
 
@@ -47,10 +49,13 @@ export function maskSecrets(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return maskText(value);
   if (depth > 64 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v, depth + 1));
-  const out: Record<string, unknown> = Object.create(null);
+  // A plain object (renderers print it), filled by definition so that a `__proto__` key that a
+  // container wrote into its JSON stays a key and never becomes the copy's prototype.
+  const out: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
     const v = (value as Record<string, unknown>)[key];
-    out[key] = isSecretKey(key) && typeof v === 'string' ? MASK : maskSecrets(v, depth + 1);
+    const masked = isSecretKey(key) && typeof v === 'string' ? MASK : maskSecrets(v, depth + 1);
+    Object.defineProperty(out, key, { value: masked, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

@@ -15,7 +15,7 @@ describe('audit log', () => {
       token: '***',
     });
     expect(redact({ yaml: 'bgp:\n  sessions:\n    - { a: r1, b: r3, password: s3cret }\n' })).toEqual({
-      yaml: 'bgp:\n  sessions:\n    - { a: r1, b: r3, password: *** }\n',
+      yaml: 'bgp:\n  sessions:\n    - { a: r1, b: r3, password: "***" }\n',
     });
     // The same file as JSON text, and a password typed in a Slack command line.
     expect(redact({ yaml: '{"bgp":{"sessions":[{"a":"r1","b":"r3","password":"s3cret"}]}}' })).toEqual({

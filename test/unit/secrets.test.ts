@@ -3,7 +3,7 @@ import { MASK, maskSecrets, maskText, scrub, secretsIn } from '../../src/core/se
 
 describe('secrets: one rule for what is masked', () => {
   it('masks the value after a secret key in YAML, JSON, Slack words and daemon configs, keeping the rest', () => {
-    expect(maskText('sessions:\n  - {a: r1, b: r2, password: pw-Yaml1}\n')).toBe('sessions:\n  - {a: r1, b: r2, password: ***}\n');
+    expect(maskText('sessions:\n  - {a: r1, b: r2, password: pw-Yaml1}\n')).toBe('sessions:\n  - {a: r1, b: r2, password: "***"}\n');
     expect(maskText('{"a":"r1","password":"pw\\"Json2","b":"r2"}')).toBe('{"a":"r1","password":"***","b":"r2"}');
     expect(maskText("password: 'pw quoted'")).toBe("password: '***'");
     expect(maskText('/lab daemon peer add r1 address=10.0.0.2 neighbors.0.password=pw-Slack3 asn=65002')).toBe(
