@@ -41,12 +41,13 @@ program
     const l = lab();
     const log = createLogger(l.config.logLevel);
     // The MCP server's modules load only for this command, not for every nslab call.
-    const [{ createMcpServer }, { StdioServerTransport }] = await Promise.all([
+    const [{ createMcpServer }, { BoundedStdioServerTransport }] = await Promise.all([
       import('../mcp/server.js'),
-      import('@modelcontextprotocol/sdk/server/stdio.js'),
+      import('../mcp/stdio.js'),
     ]);
     const server = createMcpServer(l);
-    await server.connect(new StdioServerTransport());
+    // Not the SDK's StdioServerTransport: a message over its 10 MiB buffer hangs the session for good.
+    await server.connect(new BoundedStdioServerTransport(log));
     const stopUpkeep = startUpkeep(l, log);
     log.info({ dataDir: l.config.dataDir, readOnly: l.config.readOnly }, 'MCP server ready on stdio');
     // The host closed stdin or asked us to stop: calls in flight finish (or roll back) first, and the
