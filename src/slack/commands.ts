@@ -8,7 +8,7 @@ import { Confirmations, confirmBlocks } from './confirm.js';
 import { parseCommand } from './grammar.js';
 import { overview, resourceHelp, toolHelp } from './help.js';
 import { ProgressMessage } from './progress.js';
-import { type Block, context, duration, type Rendered, renderResult, section } from './render.js';
+import { type Block, context, duration, escapeMrkdwn, type Rendered, renderResult, section } from './render.js';
 import type { SlackConfig } from './settings.js';
 
 /** What a `/lab` answer looks like on the wire (ack body or response_url payload). */
@@ -201,13 +201,14 @@ export class LabCommands {
 }
 
 export function errorView(err: LabError, head: string, after: string): { text: string; blocks: Block[] } {
-  const text = `❌ ${head} — failed${after}: ${err.message}`;
+  const message = escapeMrkdwn(err.message);
+  const text = `❌ ${head} — failed${after}: ${message}`;
   return {
     text,
     blocks: [
       section(`❌ ${head} — failed${after}`),
-      ...splitSections(err.message),
-      ...(err.hint ? [context(`💡 ${err.hint}`)] : []),
+      ...splitSections(message),
+      ...(err.hint ? [context(`💡 ${escapeMrkdwn(err.hint)}`)] : []),
       context(`code: ${err.code}`),
     ],
   };
@@ -215,8 +216,8 @@ export function errorView(err: LabError, head: string, after: string): { text: s
 
 /** The command as typed, for messages: one line, code blocks shown as such. */
 export function shownCommand(text: string): string {
-  // The channel sees what was run, never a password typed with it.
-  const line = maskText(text)
+  // The channel sees what was run, never a password typed with it, nor a mention it carried.
+  const line = escapeMrkdwn(maskText(text))
     .replace(/```[\s\S]*?```/g, '(code block)')
     .replace(/\s+/g, ' ')
     .trim();

@@ -34,8 +34,33 @@ const types = (s: JsonSchema | undefined): string[] => (Array.isArray(s?.type) ?
 const isScalar = (s: JsonSchema | undefined): boolean =>
   !!s && (s.enum !== undefined || types(s).some((t) => ['string', 'number', 'integer', 'boolean'].includes(t)));
 
-export function renderResult(tool: AnyTool, result: Record<string, unknown>, heading: string): Rendered {
+/**
+ * Text that came from elsewhere (a container's output, a daemon's description, an error quoting
+ * input) shown as text: `<!channel>`, `<@U123>` and links are Slack control sequences, so `&`, `<`
+ * and `>` are escaped as Slack asks. Our own mentions are added around it, never inside it.
+ */
+export const escapeMrkdwn = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A copy of a result with every string escaped for mrkdwn. */
+export function escapeAll(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return escapeMrkdwn(value);
+  if (depth > 64 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => escapeAll(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    Object.defineProperty(out, key, {
+      value: escapeAll((value as Record<string, unknown>)[key], depth + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}
+
+export function renderResult(tool: AnyTool, raw: Record<string, unknown>, heading: string): Rendered {
   const schema = schemaOf(tool).output;
+  const result = escapeAll(raw) as Record<string, unknown>;
   const blocks: Block[] = [section(heading)];
   const uploads: Upload[] = [];
   let cut = false;
@@ -78,7 +103,7 @@ export function renderResult(tool: AnyTool, result: Record<string, unknown>, hea
   }
   if (cut) {
     blocks.push(context('The output was too long for one message: it is cut here, and the whole of it is in the file below.'));
-    uploads.push({ filename: `${tool.name}.json`, content: `${JSON.stringify(result, null, 2)}\n`, title: `${heading} (full output)` });
+    uploads.push({ filename: `${tool.name}.json`, content: `${JSON.stringify(raw, null, 2)}\n`, title: `${heading} (full output)` });
   }
   return { blocks, text: heading.replace(/[*`]/g, ''), uploads };
 }

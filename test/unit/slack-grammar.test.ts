@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { LabError } from '../../src/core/errors.js';
 import { refusal, roleOf } from '../../src/slack/access.js';
+import { errorView, shownCommand } from '../../src/slack/commands.js';
 import { Confirmations } from '../../src/slack/confirm.js';
 import { type Command, parseCommand } from '../../src/slack/grammar.js';
 import { overview, resourceHelp, toolHelp } from '../../src/slack/help.js';
@@ -165,6 +167,20 @@ describe('Block Kit from output schemas', () => {
     expect(text).toContain('🟢 running');
     expect(text).toContain('🟢 *10.0.0.2* Established · asn 65002 · uptime_s 2 min 5 s · prefixes_received 3');
     expect(text).toContain('🟡 *10.0.0.3* Active');
+  });
+
+  it('shows what a container wrote as text: mentions and links in it never reach Slack as control sequences', () => {
+    const tool = findTool('host_exec');
+    if (!tool) throw new Error('tool');
+    const stdout = 'hello <!channel> <@U0ADMIN> <https://evil.example|click> & bye';
+    const r = renderResult(tool, { exit_code: 0, stdout, stderr: '<!here>', timed_out: false, truncated: false }, 'exec');
+    const text = JSON.stringify(r.blocks);
+    for (const seq of ['<!channel>', '<@U0ADMIN>', '<https://evil', '<!here>']) expect(text).not.toContain(seq);
+    expect(text).toContain('&lt;!channel&gt;');
+    expect(text).toContain('&amp; bye');
+    const shown = errorView(new LabError('NOT_FOUND', "daemon '<!everyone>' not found", { hint: 'see <@U1>' }), 'h', '');
+    expect(JSON.stringify(shown)).not.toMatch(/<!everyone>|<@U1>/);
+    expect(shownCommand('daemon get <!channel> password=pw-x')).toBe('`/lab daemon get &lt;!channel&gt; password=***`');
   });
 
   it('cuts what does not fit and keeps all of it for a file', () => {
