@@ -3,6 +3,7 @@ import { engineMessage, statusOf } from './docker/engine.js';
 import { conflict, LabError, notFound } from './errors.js';
 import { Networks } from './networks.js';
 import { NodeBase, type NodeCollection, refuseEngineSplit } from './nodes.js';
+import { keepRoutes } from './routes-keep.js';
 import type { StoreState } from './store/schema.js';
 import { connectedSubnets, inSubnet } from './subnets.js';
 
@@ -87,14 +88,17 @@ export class Wiring extends NodeBase {
       rec?.interfaces.push({ network: input.network, ip });
       return { coll, ip, engine: this.engineOf(rec ?? {}), net: structuredClone(net) };
     });
+    const warnings: string[] = [];
     try {
       const info = await engine.ownedContainer(input.container);
       if (info) {
         // An overlay is looked up through the manager; the node's engine attaches to its id.
         const found = await this.placement.network(net).ownedNetwork(input.network, net.id);
-        await engine.call(
-          engine.api.getNetwork(found.Id).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: { IPv4Address: ip } } }),
+        // Docker collides with routes the lab gave the container (its gateway, learned routes): see routes-keep.ts.
+        const kept = await keepRoutes(engine, info, input.container, net.subnet, () =>
+          engine.call(engine.api.getNetwork(found.Id).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: { IPv4Address: ip } } })),
         );
+        warnings.push(...kept.warnings);
       }
     } catch (err) {
       await this.#drop(coll, input.container, input.network);
@@ -103,7 +107,6 @@ export class Wiring extends NodeBase {
         cause: err,
       });
     }
-    const warnings: string[] = [];
     const bgp = await this.#follow(coll, input.container, warnings);
     return { network: input.network, container: input.container, ip, ...(bgp ? { bgp } : {}), ...(warnings.length ? { warnings } : {}) };
   }
@@ -151,10 +154,16 @@ export class Wiring extends NodeBase {
       const net = s.networks[input.network];
       return { coll, ip: iface.ip, stranded, engine: this.engineOf(rec), net: net && structuredClone(net) };
     });
+    const routeWarnings: string[] = [];
     try {
       const info = await engine.ownedContainer(input.container);
       const found = await (net ? this.placement.network(net) : engine).inspectNetwork(input.network);
-      if (info && found) await engine.call(engine.api.getNetwork(found.Id).disconnect({ Container: info.Id, Force: true }));
+      if (info && found) {
+        const kept = await keepRoutes(engine, info, input.container, undefined, () =>
+          engine.call(engine.api.getNetwork(found.Id).disconnect({ Container: info.Id, Force: true })),
+        );
+        routeWarnings.push(...kept.warnings);
+      }
     } catch (err) {
       // 404 / "is not connected": Docker already agrees. Anything else: put the record back.
       if (statusOf(err) !== 404 && !/not connected/i.test(engineMessage(err))) {
@@ -169,7 +178,10 @@ export class Wiring extends NodeBase {
         throw err;
       }
     }
-    const warnings = stranded.length ? [`now on no shared network with '${input.container}': ${stranded.join(', ')}`] : [];
+    const warnings = [
+      ...(stranded.length ? [`now on no shared network with '${input.container}': ${stranded.join(', ')}`] : []),
+      ...routeWarnings,
+    ];
     const bgp = await this.#follow(coll, input.container, warnings);
     return { network: input.network, container: input.container, ip, ...(bgp ? { bgp } : {}), ...(warnings.length ? { warnings } : {}) };
   }
