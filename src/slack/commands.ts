@@ -7,6 +7,7 @@ import type { SlackApi } from './api.js';
 import { Confirmations, confirmBlocks } from './confirm.js';
 import { parseCommand } from './grammar.js';
 import { overview, resourceHelp, toolHelp } from './help.js';
+import { InFlight } from './inflight.js';
 import { ProgressMessage } from './progress.js';
 import { type Block, context, duration, escapeMrkdwn, type Rendered, renderResult, section } from './render.js';
 import type { SlackConfig } from './settings.js';
@@ -31,6 +32,8 @@ export interface CommandOptions {
   /** a read that answers within this time is answered in the acknowledgement itself */
   readBudgetMs?: number;
   log?: (msg: string) => void;
+  /** calls at a time per user and in all (default SLACK_LIMITS) */
+  limits?: { perUser: number; total: number };
 }
 
 const ephemeral = (text: string, blocks?: Block[]): Reply => ({ response_type: 'ephemeral', text, blocks: blocks ?? splitSections(text) });
@@ -39,6 +42,7 @@ const ephemeral = (text: string, blocks?: Block[]): Reply => ({ response_type: '
 export class LabCommands {
   readonly confirmations: Confirmations;
   private readonly log: (msg: string) => void;
+  private readonly inflight: InFlight;
 
   constructor(
     private readonly lab: Lab,
@@ -48,6 +52,7 @@ export class LabCommands {
   ) {
     this.confirmations = new Confirmations(cfg.confirmTtlS * 1000);
     this.log = opts.log ?? (() => {});
+    this.inflight = new InFlight(opts.limits);
   }
 
   /** Answer a slash command: `ack` must be called within 3 s, `respond` posts to its response_url later. */
@@ -77,18 +82,25 @@ export class LabCommands {
       const outcome = await runTool(this.lab, cmd.tool.name, cmd.args, this.ctx(inv));
       return void (await ack(this.reply(cmd.tool, outcome, `${shown}`, 'ephemeral', 0)));
     }
-    if (cmd.tool.effect === 'read') return this.read(cmd.tool, cmd.args, inv, shown, cmd.public, ack, respond);
+    const busy = this.inflight.refusal(inv.user);
+    if (busy) return void (await ack(ephemeral(`🚦 ${busy}`)));
+    if (cmd.tool.effect === 'read') {
+      return this.inflight.run(inv.user, () => this.read(cmd.tool, cmd.args, inv, shown, cmd.public, ack, respond));
+    }
     if (callEffect(cmd.tool, cmd.args) === 'destructive' && !(cmd.yes && this.cfg.allowYes)) {
       const p = this.confirmations.add({ user: inv.user, channel: inv.channel, tool: cmd.tool, args: cmd.args, shown });
       const note = cmd.yes ? '`--yes` cannot skip this question here (NSLAB_SLACK_ALLOW_YES is off).' : undefined;
       return void (await ack({ response_type: 'ephemeral', text: `Run ${shown}?`, blocks: confirmBlocks(p, this.cfg.confirmTtlS, note) }));
     }
     await ack();
-    await this.change(cmd.tool, cmd.args, inv, shown, respond);
+    await this.inflight.run(inv.user, () => this.change(cmd.tool, cmd.args, inv, shown, respond));
   }
 
   /** A click on Run or Cancel under a confirmation question. */
   async button(action: 'confirm' | 'cancel', id: string, user: string, respond: Send): Promise<void> {
+    // Checked before the question is taken, so that Run can be clicked again once a call ends.
+    const busy = action === 'confirm' ? this.inflight.refusal(user) : undefined;
+    if (busy) return void (await respond({ response_type: 'ephemeral', text: `🚦 ${busy}, then click Run again` }));
     const taken = this.confirmations.take(id, user);
     if (!taken.ok) {
       // Someone else's click leaves the question where it is, for its author.
@@ -101,7 +113,7 @@ export class LabCommands {
     const why = this.whyNot(p.tool, inv, p.args);
     if (why) return void (await respond({ replace_original: true, text: `🚫 ${why}` }));
     await respond({ replace_original: true, text: `Confirmed: running ${p.shown}; its progress is posted in the channel.` });
-    await this.change(p.tool, p.args, inv, p.shown, respond);
+    await this.inflight.run(user, () => this.change(p.tool, p.args, inv, p.shown, respond));
   }
 
   private whyNot(tool: AnyTool, inv: Invocation, args: Record<string, unknown> = {}): string | undefined {

@@ -218,6 +218,19 @@ describe('shared front doors under attack', () => {
     expect(admin.text).toMatch(/Run `\/lab sync run apply=true`\?/);
   });
 
+  it('one Slack member flooding heavy reads is held to a few at a time; another member is still answered', async () => {
+    const yaml = ['name: door-flood', 'networks: { core: { subnet: 10.241.2.0/24 } }', 'nodes:'];
+    for (let i = 0; i < 40; i++) yaml.push(`  r${i}: { kind: frr, asn: ${65100 + i}, interfaces: { core: auto } }`);
+    expect((await rest('POST', '/topologies', { yaml: `${yaml.join('\n')}\n` })).status).toBe(201);
+    const flood = await Promise.all(Array.from({ length: 8 }, () => slash('topology graph door-flood format=png', READER)));
+    const held = flood.filter((r) => r.text.includes('🚦'));
+    expect(held.length).toBeGreaterThanOrEqual(1);
+    expect(held[0]?.text).toContain('at most 3 at a time');
+    const other = await slash('network list', 'UDOTHER');
+    expect(other.text).not.toContain('🚦');
+    expect((await rest('DELETE', '/topologies/door-flood')).status).toBe(200);
+  });
+
   it('router_id 0.0.0.0 and other non-unicast addresses are refused naming the field; nothing is made', async () => {
     for (const rid of ['0.0.0.0', '127.0.0.1', '224.0.0.5', '255.255.255.255', '169.254.1.1']) {
       const r = await rest('POST', '/daemons', { name: 'door-rid', kind: 'frr', asn: 65001, router_id: rid, interfaces: [] });
