@@ -3,7 +3,7 @@
  * audit.jsonl in the data folder: when, which front end and caller, which tool, its arguments with
  * secrets redacted, the outcome and how long it took. Append-only; audit_list reads it back.
  */
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isSecretKey, MASK, maskText, scrub, secretsIn } from './secrets.js';
 
@@ -29,6 +29,9 @@ export interface AuditEntry {
 
 /** Bytes read from the end of the log by audit_list: the most recent entries. */
 const TAIL_BYTES = 4 * 1024 * 1024;
+/** One entry's line at most, and the log's size before it starts again. */
+const MAX_LINE = 16 * 1024;
+const MAX_FILE = 32 * 1024 * 1024;
 
 /**
  * A copy of `value` fit for the log: secrets masked (src/core/secrets.ts decides what they are),
@@ -57,20 +60,41 @@ export function redact(value: unknown, depth = 0): unknown {
 export class AuditLog {
   readonly file: string;
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    private readonly limits = { line: MAX_LINE, file: MAX_FILE },
+  ) {
     this.file = join(dataDir, 'audit.jsonl');
   }
 
   /** Append one entry; a failure to write is reported to the caller's log, never to the user. */
   async record(entry: AuditEntry): Promise<void> {
     await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
+    const message = entry.message === undefined ? {} : { message: scrub(entry.message, secretsIn(entry.args)) };
+    let line = JSON.stringify({ ...entry, ...message, args: redact(entry.args) });
+    if (line.length > this.limits.line) {
+      // A huge (refused) argument is summarised: every caller can write here, so no line is big.
+      line = JSON.stringify({ ...entry, ...message, args: `(${line.length} characters of arguments left out)` });
+    }
+    await this.#rotate();
     const fh = await open(this.file, 'a', 0o600);
     try {
-      const message = entry.message === undefined ? {} : { message: scrub(entry.message, secretsIn(entry.args)) };
-      await fh.write(`${JSON.stringify({ ...entry, ...message, args: redact(entry.args) })}\n`);
+      await fh.write(`${line}\n`);
     } finally {
       await fh.close();
     }
+  }
+
+  /**
+   * Past its size limit the log starts again, the old one kept as audit.jsonl.1: a caller who
+   * repeats refused calls all day fills at most twice that on disk.
+   */
+  async #rotate(): Promise<void> {
+    const size = await stat(this.file).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if (size >= this.limits.file) await rename(this.file, `${this.file}.1`).catch(() => undefined);
   }
 
   /** The newest entries first, filtered. */

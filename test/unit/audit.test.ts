@@ -32,6 +32,21 @@ describe('audit log', () => {
     expect(many.nodes['(more)']).toBe('800 more keys left out');
   });
 
+  it('keeps every line small and the file bounded, whatever callers send', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nslab-audit-'));
+    const log = new AuditLog(dir, { line: 16 * 1024, file: 64 * 1024 });
+    const huge = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`k${i}`, 'x'.repeat(4000)]));
+    const entry = { at: new Date().toISOString(), front_end: 'rest', tool: 'network_create', args: huge, ok: false, duration_ms: 1 };
+    for (let i = 0; i < 20; i++) await log.record(entry);
+    const lines = (await readFile(log.file, 'utf8')).trim().split('\n');
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(16 * 1024);
+    expect(lines[0]).toContain('characters of arguments left out');
+    for (let i = 0; i < 400; i++) await log.record({ ...entry, args: { name: `n${i}`, pad: 'y'.repeat(300) } });
+    expect((await stat(log.file)).size).toBeLessThan(64 * 1024 + 1024);
+    expect((await stat(`${log.file}.1`)).size).toBeGreaterThanOrEqual(64 * 1024);
+    expect((await log.list({ limit: 1 }))[0]?.args).toMatchObject({ name: 'n399' });
+  });
+
   it('records every call that may change the lab, from its front end, refused ones included; reads are not', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nslab-audit-'));
     const lab = createLab(loadConfig({ NSLAB_DATA_DIR: dir, DOCKER_HOST: 'unix:///nonexistent.sock' }));
