@@ -5,6 +5,7 @@
  * rules and drops rules whose bridge is gone. It never touches anything without this store's labels.
  */
 import { existsSync } from 'node:fs';
+import type { Config } from '../config.js';
 import type { Daemons } from './daemons.js';
 import type { DockerEngine } from './docker/engine.js';
 import { allowRouted, removeRoutedMany, ruleCounts } from './docker/firewall.js';
@@ -16,12 +17,14 @@ import type { Networks } from './networks.js';
 import { holderAlive } from './pending.js';
 import type { OpContext } from './progress.js';
 import { applyRebuild, findRebuildable, type Rebuildable } from './rebuild.js';
+import { printable, problemText } from './rebuild-check.js';
 import type { NetworkRecord, Pending } from './store/schema.js';
 import type { Store } from './store/store.js';
 import { endsOf } from './tunnels/render.js';
 
 export const DRIFT_KINDS = [
   'missing_record',
+  'refused_record',
   'missing_topology',
   'unfinished_create',
   'unfinished_delete',
@@ -78,7 +81,16 @@ function unfinished(op: 'create' | 'delete', object: DriftObject, name: string, 
 
 export class Sync {
   constructor(
-    private readonly deps: { engine: DockerEngine; placement: Placement; store: Store; networks: Networks; daemons: Daemons; hosts: Hosts },
+    private readonly deps: {
+      engine: DockerEngine;
+      placement: Placement;
+      store: Store;
+      networks: Networks;
+      daemons: Daemons;
+      hosts: Hosts;
+      /** the egress gate: a rebuilt network that reaches outside the machine needs it as a created one does */
+      config: Pick<Config, 'allowExternal'>;
+    },
   ) {}
 
   async run(apply: boolean, ctx: OpContext = {}): Promise<{ applied: boolean; in_sync: boolean; drift: Drift[] }> {
@@ -100,7 +112,7 @@ export class Sync {
 
     // Records lost from the store, rebuilt from what the objects carry: first, so that what
     // follows (networks, nodes) sees them.
-    const rebuild = await findRebuildable((c) => placement.of(owned.engineOf.get(c.Id)), state, owned);
+    const rebuild = await findRebuildable(placement, state, owned, { allowExternal: this.deps.config.allowExternal });
     for (const n of rebuild.networks)
       drift.push({
         kind: 'missing_record',
@@ -126,6 +138,19 @@ export class Sync {
           .map((e) => e.container)
           .join(' and ')}, but the store has no record of it`,
         repair: 'rebuild its record from the tunnel files',
+      });
+    // Records that fail their checks: named with the field and why, never put back, and their
+    // objects left alone (not orphans: removing them on a crafted record is no repair either).
+    for (const r of rebuild.refused)
+      drift.push({
+        kind: 'refused_record',
+        name: printable(r.name, 80),
+        object: r.object,
+        detail: `the record of ${r.object} '${printable(r.name, 80)}' in ${printable(r.source, 200)} is not rebuilt: ${problemText(r.problems)}`,
+        repair:
+          r.object === 'tunnel'
+            ? 'none (report only): the record is not put back; create the tunnel again (tunnel_create) if it is wanted'
+            : `none (report only): the record is not put back, nor is the ${r.object === 'network' ? 'network' : 'container'} removed; remove it by hand (docker ${r.object === 'network' ? 'network rm' : 'rm -f'}) or fix what is named, and run sync_run again`,
       });
     for (const t of rebuild.topologies)
       drift.push({
@@ -176,7 +201,14 @@ export class Sync {
         drift.push({ kind: 'stopped_container', name: rec.name, detail: `'${rec.name}' is ${c.State} but should run`, repair: 'start it' });
       }
     }
-    const claimed = new Set([...Object.keys(state.daemons), ...Object.keys(state.hosts), ...rebuild.nodes.map((n) => n.rec.name)]);
+    const refused = (networks: boolean) =>
+      rebuild.refused.filter((r) => r.object !== 'tunnel' && (r.object === 'network') === networks).map((r) => r.name);
+    const claimed = new Set([
+      ...Object.keys(state.daemons),
+      ...Object.keys(state.hosts),
+      ...rebuild.nodes.map((n) => n.rec.name),
+      ...refused(false),
+    ]);
     for (const [name, c] of byName) {
       if (!claimed.has(name))
         drift.push({
@@ -186,7 +218,7 @@ export class Sync {
           repair: 'remove it',
         });
     }
-    const netClaimed = new Set([...Object.keys(state.networks), ...rebuild.networks.map((n) => n.name)]);
+    const netClaimed = new Set([...Object.keys(state.networks), ...rebuild.networks.map((n) => n.name), ...refused(true)]);
     for (const [name] of netByName) {
       if (!netClaimed.has(name))
         drift.push({
@@ -370,6 +402,7 @@ export class Sync {
           );
           break;
         case 'missing_record':
+        case 'refused_record':
         case 'missing_topology':
         case 'unknown_address':
           break;

@@ -3,14 +3,16 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { LABELS } from '../../src/core/docker/labels.js';
 import { createLab, type Lab } from '../../src/core/lab.js';
-import { call, root, sweep, TEST_LABEL, testLab, waitFor } from '../helpers/docker.js';
+import { call, owner, root, sweep, TEST_LABEL, testLab, waitFor } from '../helpers/docker.js';
 
 /**
  * The store file of a running lab is lost (state.json and its .bak deleted). A new server on the
  * same data folder keeps the store's id (store-id beside it) and `sync_run apply` rebuilds every
  * record from what the objects carry: networks, daemons with the peers added after their create,
  * a host connected to a second network later, a VXLAN tunnel. The lab then works and tears down.
+ * No label holds a BGP password; the passwords come back from the record files in the containers.
  *   h1 (a, later b) -- r1 FRR (a, b) -- (b) r2 GoBGP, VXLAN t1 between r1 and r2 over b
  */
 const RUN = `trust-rb-${process.pid}`;
@@ -74,6 +76,21 @@ describe('records rebuilt from labels after the store is lost', () => {
     await sweep(RUN);
   });
 
+  it('keeps BGP passwords out of every label: docker inspect shows none', async () => {
+    const label = [`${TEST_LABEL}=${RUN}`];
+    const containers = await docker.listContainers({ all: true, filters: { label } });
+    expect(containers.map((c) => c.Names[0]).sort()).toEqual(['/trust-rb-h1', '/trust-rb-r1', '/trust-rb-r2']);
+    for (const c of containers) {
+      const labels = (await docker.getContainer(c.Id).inspect()).Config.Labels;
+      expect(JSON.stringify(labels)).not.toContain('sekret');
+      expect(JSON.stringify(labels)).not.toContain('password');
+    }
+    // r2 was created with the password: its record label has the peer, without it.
+    const r2 = (await docker.getContainer('trust-rb-r2').inspect()).Config.Labels;
+    expect(JSON.parse(r2[LABELS.record] as string).neighbors).toEqual([{ address: '10.242.11.2', asn: 65001 }]);
+    for (const n of await docker.listNetworks({ filters: { label } })) expect(JSON.stringify(n.Labels)).not.toContain('sekret');
+  });
+
   it('rebuilds every record of the running lab in a new server, which then shows and tears down the lab', async () => {
     const before = await views(lab);
     const id = (await lab.store.read()).id;
@@ -83,7 +100,11 @@ describe('records rebuilt from labels after the store is lost', () => {
 
     // A new server process on the same data folder (the running one refuses a deleted store).
     const again = createLab(
-      loadConfig({ ...process.env, NSLAB_DATA_DIR: lab.config.dataDir, NSLAB_EXTRA_LABELS: `${TEST_LABEL}=${RUN}` }, {}, root),
+      loadConfig(
+        { ...process.env, NSLAB_DATA_DIR: lab.config.dataDir, NSLAB_EXTRA_LABELS: `${TEST_LABEL}=${RUN},${TEST_LABEL}.owner=${owner()}` },
+        {},
+        root,
+      ),
     );
     expect(await again.store.id()).toBe(id);
     expect((await call<{ daemons: unknown[] }>(again, 'daemon_list', {})).daemons).toEqual([]);
@@ -101,8 +122,10 @@ describe('records rebuilt from labels after the store is lost', () => {
 
     expect(await views(again)).toEqual(before);
     // The peer added after the create, and its password, came back from the file in the container.
-    const r1 = (await again.store.read()).daemons['trust-rb-r1'];
-    expect(r1?.neighbors).toEqual([{ address: '10.242.11.3', asn: 65002, password: 'sekret' }]);
+    const rebuilt = await again.store.read();
+    expect(rebuilt.daemons['trust-rb-r1']?.neighbors).toEqual([{ address: '10.242.11.3', asn: 65002, password: 'sekret' }]);
+    // The password that is in no label came back from the record file (0600) in the container.
+    expect(rebuilt.daemons['trust-rb-r2']?.neighbors).toEqual([{ address: '10.242.11.2', asn: 65001, password: 'sekret' }]);
     expect(await waitFor('r1 <-> r2 Established', () => established(again, 'trust-rb-r1'), 30)).toHaveLength(1);
     const ping = await call<{ exit_code: number }>(again, 'daemon_exec', {
       name: 'trust-rb-r1',
@@ -128,7 +151,13 @@ describe('records rebuilt from labels after the store is lost', () => {
     };
     const dir = lab.config.dataDir;
     const server = () =>
-      createLab(loadConfig({ ...process.env, NSLAB_DATA_DIR: dir, NSLAB_EXTRA_LABELS: `${TEST_LABEL}=${RUN}` }, {}, root));
+      createLab(
+        loadConfig(
+          { ...process.env, NSLAB_DATA_DIR: dir, NSLAB_EXTRA_LABELS: `${TEST_LABEL}=${RUN},${TEST_LABEL}.owner=${owner()}` },
+          {},
+          root,
+        ),
+      );
     let l = server();
     await call(l, 'topology_create', { spec });
     await call(l, 'topology_standup', { name: 'trust-rbt' });

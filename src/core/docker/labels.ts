@@ -65,18 +65,26 @@ export function managedFilter(role?: Role): { label: string[] } {
   return { label };
 }
 
-/** Larger records are not put in a label; such an object cannot be rebuilt after a store loss. */
+/**
+ * Larger records are not put in a label: a node's is then rebuilt from its record file alone (a
+ * daemon with thousands of prefixes or peers, which later calls can give it; see rebuild.ts).
+ */
 export const MAX_RECORD_LABEL = 64 * 1024;
 
 /**
+ * Fields never put in a label, at any depth: labels are shown to anyone who may `docker inspect`
+ * or list containers (a read-only Docker user, a monitoring agent), who could not read the files
+ * inside the container. The BGP MD5 passwords stay in the store (0600) and in the node's own files.
+ */
+export const SECRET_FIELDS: ReadonlySet<string> = new Set(['password']);
+
+/**
  * The record label of a new container or network: its store record as JSON, without what Docker
- * itself knows (ids, addresses in use) or what is only under way, so that a lost store can be
- * rebuilt from the objects (sync_run apply). It holds BGP MD5 passwords in the clear: anyone who can
- * `docker inspect` the container can read them, as they can read the daemon's own config inside
- * it; the store file itself is 0600 for the same reason.
+ * itself knows (ids, addresses in use), what is only under way, or secrets (SECRET_FIELDS), so
+ * that a lost store can be rebuilt from the objects (sync_run apply).
  */
 export function recordLabel(rec: object, omit: readonly string[]): Record<string, string> {
   const kept = Object.fromEntries(Object.entries(rec).filter(([k, v]) => !omit.includes(k) && v !== undefined));
-  const json = JSON.stringify(kept);
+  const json = JSON.stringify(kept, (k, v) => (SECRET_FIELDS.has(k) ? undefined : v));
   return json.length <= MAX_RECORD_LABEL ? { [LABELS.record]: json } : {};
 }
