@@ -18,6 +18,7 @@ import { holderAlive } from './pending.js';
 import type { OpContext } from './progress.js';
 import { applyRebuild, findRebuildable, type Rebuildable } from './rebuild.js';
 import { printable, problemText } from './rebuild-check.js';
+import { keepRoutes } from './routes-keep.js';
 import type { NetworkRecord, Pending } from './store/schema.js';
 import type { Store } from './store/store.js';
 import { endsOf } from './tunnels/render.js';
@@ -346,8 +347,12 @@ export class Sync {
               const s = await store.read();
               const on = placement.node(s.daemons[owner] ?? s.hosts[owner] ?? {});
               const info = await on.ownedContainer(owner);
-              if (info)
-                await on.call(on.api.getNetwork(id).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: { IPv4Address: ip } } }));
+              // As network_connect does: Docker collides with routes the lab gave the container.
+              if (info) {
+                await keepRoutes(on, info, owner, rec.subnet, () =>
+                  on.call(on.api.getNetwork(id).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: { IPv4Address: ip } } })),
+                );
+              }
             }
           });
           break;
