@@ -15,8 +15,22 @@ export class HttpRefusal extends Error {
   }
 }
 
-const tooLarge = () =>
-  new HttpRefusal(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${MAX_BODY_BYTES} bytes`, 'send a smaller JSON object');
+const tooLarge = (limit = MAX_BODY_BYTES) =>
+  new HttpRefusal(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${limit} bytes`, 'send a smaller JSON object');
+
+/** The Content-Length a request declares, undefined when it declares none (chunked, or no body). */
+export function declaredLength(req: IncomingMessage): number | undefined {
+  const raw = req.headers['content-length'];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/** Whether the request has a body the server has not read all of: an answer must then close the connection. */
+export function bodyUnread(req: IncomingMessage): boolean {
+  if (req.complete) return false;
+  return (declaredLength(req) ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+}
 
 /** Media types whose bodies are read as JSON. curl -d sends form-urlencoded unless told otherwise: be kind and try. */
 function readable(contentType: string): boolean {
@@ -31,27 +45,54 @@ function readable(contentType: string): boolean {
 }
 
 /**
- * The body's bytes, refusing more than the limit. Past it, nothing more is kept: the rest is read
- * into nothing and the 413 answer closes the connection.
+ * The body's bytes, refusing (HttpRefusal) more than maxBytes with 413 and, with timeoutMs, a body
+ * still arriving after that long with 408. A declared length over the limit is refused before a
+ * byte is kept. Past a refusal nothing more is kept: the caller answers with Connection: close.
+ * Without timeoutMs the server's requestTimeout is the bound (it answers 408 itself).
  */
-function collect(req: IncomingMessage): Promise<Buffer[]> {
+export function readBody(req: IncomingMessage, limits: { maxBytes: number; timeoutMs?: number }): Promise<Buffer> {
+  const { maxBytes, timeoutMs } = limits;
+  if ((declaredLength(req) ?? 0) > maxBytes) {
+    // What does arrive is read into nothing (not left in the kernel's buffer), so that closing
+    // the connection after the answer does not reset it before the client has read the answer.
+    req.resume();
+    return Promise.reject(tooLarge(maxBytes));
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+      if (err) {
+        req.resume(); // into nothing, as above
+        reject(err);
+      } else resolve(Buffer.concat(chunks));
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= MAX_BODY_BYTES) {
-        chunks.push(chunk);
-        return;
-      }
-      // Keep reading into nothing; the answer closes the connection.
-      req.off('data', onData);
-      req.resume();
-      reject(tooLarge());
+      if (size <= maxBytes) chunks.push(chunk);
+      else done(tooLarge(maxBytes));
     };
+    const onEnd = () => done();
+    const onError = (err: Error) => done(err);
+    // A client that hangs up mid-body: no 'end' comes, and maybe no 'error' either.
+    const onClose = () => done(new HttpRefusal(400, 'REQUEST_ABORTED', 'the client closed the connection before sending the whole body'));
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              done(new HttpRefusal(408, 'REQUEST_TIMEOUT', `the request body did not arrive within ${timeoutMs} ms`, 'send it at once')),
+            timeoutMs,
+          );
     req.on('data', onData);
-    req.once('end', () => resolve(chunks));
-    req.once('error', reject);
+    req.once('end', onEnd);
+    req.once('error', onError);
+    req.once('close', onClose);
   });
 }
 
@@ -60,13 +101,8 @@ function collect(req: IncomingMessage): Promise<Buffer[]> {
  * one that is not JSON, or JSON that is not an object, saying what to send instead.
  */
 export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
-    req.resume(); // drain, so the connection can carry the answer
-    throw tooLarge();
-  }
-  const chunks = await collect(req);
-  const text = Buffer.concat(chunks).toString('utf8');
+  // The server's requestTimeout bounds the time the body may take.
+  const text = (await readBody(req, { maxBytes: MAX_BODY_BYTES })).toString('utf8');
   if (text.trim() === '') return {};
   const contentType = req.headers['content-type'] ?? '';
   if (!readable(contentType)) {

@@ -12,6 +12,49 @@ export interface HttpOptions {
   allowedHosts: string[];
   /** how long in-flight calls may run on after SIGTERM before they are cancelled */
   drainMs: number;
+  /** tests shorten the bounds on slow clients here; `nslab serve` uses HTTP_LIMITS (no env: they are not for tuning) */
+  limits?: Partial<HttpLimits>;
+}
+
+/**
+ * What one client may hold of the server. Node's timeouts cover receiving a request, never the
+ * answer: a tool call may run for minutes (a topology standup) whether or not it streams progress.
+ */
+export interface HttpLimits {
+  /** the request line and headers must have arrived within this (a client trickling them is cut off) */
+  headersTimeoutMs: number;
+  /** the whole request, headers and body, must have arrived within this (408 and the connection closes) */
+  requestTimeoutMs: number;
+  /** a connection with no request open is closed after this */
+  keepAliveTimeoutMs: number;
+  /** how often Node checks the two request timeouts: they fire up to this much late */
+  checkIntervalMs: number;
+  /** connections in all; past it, one not being answered is closed to let the newcomer in */
+  maxConnections: number;
+  /** connections from one address (an IPv6 /64) that are not being answered: idle, or still sending */
+  maxIdlePerAddress: number;
+}
+
+export const HTTP_LIMITS: HttpLimits = {
+  // Headers are at most 16 KiB (Node's maxHeaderSize): every real client sends them at once.
+  headersTimeoutMs: 10_000,
+  // The largest body is a topology file under MAX_BODY_BYTES (2 MiB): 30 s is 70 KB/s for that.
+  requestTimeoutMs: 30_000,
+  // Node's own default; MCP clients and proxies reconnect when a pooled connection was closed.
+  keepAliveTimeoutMs: 5_000,
+  // Node's default is 30 s, which would let a 10 s headers bound run to 40 s; the check is a walk
+  // over the open connections, cheap at these numbers.
+  checkIntervalMs: 1_000,
+  // Far above what one lab serves (200 MCP sessions, each a stream and a call or two), far below
+  // the process's file descriptors.
+  maxConnections: 512,
+  // A browser opens 6, an MCP client a few, a reverse proxy pools tens; connections being answered
+  // (long calls, MCP streams) do not count, so a proxy's many calls in flight are not limited.
+  maxIdlePerAddress: 64,
+};
+
+export function httpLimits(opts: HttpOptions): HttpLimits {
+  return { ...HTTP_LIMITS, ...opts.limits };
 }
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);

@@ -4,9 +4,10 @@ import { callsInFlight, drainCalls } from '../../tools/index.js';
 import type { Lab } from '../core/lab.js';
 import { withTimeout } from '../core/timeout.js';
 import { VERSION } from '../version.js';
-import { authorized, cors, foreignRequest, refuseUnauthorized } from './guard.js';
+import { bodyUnread, declaredLength, MAX_BODY_BYTES } from './body.js';
+import { authorized, ConnectionCap, cors, foreignRequest, refuseUnauthorized } from './guard.js';
 import { McpSessions } from './mcp.js';
-import type { HttpOptions } from './options.js';
+import { type HttpOptions, httpLimits } from './options.js';
 import { sendError, sendJson } from './reply.js';
 
 /**
@@ -38,42 +39,84 @@ export async function startHttpServer(
 ): Promise<RunningServer> {
   const mcp = new McpSessions(lab);
   const shutdown = new AbortController();
+  const limits = httpLimits(opts);
   let closing = false;
 
+  // A refusal that leaves a body unread closes the connection: kept alive, Node would read the
+  // rest of the body, however large, to reach the next request.
+  const closingIfUnread = (req: IncomingMessage, res: ServerResponse) => {
+    if (bodyUnread(req)) res.setHeader('Connection', 'close');
+    return res;
+  };
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') return health(lab, res, mcp);
+    // Slack signs its requests: the front end checks the headers before it reads a body.
     if (url.pathname === '/slack/events' && fronts.slack) return fronts.slack(req, res);
     const foreign = foreignRequest(req, opts);
-    if (foreign) return sendError(res, 403, 'FORBIDDEN', foreign);
+    if (foreign) return sendError(closingIfUnread(req, res), 403, 'FORBIDDEN', foreign);
     if (cors(req, res, opts)) return;
     // The API's description is public (it holds no lab data); everything else needs the token.
     const isPublic = url.pathname === '/openapi.json' && req.method === 'GET';
-    if (!isPublic && !authorized(req, opts)) return refuseUnauthorized(res);
+    if (!isPublic && !authorized(req, opts)) return refuseUnauthorized(closingIfUnread(req, res));
     if (closing) {
       res.setHeader('Connection', 'close');
       return sendError(res, 503, 'SHUTTING_DOWN', 'the server is shutting down', 'try again when it is back');
     }
+    // REST counts the bytes of its bodies itself; MCP's transport does not, so a declared size is
+    // checked here for every path.
+    if ((declaredLength(req) ?? 0) > MAX_BODY_BYTES) {
+      return sendError(closingIfUnread(req, res), 413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${MAX_BODY_BYTES} bytes`);
+    }
     if (url.pathname === '/mcp') return mcp.handle(req, res);
     if (fronts.rest && (await fronts.rest(req, res, url, shutdown.signal))) return;
-    sendError(res, 404, 'NOT_FOUND', `no such path: ${req.method} ${url.pathname}`, 'GET /openapi.json lists the REST API; MCP is at /mcp');
+    sendError(
+      closingIfUnread(req, res),
+      404,
+      'NOT_FOUND',
+      `no such path: ${req.method} ${url.pathname}`,
+      'GET /openapi.json lists the REST API; MCP is at /mcp',
+    );
   };
 
   // Answers still being written (an MCP call's SSE response, a REST call); the standalone MCP GET
   // stream stays open for the session's life and is not waited for.
   const answering = new Set<ServerResponse>();
-  const server = createServer((req, res) => {
-    if (req.method !== 'GET') {
-      answering.add(res);
-      res.once('close', () => answering.delete(res));
+  // Node's request timeouts cover receiving a request (headers, then body), never the answer: a
+  // call may run for minutes with nothing written (a standup between progress messages), so there
+  // is no idle timeout on a connection being answered (server.timeout stays 0). Between requests,
+  // keepAliveTimeout closes it.
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+    },
+    (req, res) => {
+      if (req.method !== 'GET') {
+        answering.add(res);
+        res.once('close', () => answering.delete(res));
+      }
+      route(req, res).catch((err: unknown) => {
+        log(`request ${req.method} ${req.url} failed: ${err instanceof Error ? err.stack : String(err)}`);
+        if (!res.headersSent) sendError(res, 500, 'INTERNAL', 'internal error; the server log has the details');
+        else res.end();
+      });
+    },
+  );
+  server.timeout = 0; // (the default, said here: see above)
+  const cap = new ConnectionCap(limits);
+  cap.watch(server);
+  // Said once a minute at most: under a flood, a line per connection would flood the log too.
+  const report = setInterval(() => {
+    const { closed, refused } = cap.takeCounts();
+    if (closed + refused > 0) {
+      log(
+        `connection cap (${limits.maxConnections}, ${limits.maxIdlePerAddress} idle per address): closed ${closed} idle, refused ${refused} in the last minute`,
+      );
     }
-    route(req, res).catch((err: unknown) => {
-      log(`request ${req.method} ${req.url} failed: ${err instanceof Error ? err.stack : String(err)}`);
-      if (!res.headersSent) sendError(res, 500, 'INTERNAL', 'internal error; the server log has the details');
-      else res.end();
-    });
-  });
-  server.requestTimeout = 0; // long tools (standup) stream their progress; a client may wait
+  }, 60_000).unref();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());
@@ -87,6 +130,7 @@ export async function startHttpServer(
     mcp,
     async close() {
       closing = true;
+      clearInterval(report);
       const stopped = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       // In-flight calls finish on their own first; after the grace time they are cancelled, and

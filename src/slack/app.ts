@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App, type Authorize, HTTPReceiver, type Logger, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import type { Lab } from '../core/lab.js';
+import { bodyUnread, HttpRefusal, readBody } from '../http/body.js';
+import { SLACK_BODY_TIMEOUT_MS, slackPrecheck } from '../http/guard.js';
 import { createLogger } from '../log.js';
 import { SlackApi } from './api.js';
 import { type CommandOptions, LabCommands, type Reply, type Send } from './commands.js';
@@ -18,17 +20,19 @@ export interface SlackFrontEnd {
   commands: LabCommands;
 }
 
-/** Slack signs a timestamp; Bolt refuses old ones, and we also refuse those from the future. */
-const SKEW_S = 300;
-
 /** Undefined when Slack is not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN). */
-export function createSlack(lab: Lab, env: NodeJS.ProcessEnv = process.env, opts: CommandOptions = {}): SlackFrontEnd | undefined {
+export function createSlack(
+  lab: Lab,
+  env: NodeJS.ProcessEnv = process.env,
+  opts: CommandOptions & { /** tests shorten SLACK_BODY_TIMEOUT_MS */ bodyTimeoutMs?: number } = {},
+): SlackFrontEnd | undefined {
   const cfg = loadSlackConfig(env);
   if (!cfg) return undefined;
   const pino = createLogger(lab.config.logLevel).child({ front_end: 'slack' });
   const logger = boltLogger(pino);
   const api = new SlackApi(cfg.botToken, cfg.apiUrl);
-  const commands = new LabCommands(lab, cfg, api, { log: (m) => pino.warn(m), ...opts });
+  const { bodyTimeoutMs = SLACK_BODY_TIMEOUT_MS, ...commandOptions } = opts;
+  const commands = new LabCommands(lab, cfg, api, { log: (m) => pino.warn(m), ...commandOptions });
   const clientOptions = cfg.apiUrl ? { slackApiUrl: cfg.apiUrl } : {};
   // The bot token is checked once at start (auth.test), not by Bolt at construction, where a
   // refusal would be an unhandled rejection.
@@ -48,10 +52,26 @@ export function createSlack(lab: Lab, env: NodeJS.ProcessEnv = process.env, opts
     async handle(req, res) {
       if (!http)
         return refuse(res, 404, 'Slack runs in Socket Mode here (SLACK_APP_TOKEN); set SLACK_SIGNING_SECRET to take HTTP requests');
-      const ts = Number(req.headers['x-slack-request-timestamp']);
-      if (Number.isFinite(ts) && ts > Date.now() / 1000 + SKEW_S) {
-        pino.warn({ ts }, 'refused a Slack request stamped in the future');
-        return refuse(res, 401);
+      // Bolt answers only POST /slack/events (it throws for anything else, below, without reading a body).
+      if (req.method === 'POST' && new URL(req.url ?? '/', 'http://localhost').pathname === '/slack/events') {
+        // The headers first: an unsigned or stale request is refused before its body is read, and
+        // a signed one may send only so much, within a time.
+        const check = slackPrecheck(req);
+        if (!check.ok) {
+          pino.warn({ status: check.status, reason: check.message }, 'refused a request to /slack/events');
+          return refuse(res, check.status, check.message, true);
+        }
+        try {
+          // Bolt takes a body already read (its rawBody) as it is; the signature is Bolt's to check.
+          (req as IncomingMessage & { rawBody?: Buffer }).rawBody = await readBody(req, {
+            maxBytes: check.maxBytes,
+            timeoutMs: bodyTimeoutMs,
+          });
+        } catch (err) {
+          if (!(err instanceof HttpRefusal)) throw err;
+          pino.warn({ status: err.status, reason: err.message }, 'refused a request to /slack/events');
+          return refuse(res, err.status, err.message, true);
+        }
       }
       const done = new Promise<void>((resolve) => {
         res.once('finish', resolve);
@@ -61,7 +81,7 @@ export function createSlack(lab: Lab, env: NodeJS.ProcessEnv = process.env, opts
         http.requestListener(req, res);
       } catch {
         // Bolt answers only POST /slack/events; it throws for anything else.
-        return refuse(res, 405, 'Slack posts to /slack/events');
+        return refuse(res, 405, 'Slack posts to /slack/events', bodyUnread(req));
       }
       await done;
     },
@@ -113,8 +133,12 @@ function wire(app: App, commands: LabCommands, log: ReturnType<typeof createLogg
   });
 }
 
-function refuse(res: ServerResponse, status: number, message?: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(message ? `${message}\n` : undefined);
+/** `close`: the body was not read (all of it): the connection closes rather than reading the rest. */
+function refuse(res: ServerResponse, status: number, message?: string, close = false): void {
+  if (res.headersSent || res.destroyed) return;
+  res
+    .writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...(close ? { connection: 'close' } : {}) })
+    .end(message ? `${message}\n` : undefined);
 }
 
 /** Bolt's logger interface over our pino logger (stderr). */
