@@ -4,6 +4,7 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Lab } from '../core/lab.js';
 import { createMcpServer } from '../mcp/server.js';
+import { MAX_BODY_BYTES } from './body.js';
 import { sendJson } from './reply.js';
 
 interface Session {
@@ -50,6 +51,9 @@ export class McpSessions {
     const server = createMcpServer(this.lab, 'mcp-http');
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      // The server refuses a declared length over this before any front end runs; a chunked body
+      // (no length) is cut at the same bound by the transport's own reader.
+      maxRequestBodySize: MAX_BODY_BYTES,
       onsessioninitialized: (sid) => {
         this.#sessions.set(sid, { server, transport, lastSeen: Date.now() });
       },

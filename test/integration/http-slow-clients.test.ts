@@ -349,6 +349,19 @@ describe('`nslab serve` as started: its real bounds', () => {
     slack.socket.write(`${head('POST', '/slack/events', { 'Content-Length': 100 * 1024 * 1024 })}x`);
     expect(await slack.closed).toBeLessThan(1000);
     expect(slack.status()).toBe(401);
+    // Chunked (no length to refuse on): cut at the same 2 MiB by the MCP transport's reader.
+    const init = await fetch(`${served.url}/mcp`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
+      body: new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode(`{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"${'x'.repeat(3 * 1024 * 1024)}"}}`));
+          c.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(init.status).toBe(413);
     expect((await normal(served)).status).toBe(200);
     const ms = await silent.closed;
     expect(silent.status()).toBe(408);
