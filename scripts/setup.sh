@@ -18,4 +18,15 @@ if [ ! -f "$stamp" ] || [ -n "$(find src tools package.json tsconfig.json -newer
   touch "$stamp"
 fi
 bash scripts/docker-up.sh
+# The ssh:// engine test logs in to a real sshd on loopback (test/integration/engines-ssh.test.ts).
+# Debian's package, installed when missing and root may; policy-rc.d keeps apt from starting its
+# service, so no sshd listens on port 22 because of this.
+if [ ! -x /usr/sbin/sshd ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing openssh-server for the ssh:// engine test (its service is not started)"
+  policy=/usr/sbin/policy-rc.d made_policy=
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1; fi
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server openssh-client; } \
+    >/dev/null || echo "could not install openssh-server: the ssh:// engine test will fail; netstream-lab itself does not need it"
+  if [ -n "$made_policy" ]; then rm -f "$policy"; fi
+fi
 node dist/src/cli/main.js images build >/dev/null

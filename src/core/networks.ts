@@ -83,21 +83,32 @@ const dockerRange = (rec: NetworkRecord): { IPRange?: string } => {
   return range ? { IPRange: range.cidr } : {};
 };
 
-/** On a local engine, a lab subnet may not take over a route of the host itself. */
-export async function refuseHostRoute(engine: DockerEngine, subnet: string, field: string): Promise<void> {
-  if (!engine.isLocal) return;
-  const clash = await hostRouteClash(subnet);
+/**
+ * A lab subnet may not take over a route of the machine its engine runs on. Returns a note when
+ * a remote engine's routes could not be read (it has no lab image yet), so the check did not run.
+ */
+export async function refuseHostRoute(engine: DockerEngine, subnet: string, field: string): Promise<string | undefined> {
+  const clash = await hostRouteClash(engine, subnet);
+  if (clash === 'unread')
+    return engine.isLocal
+      ? undefined
+      : `the routes of ${engineWords(engine)} were not read (it has no lab image yet): ${subnet} was not checked against them`;
   if (clash) {
+    const whose = engine.isLocal ? "this machine's own route" : `the route of ${engineWords(engine)}`;
     throw new LabError(
       'CONFLICT',
-      `${field}: ${subnet} overlaps this machine's own route to ${clash.dst} (dev ${clash.dev}); a lab network there would take that traffic from the host`,
+      `${field}: ${subnet} overlaps ${whose} to ${clash.dst} (dev ${clash.dev}); a lab network there would take that traffic from the host`,
       {
         issues: [{ path: field, message: `overlaps the host's route to ${clash.dst}` }],
         hint: 'choose a subnet the host does not use',
       },
     );
   }
+  return undefined;
 }
+
+const engineWords = (engine: DockerEngine): string =>
+  engine.name ? `the host of engine '${engine.name}' (${engine.host})` : `the host of the engine at ${engine.host}`;
 
 export class Networks {
   constructor(
@@ -208,7 +219,7 @@ export class Networks {
     if (overlay) await this.requireSwarm();
     const target = overlay ? undefined : this.placement.of(engineName);
     await this.refuseClashes(input.name, subnet, target);
-    await refuseHostRoute(target ?? this.engine, subnet.cidr, 'subnet');
+    const unchecked = await refuseHostRoute(target ?? this.engine, subnet.cidr, 'subnet');
     const bridge = driver === 'bridge' && !overlay ? bridgeName(input.name) : undefined;
     const rec: NetworkRecord = {
       name: input.name,
@@ -242,7 +253,7 @@ export class Networks {
         r.id = made.id;
         delete r.pending;
       });
-      return this.#view({ ...rec, id: made.id }, true, made.warnings);
+      return this.#view({ ...rec, id: made.id }, true, unchecked ? [unchecked, ...made.warnings] : made.warnings);
     } catch (err) {
       const left = id ? await undo([[`network ${rec.name}`, () => this.unprovision(rec)]]) : [];
       await this.store.update((s) => {

@@ -1,5 +1,7 @@
 import type Docker from 'dockerode';
 import { LabError } from '../errors.js';
+import { SshEngineError, sshAgent } from './ssh.js';
+import { defaultUser } from './ssh-trust.js';
 
 export function describeHost(dockerHost: string | undefined): string {
   return dockerHost ?? 'unix:///var/run/docker.sock';
@@ -24,13 +26,14 @@ export function dockerOptions(dockerHost: string | undefined): Docker.DockerOpti
       return { protocol: 'http', host: url.hostname, port: Number(url.port || 2375) };
     case 'https:':
       return { protocol: 'https', host: url.hostname, port: Number(url.port || 2376) };
-    case 'ssh:':
-      return {
-        protocol: 'ssh',
-        host: url.hostname,
-        port: Number(url.port || 22),
-        ...(url.username ? { username: url.username } : {}),
-      } as Docker.DockerOptions;
+    case 'ssh:': {
+      // Plain HTTP over our own SSH connection (ssh.ts): docker-modem's would accept any host key.
+      const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+      const port = Number(url.port || 22);
+      const username = url.username ? decodeURIComponent(url.username) : defaultUser();
+      // docker-modem passes `agent` on to http.request; dockerode's types do not list it.
+      return { protocol: 'http', host, port, agent: sshAgent({ host, port, username }) } as Docker.DockerOptions;
+    }
     default:
       throw new LabError('INVALID_INPUT', `DOCKER_HOST=${dockerHost}: unsupported scheme ${url.protocol}`, {
         hint: 'use unix:///path, tcp://host:port or ssh://user@host',
@@ -40,6 +43,12 @@ export function dockerOptions(dockerHost: string | undefined): Docker.DockerOpti
 
 /** `name`: the engine's name in NSLAB_ENGINES, when there are several (the user knows it by that). */
 export function unreachable(dockerHost: string | undefined, err: unknown, name?: string): LabError {
+  // The engine may well answer: SSH refused to trust or log in to its host, and says what to do.
+  if (err instanceof SshEngineError) {
+    const which =
+      name !== undefined ? `engine '${name}' (${describeHost(dockerHost)})` : `the Docker engine at ${describeHost(dockerHost)}`;
+    return new LabError('DOCKER_UNAVAILABLE', `${which} cannot be used: ${err.reason}`, { hint: err.todo, cause: err });
+  }
   const why = err instanceof Error ? err.message : String(err);
   if (name !== undefined)
     return new LabError('DOCKER_UNAVAILABLE', `engine '${name}' does not answer (${describeHost(dockerHost)}): ${why}`, {
@@ -57,8 +66,10 @@ const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESE
 
 /** True for errors that mean "no engine there", as opposed to an engine that answered with an error. */
 export function isConnectionError(err: unknown): boolean {
-  const e = err as { code?: string; syscall?: string; statusCode?: number } | undefined;
-  return !!e && e.statusCode === undefined && !!e.code && CONNECTION_CODES.has(e.code);
+  if (err instanceof SshEngineError) return true;
+  const e = err as { code?: string; level?: string; statusCode?: number } | undefined;
+  // ssh2 marks the errors of an SSH connection (handshake, timeout, DNS) with a level.
+  return !!e && e.statusCode === undefined && ((!!e.code && CONNECTION_CODES.has(e.code)) || typeof e.level === 'string');
 }
 
 /** The engine's HTTP status of a failed call, if it answered. */

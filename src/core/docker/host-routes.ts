@@ -1,11 +1,16 @@
 /**
- * The routes of the machine the (local) engine runs on. A lab network over one of them would take
- * that traffic away from the host (a 64.0.0.0/2 lab network would cut it off), so such a subnet is
+ * The routes of the machine an engine runs on. A lab bridge over one of them would take that
+ * traffic away from that machine (a 64.0.0.0/2 lab network would cut it off), so such a subnet is
  * refused. Docker's own bridges are left out: overlaps with Docker networks are checked apart.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { LabError } from '../errors.js';
 import { overlaps, parseCidr } from '../ipam.js';
+import { withTimeout } from '../timeout.js';
+import { type DockerEngine, demuxText } from './engine.js';
+import { LABELS } from './labels.js';
 
 const run = promisify(execFile);
 
@@ -17,6 +22,8 @@ export interface HostRoute {
 /** Bridges Docker makes (docker0, br-<id>) and the lab's own (nsl<hash>). */
 const DOCKER_DEV = /^(docker\d*|br-[0-9a-f]{12}|nsl[0-9a-f]{12})$/;
 
+const ROUTES_ARGV = ['-4', '-j', 'route', 'show'];
+
 export function parseRoutes(json: string): HostRoute[] {
   const data = JSON.parse(json || '[]') as Array<{ dst?: string; dev?: string }>;
   return data
@@ -24,13 +31,58 @@ export function parseRoutes(json: string): HostRoute[] {
     .map((r) => ({ dst: r.dst as string, dev: r.dev ?? '?' }));
 }
 
-/** The host's route a subnet would overlap, or undefined (also when the routes cannot be read). */
-export async function hostRouteClash(subnet: string): Promise<HostRoute | undefined> {
-  let routes: HostRoute[];
+/**
+ * `ip route` on another engine's machine: a short-lived container in that machine's network
+ * namespace, from a lab image already there (they all have iproute2), labelled as this store's
+ * and removed at once. Undefined when the engine has no lab image yet (copying 170 MB only for
+ * this is not worth it) or the helper fails.
+ */
+async function remoteRoutes(engine: DockerEngine): Promise<string | undefined> {
+  await engine.ready();
+  const images = await engine.call(engine.api.listImages({ filters: { label: [LABELS.image] } }));
+  const tags = images.flatMap((i) => i.RepoTags ?? []).filter((t) => !t.endsWith(':<none>'));
+  const image = tags.find((t) => t.startsWith('netstream-lab/host:')) ?? tags[0];
+  if (!image) return undefined;
+  const container = await engine.call(
+    engine.api.createContainer({
+      name: `nslab-helper-routes-${randomBytes(4).toString('hex')}`,
+      Image: image,
+      Entrypoint: ['ip'],
+      Cmd: ROUTES_ARGV,
+      Labels: { ...engine.labels.extra, [LABELS.managed]: 'true', [LABELS.role]: 'helper', [LABELS.store]: engine.labels.store },
+      // The host's namespace to read its routes; nothing else of the host, no capabilities.
+      HostConfig: { NetworkMode: 'host', CapDrop: ['ALL'], Memory: 64 * 2 ** 20, PidsLimit: 16 },
+    }),
+  );
+  // Its start, exit and removal are the lab's own doing, not drift for the event watch.
+  engine.act(container.id);
   try {
-    routes = parseRoutes((await run('ip', ['-4', '-j', 'route', 'show'])).stdout);
+    await engine.call(container.start());
+    const { StatusCode } = (await withTimeout(engine.call(container.wait()), 30_000, 'the route-reading helper')) as { StatusCode: number };
+    if (StatusCode !== 0) return undefined;
+    const out = (await engine.call(container.logs({ stdout: true, stderr: false, follow: false }))) as unknown as Buffer;
+    return demuxText(out);
   } catch {
     return undefined;
+  } finally {
+    await engine.removeContainerId(container.id).catch(() => undefined);
+  }
+}
+
+/**
+ * The route of the engine's machine a subnet would overlap, undefined when none does, or 'unread'
+ * when the routes could not be read (a remote engine without a lab image, an `ip` that fails).
+ */
+export async function hostRouteClash(engine: DockerEngine, subnet: string): Promise<HostRoute | 'unread' | undefined> {
+  let routes: HostRoute[];
+  try {
+    const json = engine.isLocal ? (await run('ip', ROUTES_ARGV)).stdout : await remoteRoutes(engine);
+    if (json === undefined) return 'unread';
+    routes = parseRoutes(json);
+  } catch (err) {
+    // An engine that does not answer (or whose SSH host is not trusted) is refused as such.
+    if (err instanceof LabError) throw err;
+    return 'unread';
   }
   const s = parseCidr(subnet);
   if (typeof s === 'string') return undefined;

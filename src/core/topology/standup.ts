@@ -198,7 +198,9 @@ export async function runStandup(
     });
   }
   for (const n of desired.networks.filter((x) => of('network', 'create', 'recreate').includes(x.name))) {
-    await refuseHostRoute(engine, n.subnet, `networks.${n.key}.subnet`);
+    // A bridge takes the routes of its own engine's machine; an overlay is checked on the default engine.
+    const unchecked = await refuseHostRoute(n.overlay ? engine : placement.of(n.engine), n.subnet, `networks.${n.key}.subnet`);
+    if (unchecked) warnings.push(`networks.${n.key}: ${unchecked}`);
   }
   const goneTunnels = of('tunnel', 'delete', 'recreate')
     .map((n) => before.tunnels[n])
