@@ -57,6 +57,8 @@ export const syncTools = [
     effect: 'destructive',
     effectOf: (a) => (a.apply === undefined || a.apply === false ? 'write' : 'destructive'),
     idempotent: true,
+    confirm: () =>
+      'Repair drift between the store and Docker: remove labelled containers and networks that no record claims, recreate or restart what the store holds, rebuild lost records and forwarding rules.',
     input: z.strictObject({ apply: z.boolean().optional().describe('repair the drift (default: report only)') }),
     output: z.object({ applied: z.boolean(), in_sync: z.boolean(), drift: z.array(DriftItem) }),
     handle: (lab, i, ctx) => lab.sync.run(i.apply ?? false, ctx),

@@ -26,6 +26,11 @@ export interface ToolDef<I extends z.ZodType = z.ZodType, O extends z.ZodType = 
    */
   effectOf?: (args: Record<string, unknown>) => Effect;
   idempotent: boolean;
+  /**
+   * What a person is asked to confirm before a destructive call: what goes away or is interrupted,
+   * naming its target. Without it the question shows the title and the (masked) arguments.
+   */
+  confirm?: (input: z.output<I>, lab: Lab) => string | Promise<string>;
   http?: HttpRoute;
   input: I;
   output: O;

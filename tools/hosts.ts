@@ -82,6 +82,7 @@ export const hostTools = [
     toolset: 'hosts',
     effect: 'destructive',
     idempotent: false,
+    confirm: (a) => `Remove host '${a.name}': its container, its addresses and its record.`,
     http: { method: 'DELETE', path: '/hosts/{name}' },
     input: NameInput,
     output: Deleted,
@@ -105,6 +106,7 @@ export const hostTools = [
     toolset: 'hosts',
     effect: 'destructive',
     idempotent: true,
+    confirm: (a) => `Stop host '${a.name}'.`,
     input: NameInput,
     output: Host,
     handle: (lab, i) => lab.hosts.stop(i.name),
@@ -119,6 +121,7 @@ export const hostTools = [
     // clients must not take it for a harmless call.
     effect: 'destructive',
     idempotent: false,
+    confirm: (a) => `Run ${JSON.stringify(a.command)} on host '${a.name}'.`,
     http: { method: 'POST', path: '/hosts/{name}/exec' },
     input: ExecInput,
     output: ExecOutput,

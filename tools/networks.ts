@@ -90,6 +90,7 @@ export const networkTools = [
     toolset: 'networks',
     effect: 'destructive',
     idempotent: false,
+    confirm: (a) => `Delete lab network '${a.name}'.`,
     http: { method: 'DELETE', path: '/networks/{name}' },
     input: NameInput,
     output: Deleted,
@@ -123,6 +124,8 @@ export const networkTools = [
     toolset: 'networks',
     effect: 'destructive',
     idempotent: false,
+    confirm: (a) =>
+      `Detach '${a.container}' from network '${a.network}' and free its address${a.force ? ', even if BGP peers become unreachable' : ''}.`,
     http: { method: 'POST', path: '/networks/disconnect' },
     input: z.strictObject({
       network: Name,

@@ -1,12 +1,12 @@
 import { asLabError, LabError } from '../src/core/errors.js';
-import { protoKeyPath } from '../src/core/keys.js';
 import type { Lab } from '../src/core/lab.js';
 import type { OpContext } from '../src/core/progress.js';
 import { maskSecrets, scrub, secretsIn } from '../src/core/secrets.js';
-import { formatZodError, invalidInput } from '../src/core/validation.js';
+import { formatZodError } from '../src/core/validation.js';
 import { createLogger } from '../src/log.js';
-import { findTool, unavailable } from './catalogue.js';
+import { findTool } from './catalogue.js';
 import type { AnyTool } from './define.js';
+import { type Call, type CallPolicy, checks, gates, pass } from './policy.js';
 import { phraseError, vocabularyOf } from './vocabulary.js';
 
 export type ToolOutcome = { ok: true; result: Record<string, unknown> } | { ok: false; error: LabError };
@@ -14,17 +14,52 @@ export type ToolOutcome = { ok: true; result: Record<string, unknown> } | { ok: 
 export { formatZodError };
 
 /**
- * The single entry point every front end calls: find the tool, check it is enabled, parse the
- * input strictly, run the handler. Errors come back as values; this is the only catch.
+ * The single entry point every front end calls: find the tool, pass the policy (policy.ts:
+ * availability, access, input, confirmation), run the handler, mask secrets, audit. Errors come
+ * back as values; this is the only catch.
  */
-export function runTool(lab: Lab, name: string, args: unknown, ctx: OpContext = {}): Promise<ToolOutcome> {
-  const call = runAudited(lab, name, args, ctx);
+export function runTool(lab: Lab, name: string, args: unknown, ctx: OpContext = {}, policy: CallPolicy = {}): Promise<ToolOutcome> {
+  const call = runAudited(lab, name, args, ctx, policy);
   inflight.add(call);
   void call.finally(() => inflight.delete(call));
   return call;
 }
 
-async function runAudited(lab: Lab, name: string, args: unknown, ctx: OpContext): Promise<ToolOutcome> {
+/**
+ * Would this call run as given (tool on, caller allowed, input valid)? What a front end asks
+ * before it shows anything, e.g. before Slack posts "ran ..." in a channel. A refused change is
+ * audited here as in runTool; nothing runs.
+ */
+export async function checkCall(lab: Lab, name: string, args: unknown, ctx: OpContext = {}, policy: CallPolicy = {}): Promise<ToolOutcome> {
+  return settle(lab, name, args, ctx, 'refusals', async (tool) => {
+    const refused = await pass(checks, { lab, tool, args, policy });
+    return refused ? { ok: false, error: refused } : { ok: true, result: {} };
+  });
+}
+
+function runAudited(lab: Lab, name: string, args: unknown, ctx: OpContext, policy: CallPolicy): Promise<ToolOutcome> {
+  return settle(lab, name, args, ctx, 'all', async (tool) => {
+    const call: Call = { lab, tool, args, policy };
+    const refused = await pass([...checks, ...gates], call);
+    if (refused) return { ok: false, error: refused };
+    try {
+      const result = (await tool.handle(lab, call.input, ctx)) as Record<string, unknown>;
+      return { ok: true, result };
+    } catch (err) {
+      return { ok: false, error: asLabError(err) };
+    }
+  });
+}
+
+/** Around every call: unknown tool, secrets out of the answer, the audit, the caller's words. */
+async function settle(
+  lab: Lab,
+  name: string,
+  args: unknown,
+  ctx: OpContext,
+  audited: 'all' | 'refusals',
+  body: (tool: AnyTool) => Promise<ToolOutcome>,
+): Promise<ToolOutcome> {
   const tool = findTool(name);
   if (!tool) {
     return {
@@ -33,9 +68,9 @@ async function runAudited(lab: Lab, name: string, args: unknown, ctx: OpContext)
     };
   }
   const started = Date.now();
-  const outcome = withoutSecrets(await run(lab, tool, args, ctx), args);
-  // Every call that may change the lab is audited, refused ones included; reads are not.
-  if (tool.effect !== 'read') await audit(lab, name, args, ctx, outcome, Date.now() - started);
+  const outcome = withoutSecrets(await body(tool), args);
+  // Every call that may change the lab is audited, refused and unconfirmed ones included; reads are not.
+  if (tool.effect !== 'read' && (audited === 'all' || !outcome.ok)) await audit(lab, name, args, ctx, outcome, Date.now() - started);
   if (outcome.ok) return outcome;
   if (outcome.error.code === 'INTERNAL') {
     // A bug: the caller reads what happened; the stack goes to the log, never into the answer.
@@ -85,27 +120,6 @@ const logger = (lab: Lab) => {
   log ??= createLogger(lab.config.logLevel);
   return log;
 };
-
-async function run(lab: Lab, tool: AnyTool, args: unknown, ctx: OpContext): Promise<ToolOutcome> {
-  const why = unavailable(tool, lab.config);
-  if (why) return { ok: false, error: new LabError('READ_ONLY', why) };
-  // A `__proto__` key is never a field: refused wherever it sits, before anything copies it.
-  const proto = protoKeyPath(args);
-  if (proto) {
-    return {
-      ok: false,
-      error: invalidInput(tool.name, [{ path: proto, message: 'is not a field name ("__proto__" is refused as a key); remove it' }]),
-    };
-  }
-  const parsed = tool.input.safeParse(args ?? {});
-  if (!parsed.success) return { ok: false, error: formatZodError(tool.name, parsed.error) };
-  try {
-    const result = (await tool.handle(lab, parsed.data, ctx)) as Record<string, unknown>;
-    return { ok: true, result };
-  } catch (err) {
-    return { ok: false, error: asLabError(err) };
-  }
-}
 
 async function audit(lab: Lab, tool: string, args: unknown, ctx: OpContext, outcome: ToolOutcome, ms: number): Promise<void> {
   try {

@@ -99,6 +99,7 @@ export const topologyTools = [
     toolset: 'topologies',
     effect: 'destructive',
     idempotent: false,
+    confirm: (a) => `Delete the topology file '${a.name}'${a.force ? ', tearing it down first if it is deployed' : ''}.`,
     http: { method: 'DELETE', path: '/topologies/{id}' },
     input: z.strictObject({ name: TopologyName, force: z.boolean().optional().describe('tear the lab down first') }),
     output: z.object({ deleted: z.string(), torn_down: z.boolean().optional() }),
@@ -148,6 +149,15 @@ export const topologyTools = [
     // It removes and recreates containers whose definition changed.
     effect: 'destructive',
     idempotent: true,
+    confirm: async (a, lab) => {
+      const head = `Stand up topology '${a.name}'`;
+      try {
+        const { summary: s } = await lab.topologies.plan(String(a.name));
+        return `${head}: ${s.create} to create, ${s.update} to update in place, ${s.recreate} to remove and recreate, ${s.delete} to remove, ${s.keep} kept.`;
+      } catch {
+        return `${head}: nodes and networks that changed or left the file are removed or recreated.`;
+      }
+    },
     http: { method: 'POST', path: '/topology/standup' },
     input: z.strictObject({
       name: TopologyName,
@@ -167,6 +177,7 @@ export const topologyTools = [
     toolset: 'topologies',
     effect: 'destructive',
     idempotent: true,
+    confirm: (a) => `Remove every container, network and tunnel of topology '${a.name}' (its file is kept).`,
     http: { method: 'POST', path: '/topology/teardown' },
     input: NameIn,
     output: z.object({ name: z.string(), removed: z.object({ containers: z.number(), networks: z.number(), tunnels: z.number() }) }),
@@ -179,6 +190,7 @@ export const topologyTools = [
     toolset: 'topologies',
     effect: 'destructive',
     idempotent: true,
+    confirm: (a) => `Tear down the topology that is active now (if another), then stand up '${a.name}'.`,
     http: { method: 'POST', path: '/topologies/{id}/activate' },
     input: z.strictObject({ name: TopologyName, wait_established_s: Wait }),
     output: StandupOut,

@@ -97,6 +97,7 @@ export const tunnelTools = [
     toolset: 'tunnels',
     effect: 'destructive',
     idempotent: false,
+    confirm: (a) => `Remove tunnel '${a.name}' of '${a.container}' at both ends.`,
     http: { method: 'DELETE', path: '/tunnels/{container}/{tunnel}' },
     input: Target,
     output: Deleted,
@@ -143,6 +144,8 @@ export const tunnelTools = [
     // Recreating an interface interrupts traffic through it.
     effect: 'destructive',
     idempotent: true,
+    confirm: (a) =>
+      `Recreate or reconfigure the interfaces of tunnel '${a.name}' of '${a.container}' where they differ from what was saved.`,
     http: { method: 'POST', path: '/tunnels/{container}/{tunnel}/fix' },
     input: Target,
     output: z.object({

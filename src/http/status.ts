@@ -12,6 +12,10 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   // The server runs read-only (NSLAB_READ_ONLY) or the tool's toolset is off: forbidden here,
   // whoever asks, so 403 and not 401.
   READ_ONLY: 403,
+  // This caller may not make this call (a Slack member's role); REST has no roles, but the code maps.
+  FORBIDDEN: 403,
+  // A person asked to confirm a destructive call said no (MCP elicitation); REST does not ask.
+  NOT_CONFIRMED: 412,
   // Well-formed and valid, but this lab cannot do it (GRE on a kernel without ip_gre, a field a
   // daemon kind does not support): 422 Unprocessable Content, so that 400 always means "fix the input".
   UNSUPPORTED: 422,
@@ -46,6 +50,7 @@ export const STATUS_TEXT: Record<number, string> = {
   404: 'No such daemon, host, network, tunnel or topology (or one netstream-lab did not create)',
   405: 'Method not allowed on this path (the Allow header lists the allowed ones)',
   409: 'Conflict: the name, subnet or address is taken, or the object is in use',
+  412: 'A destructive call was not confirmed by the person asked (front ends that ask; REST does not)',
   413: 'The request body is larger than 2 MiB',
   415: 'The request body is not JSON (send Content-Type: application/json)',
   422: 'Valid input this lab cannot carry out (e.g. GRE on a kernel without ip_gre, a field the daemon kind does not support)',

@@ -10,11 +10,11 @@ import {
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { findTool, runTool, unavailable, visibleTools } from '../../tools/index.js';
+import { runTool, visibleTools } from '../../tools/index.js';
 import type { ConfirmMode } from '../config.js';
 import type { Lab } from '../core/lab.js';
 import { VERSION } from '../version.js';
-import { confirmCall } from './confirm.js';
+import { mcpConfirmer } from './confirm.js';
 import { instructions } from './instructions.js';
 import { McpLog } from './logging.js';
 import { callProgress } from './progress.js';
@@ -72,25 +72,27 @@ export function createMcpServer(lab: Lab, frontEnd = 'mcp-stdio', opts: McpServe
     const { name } = req.params;
     const args = req.params.arguments ?? {};
     const notify = extra.sendNotification;
-    const tool = findTool(name);
-    // Only a call that would run is confirmed: bad input or a hidden tool is refused as it is.
-    if (tool && !unavailable(tool, lab.config) && tool.input.safeParse(args).success) {
-      const verdict = await confirmCall(server, lab, tool, args, confirmMode, extra);
-      if (!verdict.go) {
-        log.send('notice', `${name} not run: not confirmed`, { tool: name }, notify);
-        return { isError: true, content: [{ type: 'text', text: verdict.reason }] };
-      }
-    }
     const client = server.getClientVersion();
     const started = Date.now();
     const progress = callProgress(name, req.params._meta?.progressToken, notify, log, heartbeatMs);
     log.send('debug', `calling ${name}`, { tool: name }, notify);
-    const outcome = await runTool(lab, name, args, {
-      signal: extra.signal,
-      caller: { front_end: frontEnd, id: client ? `${client.name} ${client.version}` : undefined },
-      progress: progress.progress,
-    }).finally(progress.stop);
+    const outcome = await runTool(
+      lab,
+      name,
+      args,
+      {
+        signal: extra.signal,
+        caller: { front_end: frontEnd, id: client ? `${client.name} ${client.version}` : undefined },
+        progress: progress.progress,
+      },
+      // The policy asks only for a call that would run: bad input or a hidden tool is refused as it is.
+      { confirm: mcpConfirmer(server, confirmMode, extra) },
+    ).finally(progress.stop);
     const ms = Date.now() - started;
+    if (!outcome.ok && outcome.error.code === 'NOT_CONFIRMED') {
+      log.send('notice', `${name} not run: not confirmed`, { tool: name }, notify);
+      return { isError: true, content: [{ type: 'text', text: outcome.error.message }] };
+    }
     if (!outcome.ok) {
       const level = outcome.error.code === 'INTERNAL' ? 'error' : 'warning';
       log.send(

@@ -1,4 +1,15 @@
-import { type AnyTool, callEffect, catalogue, phrase, runTool, type ToolOutcome, unavailable, visibleTools } from '../../tools/index.js';
+import {
+  type AnyTool,
+  type CallPolicy,
+  callEffect,
+  catalogue,
+  checkCall,
+  phrase,
+  runTool,
+  type ToolOutcome,
+  unavailable,
+  visibleTools,
+} from '../../tools/index.js';
 import type { LabError } from '../core/errors.js';
 import type { Lab } from '../core/lab.js';
 import { maskText } from '../core/secrets.js';
@@ -72,15 +83,12 @@ export class LabCommands {
     }
     if (cmd.kind === 'error') return void (await ack(ephemeral(`❌ ${cmd.message}${cmd.hint ? `\n${cmd.hint}` : ''}`)));
     const shown = shownCommand(inv.text);
-    const why = this.whyNot(cmd.tool, inv, cmd.args);
-    if (why) {
-      if (cmd.tool.effect !== 'read') await this.auditRefusal(cmd.tool, cmd.args, inv, why);
-      return void (await ack(ephemeral(`🚫 ${why}`)));
-    }
-    if (!cmd.tool.input.safeParse(cmd.args).success) {
-      // runTool refuses it with the same words as MCP (and audits the refused change); no I/O before.
-      const outcome = await runTool(this.lab, cmd.tool.name, cmd.args, this.ctx(inv));
-      return void (await ack(this.reply(cmd.tool, outcome, `${shown}`, 'ephemeral', 0)));
+    // The policy (the tool is on, this member's role allows it, the input is valid) answers before
+    // anything is shown in the channel; a refused change is audited there, as on every front end.
+    const checked = await checkCall(this.lab, cmd.tool.name, cmd.args, this.ctx(inv), this.policy(inv));
+    if (!checked.ok) {
+      if (refusedOutright(checked.error)) return void (await ack(ephemeral(`🚫 ${checked.error.message}`)));
+      return void (await ack(this.reply(cmd.tool, checked, `${shown}`, 'ephemeral', 0)));
     }
     const busy = this.inflight.refusal(inv.user);
     if (busy) return void (await ack(ephemeral(`🚦 ${busy}`)));
@@ -110,8 +118,9 @@ export class LabCommands {
     const p = taken.pending;
     if (action === 'cancel') return void (await respond({ replace_original: true, text: `Cancelled: ${p.shown} was not run.` }));
     const inv = { text: p.shown, user, channel: p.channel };
-    const why = this.whyNot(p.tool, inv, p.args);
-    if (why) return void (await respond({ replace_original: true, text: `🚫 ${why}` }));
+    // Asked again at the click: a role or the server's mode may have changed while the question waited.
+    const checked = await checkCall(this.lab, p.tool.name, p.args, this.ctx(inv), this.policy(inv));
+    if (!checked.ok) return void (await respond({ replace_original: true, text: `🚫 ${checked.error.message}` }));
     await respond({ replace_original: true, text: `Confirmed: running ${p.shown}; its progress is posted in the channel.` });
     await this.inflight.run(user, () => this.change(p.tool, p.args, inv, p.shown, respond));
   }
@@ -121,13 +130,18 @@ export class LabCommands {
     return off ? phrase(off, 'slack') : refusal(tool, inv.user, inv.channel, this.cfg, args);
   }
 
+  /** Who is calling, for the policy: this member's role in this channel. */
+  private policy(inv: Invocation): CallPolicy {
+    return { access: (tool, _effect, args) => refusal(tool, inv.user, inv.channel, this.cfg, args) };
+  }
+
   private ctx(inv: Invocation, progress?: (m: string, f?: number) => void) {
     return { caller: { front_end: 'slack', id: `${inv.user}@${inv.channel}` }, ...(progress ? { progress } : {}) };
   }
 
   private async read(tool: AnyTool, args: Record<string, unknown>, inv: Invocation, shown: string, pub: boolean, ack: Send, respond: Send) {
     const started = Date.now();
-    const call = runTool(this.lab, tool.name, args, this.ctx(inv));
+    const call = runTool(this.lab, tool.name, args, this.ctx(inv), this.policy(inv));
     const quick = await Promise.race([
       call,
       new Promise<undefined>((r) => setTimeout(() => r(undefined), this.opts.readBudgetMs ?? 2000).unref()),
@@ -164,7 +178,7 @@ export class LabCommands {
     const heading = `<@${inv.user}> ran ${shown}`;
     const msg = new ProgressMessage(this.api, inv.channel, heading, this.opts.updateIntervalMs ?? 1500, this.log);
     const posted = await msg.start();
-    const outcome = await runTool(this.lab, tool.name, args, this.ctx(inv, msg.note));
+    const outcome = await runTool(this.lab, tool.name, args, this.ctx(inv, msg.note), this.policy(inv));
     const reply = this.reply(tool, outcome, shown, 'in_channel', msg.elapsedS() * 1000, heading);
     try {
       if (posted) return await msg.finish({ ...reply, blocks: reply.blocks ?? [], uploads: this.uploads(tool, outcome) });
@@ -192,25 +206,10 @@ export class LabCommands {
       ...errorView(outcome.error, head, took && ` after${took.slice(3)}`),
     };
   }
-
-  private async auditRefusal(tool: AnyTool, args: unknown, inv: Invocation, why: string): Promise<void> {
-    try {
-      await this.lab.audit.record({
-        at: new Date().toISOString(),
-        front_end: 'slack',
-        caller: `${inv.user}@${inv.channel}`,
-        tool: tool.name,
-        args,
-        ok: false,
-        error: 'FORBIDDEN',
-        message: why.slice(0, 500),
-        duration_ms: 0,
-      });
-    } catch (err) {
-      this.log(`could not write the audit log: ${(err as Error).message}`);
-    }
-  }
 }
+
+/** Refused before its input is looked at (the tool is off here, or the member's role): one line. */
+const refusedOutright = (e: LabError): boolean => e.code === 'READ_ONLY' || e.code === 'FORBIDDEN';
 
 export function errorView(err: LabError, head: string, after: string): { text: string; blocks: Block[] } {
   const message = escapeMrkdwn(err.message);
