@@ -45,3 +45,21 @@ export function protoKeyPath(value: unknown, path: string[] = [], depth = 0): st
   }
   return undefined;
 }
+
+/**
+ * A copy of a JSON-like value with every string replaced by `text(string, key)` (key: the field it
+ * sits under, if any). Objects are plain (renderers print them) and filled by definition, so that
+ * a `__proto__` key that a container wrote into its JSON stays a key and never becomes the copy's
+ * prototype. Past 64 levels a value is kept as it is.
+ */
+export function mapStrings(value: unknown, text: (s: string, key: string | undefined) => unknown, key?: string, depth = 0): unknown {
+  if (typeof value === 'string') return text(value, key);
+  if (depth > 64 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, text, key, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) {
+    const v = mapStrings((value as Record<string, unknown>)[k], text, k, depth + 1);
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}

@@ -13,6 +13,8 @@
  *   replaced wherever they appear.
  */
 
+import { mapStrings } from './keys.js';
+
 export const MASK = '***';
 
 /** Key names whose string values are secrets. `has_password: true` (a boolean) stays. */
@@ -45,20 +47,8 @@ export function maskText(text: string): string {
 }
 
 /** A copy of a JSON-like value with its secrets masked (keys that name one, and text that spells one). */
-export function maskSecrets(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return maskText(value);
-  if (depth > 64 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => maskSecrets(v, depth + 1));
-  // A plain object (renderers print it), filled by definition so that a `__proto__` key that a
-  // container wrote into its JSON stays a key and never becomes the copy's prototype.
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
-    const v = (value as Record<string, unknown>)[key];
-    const masked = isSecretKey(key) && typeof v === 'string' ? MASK : maskSecrets(v, depth + 1);
-    Object.defineProperty(out, key, { value: masked, enumerable: true, writable: true, configurable: true });
-  }
-  return out;
-}
+export const maskSecrets = (value: unknown): unknown =>
+  mapStrings(value, (s, key) => (key !== undefined && isSecretKey(key) ? MASK : maskText(s)));
 
 /** The secret values a caller sent (under secret keys, or spelled in text), longest first. */
 export function secretsIn(value: unknown, found: Set<string> = new Set(), depth = 0): string[] {

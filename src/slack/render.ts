@@ -1,4 +1,5 @@
 import type { AnyTool } from '../../tools/index.js';
+import { mapStrings } from '../core/keys.js';
 import { type JsonSchema, schemaOf } from './coerce.js';
 import { marker, table } from './table.js';
 
@@ -42,21 +43,7 @@ const isScalar = (s: JsonSchema | undefined): boolean =>
 export const escapeMrkdwn = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A copy of a result with every string escaped for mrkdwn. */
-export function escapeAll(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return escapeMrkdwn(value);
-  if (depth > 64 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => escapeAll(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
-    Object.defineProperty(out, key, {
-      value: escapeAll((value as Record<string, unknown>)[key], depth + 1),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
-  return out;
-}
+export const escapeAll = (value: unknown): unknown => mapStrings(value, escapeMrkdwn);
 
 export function renderResult(tool: AnyTool, raw: Record<string, unknown>, heading: string): Rendered {
   const schema = schemaOf(tool).output;
