@@ -26,8 +26,8 @@ try {
   for (const f of ['manifest.json', 'package.json', 'package-lock.json', 'README.md', 'LICENSE']) {
     if (existsSync(join(root, f))) cpSync(join(root, f), join(stage, f));
   }
-  // images/ is read at run time (lab Dockerfiles); schemas and examples are for the user.
-  for (const d of ['images', 'schemas', 'examples']) cpSync(join(root, d), join(stage, d), { recursive: true });
+  // images/ is read at run time (lab Dockerfiles); schemas, examples and docs are for the user.
+  for (const d of ['images', 'schemas', 'examples', 'docs']) cpSync(join(root, d), join(stage, d), { recursive: true });
   // Exactly the locked production tree. No install scripts: nothing in it needs one (resvg ships
   // prebuilt binaries as optional packages; ssh2's native speed-ups are optional).
   run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], stage);

@@ -1,7 +1,7 @@
 import { parseBool } from '../config.js';
 
 /**
- * Slack settings (INTERFACES.md section 2: SLACK_*, NSLAB_SLACK_*), read from the environment the
+ * Slack settings (docs/interfaces.md: SLACK_*, NSLAB_SLACK_*), read from the environment the
  * same way as the rest of the configuration (booleans 1/true/yes, empty = unset).
  */
 export interface SlackConfig {

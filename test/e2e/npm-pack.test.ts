@@ -43,7 +43,7 @@ describe('npm pack, installed globally', () => {
 
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it('ships the runtime, images, manifest, schemas, examples and README, and no tests, sources or maps', () => {
+  it('ships the runtime, images, manifest, schemas, examples, README and the docs it links to, and no tests, sources or maps', () => {
     for (const f of [
       'dist/src/cli/main.js',
       'images/frr/Dockerfile',
@@ -51,6 +51,8 @@ describe('npm pack, installed globally', () => {
       'schemas/topology.schema.json',
       'examples/triangle.yaml',
       'README.md',
+      'docs/architecture.md',
+      'docs/interfaces.md',
     ]) {
       expect(files, f).toContain(f);
     }

@@ -7,7 +7,7 @@ import { type Served, serve } from '../helpers/serve.js';
 /**
  * The REST API of `nslab serve` (spawned from dist/ as a user starts it, with NSLAB_HTTP_TOKEN),
  * over real HTTP on 127.0.0.1, against the real engine: every path of the old
- * service (INTERFACES.md section 5) and every status code a client has to handle.
+ * service (docs/interfaces.md, REST) and every status code a client has to handle.
  * Objects: rest-* names, subnets in 10.246.0.0/16.
  */
 const RUN = `rest-${process.pid}`;

@@ -8,7 +8,7 @@ import { HTTP_STATUS } from '../../src/http/status.js';
 import { VERSION } from '../../src/version.js';
 import { catalogue } from '../../tools/index.js';
 
-/** The old service's endpoints, as INTERFACES.md section 5 lists them: its clients call exactly these. */
+/** The old service's endpoints, as docs/interfaces.md lists them: its clients call exactly these. */
 const OLD_SERVICE = [
   'GET /daemons',
   'POST /daemons',

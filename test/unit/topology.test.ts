@@ -52,7 +52,7 @@ function parseError(spec: unknown): LabError {
 const base = (): TopologySpec => JSON.parse(JSON.stringify(triangle())) as TopologySpec;
 
 describe('topology files', () => {
-  it('resolves the INTERFACES.md triangle: names, addresses, sessions on both ends, tunnel', () => {
+  it('resolves the triangle of docs/interfaces.md: names, addresses, sessions on both ends, tunnel', () => {
     const d = resolveTopology(triangle(), emptyState());
     expect(d.networks.map((n) => [n.name, n.subnet, n.gateway])).toEqual([
       ['triangle-core', '10.10.0.0/24', '10.10.0.1'],
