@@ -118,7 +118,7 @@ describe('hosts, exec and network wiring on a real engine', () => {
     // Counted and stopped from outside: with the limit reached, no exec can start inside (runc
     // itself needs a process there), so asking the container would measure luck, not the limit.
     const top = await docker.getContainer('xtest-h1').top({ ps_args: '-o pid,comm' });
-    const sleeps = top.Processes.filter((p) => p[1] === 'sleep').map((p) => Number(p[0]));
+    const sleeps = (top.Processes as string[][]).filter((p) => p[1] === 'sleep').map((p) => Number(p[0]));
     const running = sleeps.length;
     expect(running).toBeGreaterThan(100);
     expect(running).toBeLessThan(256);
