@@ -97,3 +97,13 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
   }
   throw new Error(`timed out after ${timeoutS} s waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
 }
+
+/** A file's text inside a container, read with the docker CLI (not through a tool: tools mask secrets). */
+export async function fileIn(container: string, path: string): Promise<string> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve, reject) =>
+    execFile('docker', ['exec', container, 'cat', path], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout) =>
+      err ? reject(err) : resolve(stdout),
+    ),
+  );
+}

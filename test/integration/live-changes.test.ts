@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../../src/core/bgp/index.js';
 import { bgpConfig } from '../../src/core/daemons.js';
 import type { Lab } from '../../src/core/lab.js';
-import { call, callError, sweep, testLab, waitFor } from '../helpers/docker.js';
+import { maskText } from '../../src/core/secrets.js';
+import { call, callError, fileIn, sweep, testLab, waitFor } from '../helpers/docker.js';
 
 /**
  * A running lab changed in place:
@@ -39,8 +40,10 @@ async function filesMatchStore(name: string): Promise<void> {
   const rec = state.daemons[name];
   if (!rec) throw new Error(`no record for ${name}`);
   for (const f of drivers[rec.kind].render(bgpConfig(rec, state))) {
+    expect(await fileIn(name, f.path), `${name}:${f.path}`).toBe(f.content);
+    // Read through the tool, the same file shows no session password.
     const r = await call<{ stdout: string }>(lab, 'daemon_exec', { name, command: ['cat', f.path] });
-    expect(r.stdout, `${name}:${f.path}`).toBe(f.content);
+    expect(r.stdout, `${name}:${f.path}`).toBe(maskText(f.content));
   }
 }
 
