@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseEngines } from './core/engines/parse.js';
+import { BOOLEAN_WORDS, booleanOf } from './core/text.js';
 
 export const TOOLSETS = ['daemons', 'hosts', 'networks', 'tunnels', 'topologies', 'sync', 'engines'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
@@ -10,16 +11,12 @@ export type Toolset = (typeof TOOLSETS)[number];
 export const CONFIRM_MODES = ['elicit', 'never', 'always'] as const;
 export type ConfirmMode = (typeof CONFIRM_MODES)[number];
 
-const TRUE = new Set(['1', 'true', 'yes', 'on']);
-const FALSE = new Set(['0', 'false', 'no', 'off']);
-
-/** `1/true/yes` on, `0/false/no` off, empty or missing = unset. */
+/** The yes/no words of src/core/text.ts (the same as Slack and REST take); empty or missing = unset. */
 export function parseBool(name: string, raw: string | undefined, fallback: boolean): boolean {
   if (raw === undefined || raw.trim() === '') return fallback;
-  const v = raw.trim().toLowerCase();
-  if (TRUE.has(v)) return true;
-  if (FALSE.has(v)) return false;
-  throw new Error(`${name}=${raw} is not a boolean: use 1/true/yes or 0/false/no`);
+  const v = booleanOf(raw);
+  if (v === undefined) throw new Error(`${name}=${raw} is not a boolean: use ${BOOLEAN_WORDS}`);
+  return v;
 }
 
 const ConfigSchema = z.object({

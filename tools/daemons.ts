@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BGP_STATES, DAEMON_KINDS } from '../src/core/bgp/types.js';
+import { DaemonRecord, NeighborRecord } from '../src/core/store/schema.js';
 import { defineTool } from './define.js';
 import {
   Asn,
@@ -8,48 +9,32 @@ import {
   EngineName,
   ExecInput,
   ExecOutput,
-  Interface,
   InterfaceInput,
   Ipv4,
   LIMITS,
   Name,
   NameInput,
-  Password,
+  NeighborFields,
+  NODE_INTERNALS,
   Prefix,
   RouterId,
-  SafeText,
 } from './schemas.js';
 
-const NeighborInput = z.strictObject({
-  address: Ipv4.describe("the peer's address"),
-  asn: Asn.describe("the peer's AS number"),
-  password: Password.optional(),
-  description: SafeText('description', 80).optional(),
-  multihop: z.number().int().min(1).max(255).optional().describe('eBGP multihop TTL, for peers not on a shared network'),
-  next_hop_self: z.boolean().optional().describe('FRR only: announce routes to this peer with this router as next hop'),
-});
+const NeighborInput = z.strictObject(NeighborFields);
 
+/** A neighbor as tools show it: as stored, with whether it has a password instead of the password. */
+const NeighborView = NeighborRecord.omit({ password: true }).extend({ has_password: z.boolean() });
+
+// A daemon as tools show it: its record's fields (a field added to the record is shown too), and
+// the container's state as Docker reports it, in the order replies list them.
+const { image, topology, engine, ...config } = DaemonRecord.omit(NODE_INTERNALS).shape;
 const Daemon = z.object({
-  name: z.string(),
-  kind: z.enum(DAEMON_KINDS),
-  asn: z.number(),
-  router_id: z.string(),
-  interfaces: z.array(Interface),
-  neighbors: z.array(
-    z.object({
-      address: z.string(),
-      asn: z.number(),
-      description: z.string().optional(),
-      multihop: z.number().optional(),
-      next_hop_self: z.boolean().optional(),
-      has_password: z.boolean(),
-    }),
-  ),
-  advertise: z.array(z.string()),
+  ...config,
+  neighbors: z.array(NeighborView),
   state: ContainerState,
-  image: z.string().optional(),
-  topology: z.string().optional(),
-  engine: z.string().optional().describe('the engine (NSLAB_ENGINES) it runs on; absent: the first'),
+  image,
+  topology,
+  engine: engine.describe('the engine (NSLAB_ENGINES) it runs on; absent: the first'),
 });
 
 const DaemonStatus = z.object({

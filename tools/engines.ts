@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { ENGINE_NAME } from '../src/core/engines/parse.js';
 import { defineTool } from './define.js';
-import { Ipv4 } from './schemas.js';
+import { EngineName, Ipv4 } from './schemas.js';
 
 const EngineView = z.object({
   name: z.string(),
@@ -29,8 +28,6 @@ const EngineView = z.object({
 const SwarmAddress = Ipv4.refine((s) => !/^(0\.|127\.|22[4-9]\.|2[3-5]\d\.)/.test(s), {
   message: 'must be an address the other engines reach (not 0.0.0.0/8, loopback, multicast or broadcast)',
 });
-
-const EngineName = z.string().regex(ENGINE_NAME, 'an engine name from NSLAB_ENGINES');
 
 export const engineTools = [
   defineTool({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HostRecord } from '../src/core/store/schema.js';
 import { defineTool } from './define.js';
 import {
   Cidr,
@@ -7,22 +8,23 @@ import {
   EngineName,
   ExecInput,
   ExecOutput,
-  Interface,
+  HostGateway,
   InterfaceInput,
   LIMITS,
   Name,
   NameInput,
+  NODE_INTERNALS,
 } from './schemas.js';
 
+// A host as tools show it: its record's fields (a field added to the record is shown too), and the
+// container's state as Docker reports it, in the order replies list them.
+const { image, topology, engine, ...config } = HostRecord.omit(NODE_INTERNALS).shape;
 const Host = z.object({
-  name: z.string(),
-  interfaces: z.array(Interface),
-  gateway: z.string().optional(),
-  loopback: z.string().optional(),
+  ...config,
   state: ContainerState,
-  image: z.string().optional(),
-  topology: z.string().optional(),
-  engine: z.string().optional().describe('the engine (NSLAB_ENGINES) it runs on; absent: the first'),
+  image,
+  topology,
+  engine: engine.describe('the engine (NSLAB_ENGINES) it runs on; absent: the first'),
 });
 
 export const hostTools = [
@@ -65,10 +67,7 @@ export const hostTools = [
         .array(InterfaceInput)
         .min(1, 'give at least one interface, e.g. [{"network": "lan1"}]')
         .max(LIMITS.interfaces, `at most ${LIMITS.interfaces} interfaces`),
-      gateway: z
-        .union([z.ipv4(), Name])
-        .optional()
-        .describe('default route: an IPv4 address or the name of a daemon/host on a shared network'),
+      gateway: HostGateway.optional().describe('default route: an IPv4 address or the name of a daemon/host on a shared network'),
       loopback: Cidr.optional().describe('address to add on lo, e.g. 192.0.2.1/32'),
       engine: EngineName.optional().describe('the Docker engine (NSLAB_ENGINES) to run on; default: the first'),
     }),

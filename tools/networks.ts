@@ -1,16 +1,15 @@
 import { z } from 'zod';
+import { NetworkRecord } from '../src/core/store/schema.js';
 import { defineTool } from './define.js';
-import { Deleted, EngineName, Ipv4, Name, NameInput, SubnetCidr } from './schemas.js';
+import { AddressOrAuto, Deleted, EngineName, Ipv4, Name, NameInput, SubnetCidr } from './schemas.js';
 
-const Network = z.object({
-  name: z.string(),
-  subnet: z.string(),
-  gateway: z.string(),
-  driver: z.enum(['bridge', 'macvlan', 'overlay']),
-  engine: z.string().optional().describe('the engine (NSLAB_ENGINES) a bridge is on; absent for an overlay, which spans the swarm'),
-  internal: z.boolean(),
-  bridge: z.string().optional(),
-  topology: z.string().optional(),
+/**
+ * A network as tools show it: its record's fields (a field added to the record is shown too) but
+ * Docker's id, the macvlan parent, when it was made, a create or delete under way and the address
+ * book, which the view shows as its containers; and whether Docker has it.
+ */
+const Network = NetworkRecord.omit({ id: true, parent: true, created_at: true, pending: true, allocations: true }).extend({
+  engine: NetworkRecord.shape.engine.describe('the engine (NSLAB_ENGINES) a bridge is on; absent for an overlay, which spans the swarm'),
   state: z.enum(['present', 'missing']),
   containers: z.array(z.object({ name: z.string(), ip: z.string() })),
   warnings: z.array(z.string()).optional(),
@@ -108,10 +107,7 @@ export const networkTools = [
     input: z.strictObject({
       network: Name,
       container: Name.describe('name of a lab daemon or host'),
-      ip: z
-        .union([Ipv4, z.literal('auto')])
-        .optional()
-        .describe('address on the network; omit to allocate'),
+      ip: AddressOrAuto.optional().describe('address on the network; omit to allocate'),
     }),
     output: Connection,
     handle: (lab, i) => lab.wiring.connect(i),

@@ -1,33 +1,42 @@
 import { z } from 'zod';
-import { ENGINE_NAME } from '../src/core/engines/parse.js';
-import { Ipv4, LIMITS, Name } from '../src/core/fields.js';
+import { AddressOrAuto, LIMITS, Name } from '../src/core/fields.js';
 
 export {
+  AddressOrAuto,
   Asn,
   Cidr,
+  EngineName,
+  HostGateway,
   Ipv4,
   LIMITS,
   Name,
+  NeighborFields,
   Password,
   Prefix,
   RouterId,
   SafeText,
   SubnetCidr,
+  TunnelKey,
+  TunnelMtu,
   TunnelName,
+  TunnelTtl,
   UnicastIpv4,
+  VXLAN_VNI_MAX,
 } from '../src/core/fields.js';
 
 /** Tool-level shapes shared by the tool declarations (field rules live in src/core/fields.ts). */
 
 export const InterfaceInput = z.strictObject({
   network: Name.describe('name of a lab network (network_create)'),
-  ip: z
-    .union([Ipv4, z.literal('auto')])
-    .optional()
-    .describe('address on that network; omit or "auto" to allocate the next free one'),
+  ip: AddressOrAuto.optional().describe('address on that network; omit or "auto" to allocate the next free one'),
 });
 
-export const Interface = z.object({ network: z.string(), ip: z.string() });
+/**
+ * Fields of a daemon or host record that no tool shows: Docker's id (replies name containers), the
+ * state the user asked for (views show the state Docker reports), when it was made, and a create
+ * or delete under way (sync_run's business). Every other record field is part of the view.
+ */
+export const NODE_INTERNALS = { container_id: true, desired: true, created_at: true, pending: true } as const;
 
 export const ContainerState = z
   .enum(['running', 'stopped', 'restarting', 'missing'])
@@ -64,6 +73,3 @@ export const ExecOutput = z.object({
 });
 
 export const NameInput = z.strictObject({ name: Name });
-
-/** An engine of NSLAB_ENGINES, where a node or network goes (the first engine when absent). */
-export const EngineName = z.string().regex(ENGINE_NAME, 'an engine name from NSLAB_ENGINES');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TopologyRecord } from '../src/core/store/schema.js';
 import { GRAPH_FORMATS } from '../src/core/topology/graph.js';
 import { TOPOLOGY_LIMITS, TopologyName } from '../src/core/topology/spec.js';
 import { defineTool } from './define.js';
@@ -13,18 +14,21 @@ const Source = {
 const oneSource = (i: { spec?: unknown; yaml?: string | undefined }) => (i.spec === undefined) !== (i.yaml === undefined);
 const sourceMessage = { message: 'give the file either as spec (an object) or as yaml (text), not both', path: ['spec'] };
 
+/** A saved topology as tools show it: its record's own fields, and counts read from its file. */
+const saved = TopologyRecord.shape;
 const View = z.object({
-  name: z.string(),
+  name: saved.name,
   description: z.string().optional(),
   networks: z.number(),
   nodes: z.number(),
   sessions: z.number(),
   tunnels: z.number(),
-  deployed: z.boolean().describe('stood up and not torn down'),
+  deployed: saved.deployed.describe('stood up and not torn down'),
+  // The record leaves it out until a first activation; the view always says.
   active: z.boolean().describe('the topology topology_activate last stood up'),
-  created_at: z.string(),
-  updated_at: z.string(),
-  last_standup: z.object({ at: z.string(), ok: z.boolean(), summary: z.string() }).optional(),
+  created_at: saved.created_at,
+  updated_at: saved.updated_at,
+  last_standup: saved.last_standup,
 });
 
 const PlanItem = z.object({
@@ -74,7 +78,7 @@ export const topologyTools = [
     idempotent: true,
     http: { method: 'GET', path: '/topologies/{id}' },
     input: NameIn,
-    output: View.extend({ spec: z.record(z.string(), z.unknown()), yaml: z.string().optional() }),
+    output: View.extend(TopologyRecord.pick({ spec: true, yaml: true }).shape),
     handle: (lab, i) => lab.topologies.get(i.name),
   }),
   defineTool({

@@ -1,23 +1,14 @@
 import { z } from 'zod';
-import { TUNNEL_MODES } from '../src/core/store/schema.js';
+import { TUNNEL_MODES, TunnelRecord } from '../src/core/store/schema.js';
 import { defineTool } from './define.js';
-import { Cidr, Deleted, Name, TunnelName, UnicastIpv4 } from './schemas.js';
+import { Cidr, Deleted, Name, TunnelKey, TunnelMtu, TunnelName, TunnelTtl, UnicastIpv4, VXLAN_VNI_MAX } from './schemas.js';
 
 const InnerCidr = Cidr.describe('inner address of this end with its prefix length, e.g. 172.31.0.1/30');
 
-const End = z.object({ container: z.string(), tunnel_ip: z.string(), underlay_ip: z.string() });
-
-const Tunnel = z.object({
-  name: z.string(),
-  mode: z.enum(TUNNEL_MODES),
-  underlay: z.string().describe('the network carrying the encapsulated packets'),
-  a: End,
-  b: z.union([End, z.object({ remote_ip: z.string() })]),
-  key: z.number().optional().describe('GRE key or VXLAN VNI'),
-  ttl: z.number(),
-  mtu: z.number(),
-  topology: z.string().optional(),
-  created_at: z.string(),
+/** A tunnel as tools show it: its record, every field of it. */
+const Tunnel = TunnelRecord.extend({
+  underlay: TunnelRecord.shape.underlay.describe('the network carrying the encapsulated packets'),
+  key: TunnelRecord.shape.key.describe('GRE key or VXLAN VNI'),
 });
 
 const Target = z.strictObject({
@@ -83,9 +74,9 @@ export const tunnelTools = [
         .describe('the far end: {container, tunnel_ip} or {remote_ip}'),
       underlay: Name.optional().describe('lab network carrying the tunnel; default: the first network both ends share'),
       mode: z.enum(TUNNEL_MODES).optional().describe('gre (default) or vxlan'),
-      key: z.number().int().min(0).max(4294967295).optional().describe('GRE key, or VXLAN VNI (1-16777215; default: the lowest unused)'),
-      ttl: z.number().int().min(1).max(255).optional().describe('outer TTL (default 64)'),
-      mtu: z.number().int().min(576).max(9000).optional().describe('default: the underlay MTU minus the encapsulation overhead'),
+      key: TunnelKey.optional().describe(`GRE key, or VXLAN VNI (1-${VXLAN_VNI_MAX}; default: the lowest unused)`),
+      ttl: TunnelTtl.optional().describe('outer TTL (default 64)'),
+      mtu: TunnelMtu.optional().describe('default: the underlay MTU minus the encapsulation overhead'),
     }),
     output: Tunnel,
     handle: (lab, i) => lab.tunnels.create(i),

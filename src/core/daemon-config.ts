@@ -10,7 +10,7 @@ import type { FileEntry } from './docker/archive.js';
 import type { ContainerInfo, DockerEngine } from './docker/engine.js';
 import type { Placement } from './engines/placement.js';
 import { conflict, LabError, notFound } from './errors.js';
-import { recordFile } from './nodes.js';
+import { recordFile } from './nodes/records.js';
 import type { DaemonRecord, StoreState } from './store/schema.js';
 import type { Store } from './store/store.js';
 import { connectedSubnets } from './subnets.js';

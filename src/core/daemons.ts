@@ -1,10 +1,13 @@
 import { drivers } from './bgp/index.js';
 import type { ApplyMode, BgpNeighbor, DaemonKind, NeighborStatus, RouteEntry } from './bgp/types.js';
-import { bgpConfig, DaemonConfig } from './daemon-config.js';
-import type { FileEntry } from './docker/archive.js';
+import { bgpConfig, type DaemonConfig } from './daemon-config.js';
 import type { ContainerInfo } from './docker/engine.js';
+import type { ExecOptions, ExecResult } from './docker/exec.js';
 import { conflict, invalid, LabError, notFound } from './errors.js';
-import { type ContainerState, containerState, type InterfaceRequest, NodeBase, NodeService } from './nodes.js';
+import { type DaemonView, daemonKind } from './nodes/kinds/daemon.js';
+import { type NodeDeps, NodeLifecycle } from './nodes/lifecycle.js';
+import { type ContainerState, containerState, type InterfaceRequest } from './nodes/records.js';
+import { reserveInterfaces } from './nodes/reserve.js';
 import type { OpContext } from './progress.js';
 import type { DaemonRecord, StoreState } from './store/schema.js';
 import { connectedSubnets, inSubnet } from './subnets.js';
@@ -19,20 +22,6 @@ export interface DaemonCreateInput {
   interfaces: InterfaceRequest[];
   neighbors?: BgpNeighbor[] | undefined;
   advertise?: string[] | undefined;
-  topology?: string | undefined;
-  engine?: string | undefined;
-}
-
-export interface DaemonView {
-  name: string;
-  kind: DaemonKind;
-  asn: number;
-  router_id: string;
-  interfaces: Array<{ network: string; ip: string }>;
-  neighbors: Array<Omit<BgpNeighbor, 'password'> & { has_password: boolean }>;
-  advertise: string[];
-  state: ContainerState;
-  image?: string | undefined;
   topology?: string | undefined;
   engine?: string | undefined;
 }
@@ -59,45 +48,59 @@ export interface DaemonChange {
   daemon: DaemonView;
 }
 
-/** How long a new or started daemon has to answer before create/start fails. */
-const READY_TIMEOUT_MS = 60_000;
+/** BGP daemons (FRR, GoBGP, ExaBGP) on the shared node lifecycle, with status and live changes of their own. */
+export class Daemons {
+  readonly #nodes: NodeLifecycle<'daemons', DaemonView>;
+  /** brings a daemon's BGP files and running config in line with its record */
+  readonly config: DaemonConfig;
 
-export class Daemons extends NodeService<'daemons', DaemonView> {
-  protected readonly coll = 'daemons';
-  protected readonly role = 'daemon';
-  readonly config = new DaemonConfig(this.placement, this.store);
-
-  protected imageKind(rec: DaemonRecord) {
-    return rec.kind;
+  constructor(private readonly deps: NodeDeps & { config: DaemonConfig }) {
+    this.#nodes = new NodeLifecycle(daemonKind, deps);
+    this.config = deps.config;
   }
 
-  protected files(rec: DaemonRecord, state: StoreState): FileEntry[] {
-    return drivers[rec.kind].render(bgpConfig(rec, state));
+  list(): Promise<DaemonView[]> {
+    return this.#nodes.list();
   }
 
-  protected view(rec: DaemonRecord, state: ContainerState): DaemonView {
-    return {
-      name: rec.name,
-      kind: rec.kind,
-      asn: rec.asn,
-      router_id: rec.router_id,
-      interfaces: rec.interfaces,
-      neighbors: rec.neighbors.map(({ password, ...n }) => ({ ...n, has_password: !!password })),
-      advertise: rec.advertise,
-      state,
-      image: rec.image,
-      topology: rec.topology,
-      ...(rec.engine ? { engine: rec.engine } : {}),
-    };
+  get(name: string): Promise<DaemonView> {
+    return this.#nodes.get(name);
+  }
+
+  delete(name: string): Promise<{ deleted: string; warnings?: string[] }> {
+    return this.#nodes.delete(name);
+  }
+
+  stop(name: string): Promise<DaemonView> {
+    return this.#nodes.stop(name);
+  }
+
+  /** Start the container (waiting until the daemon answers), or recreate it from the store when it is gone. */
+  start(name: string, ctx: OpContext = {}): Promise<DaemonView> {
+    return this.#nodes.start(name, ctx);
+  }
+
+  /** Finish a create killed part way (sync_run). */
+  finishCreate(name: string, ctx: OpContext = {}): Promise<DaemonView> {
+    return this.#nodes.finishCreate(name, ctx);
+  }
+
+  exec(name: string, opts: ExecOptions): Promise<ExecResult> {
+    return this.#nodes.exec(name, opts);
+  }
+
+  /** Make the container of a record already reserved in `state` (topology standup); `wait` for the daemon to answer. */
+  provision(rec: DaemonRecord, state: StoreState, ctx: OpContext = {}, wait = true): Promise<{ id: string; image: string }> {
+    return this.#nodes.provision(rec, state, ctx, wait);
   }
 
   async create(input: DaemonCreateInput, ctx: OpContext = {}): Promise<DaemonView> {
     for (const [i, n] of (input.neighbors ?? []).entries()) refuseUnsupported(input.kind, n, `neighbors.${i}`);
-    return this.createNode(
+    return this.#nodes.create(
       input.name,
-      this.placement.recordName(input.engine),
+      this.deps.placement.recordName(input.engine),
       (s) => {
-        const interfaces = NodeBase.reserveInterfaces(s, input.name, input.interfaces);
+        const interfaces = reserveInterfaces(s, input.name, input.interfaces);
         return {
           name: input.name,
           kind: input.kind,
@@ -115,53 +118,11 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
     );
   }
 
-  /**
-   * A daemon counts as started once it answers its own CLI. One that exits instead (a config it
-   * refuses, a crash loop) fails the create or start, with the last lines it printed.
-   */
-  override async started(rec: DaemonRecord, id: string, ctx: OpContext): Promise<void> {
-    const driver = drivers[rec.kind];
-    const engine = this.engineOf(rec);
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    ctx.progress?.(`waiting for ${rec.kind} in ${rec.name} to answer`);
-    let last = '';
-    let restarts: number | undefined;
-    while (Date.now() < deadline) {
-      if (ctx.signal?.aborted) throw new LabError('TIMEOUT', `cancelled while waiting for '${rec.name}' to start`);
-      const info = await engine.inspectContainer(id);
-      restarts ??= info?.RestartCount ?? 0;
-      if (!info?.State.Running || info.State.Restarting || info.RestartCount > restarts) {
-        const logs = await engine.logTail(id);
-        throw new LabError(
-          'DAEMON_ERROR',
-          `the ${rec.kind} daemon of '${rec.name}' exited right after starting${logs ? `; it said:\n${logs}` : ''}`,
-          {
-            hint: 'nothing was kept; check the configuration values (neighbors, prefixes)',
-          },
-        );
-      }
-      const r = await engine.exec(info, rec.name, { command: driver.neighborsCommand, timeoutS: 10 });
-      if (r.exit_code === 0) {
-        try {
-          driver.parseNeighbors(r.stdout, bgpConfig(rec, await this.store.read()));
-          return;
-        } catch (err) {
-          last = (err as Error).message;
-        }
-      } else last = (r.stderr || r.stdout).trim();
-      await new Promise((res) => setTimeout(res, 250));
-    }
-    throw new LabError(
-      'TIMEOUT',
-      `the ${rec.kind} daemon of '${rec.name}' did not answer within ${READY_TIMEOUT_MS / 1000} s: ${last.slice(0, 300)}`,
-    );
-  }
-
   /** Only the neighbor states, as the daemon reports them (undefined when it does not answer): cheap enough to poll. */
   async neighborStates(name: string): Promise<NeighborStatus[] | undefined> {
-    const state = await this.store.read();
+    const state = await this.deps.store.read();
     const daemon = state.daemons[name];
-    const engine = daemon && this.engineOf(daemon);
+    const engine = daemon && this.deps.placement.node(daemon);
     const info = engine && (await engine.ownedContainer(name, daemon.container_id));
     if (!daemon || !engine || !info?.State.Running || info.State.Restarting) return undefined;
     const driver = drivers[daemon.kind];
@@ -174,10 +135,10 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
   }
 
   async status(name: string): Promise<DaemonStatus> {
-    const state = await this.store.read();
+    const state = await this.deps.store.read();
     const daemon = state.daemons[name];
     if (!daemon) throw notFound('daemon', name);
-    const engine = this.engineOf(daemon);
+    const engine = this.deps.placement.node(daemon);
     await engine.ready();
     const info = await engine.ownedContainer(name, daemon.container_id);
     const cstate = containerState(info);
@@ -206,7 +167,7 @@ export class Daemons extends NodeService<'daemons', DaemonView> {
   ): Promise<DaemonStatus> {
     const cfg = bgpConfig(daemon, state);
     const driver = drivers[daemon.kind];
-    const engine = this.engineOf(daemon);
+    const engine = this.deps.placement.node(daemon);
     const nb = await engine.exec(info, daemon.name, { command: driver.neighborsCommand, timeoutS: 10 });
     if (nb.exit_code !== 0) {
       return { ...base, daemon: 'not_answering', note: `${daemon.kind} did not answer: ${(nb.stderr || nb.stdout).trim().slice(0, 300)}` };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ENGINE_NAME } from './engines/parse.js';
 import { isIpv4, parseCidr, parseSubnet, type Subnet } from './ipam.js';
 import { checkTunnelName } from './tunnels/names.js';
 
@@ -113,3 +114,48 @@ export const TunnelName = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
   .describe('tunnel name, also its interface name in the containers');
+
+/** A neighbor's description: one line of a daemon config file. */
+export const Description = SafeText('description', 80);
+
+/** eBGP multihop: the TTL of the session's packets, for peers not on a shared network. */
+export const Multihop = z.number().int().min(1).max(255);
+
+/**
+ * One BGP neighbor's fields, as daemon_create and daemon_peer_add take them and as a daemon record
+ * rebuilt from a container must have them (rebuild-check.ts): one rule for both.
+ */
+export const NeighborFields = {
+  address: Ipv4.describe("the peer's address"),
+  asn: Asn.describe("the peer's AS number"),
+  password: Password.optional(),
+  description: Description.optional(),
+  multihop: Multihop.optional().describe('eBGP multihop TTL, for peers not on a shared network'),
+  next_hop_self: z.boolean().optional().describe('FRR only: announce routes to this peer with this router as next hop'),
+};
+
+/** A GRE key (32 bits) or a VXLAN VNI, which must also pass vniProblem. */
+export const TunnelKey = z.number().int().min(0).max(4294967295);
+
+/** The outer (underlay) TTL of a tunnel's packets. */
+export const TunnelTtl = z.number().int().min(1).max(255);
+
+/** A tunnel interface's MTU: IPv4's minimum up to a jumbo frame. */
+export const TunnelMtu = z.number().int().min(576).max(9000);
+
+/** A VNI is 24 bits and 0 is reserved; a key that fits GRE may not fit VXLAN. */
+export const VXLAN_VNI_MAX = 16_777_215;
+
+/** Why a VXLAN tunnel cannot have this key, or undefined. */
+export function vniProblem(key: number): string | undefined {
+  return key >= 1 && key <= VXLAN_VNI_MAX ? undefined : `a VXLAN VNI is between 1 and ${VXLAN_VNI_MAX}`;
+}
+
+/** An engine of NSLAB_ENGINES, where a node or network goes (the first engine when absent). */
+export const EngineName = z.string().regex(ENGINE_NAME, 'must be an engine name from NSLAB_ENGINES');
+
+/** An address on a network, or `auto` for the next free one (the lab allocates it). */
+export const AddressOrAuto = z.union([Ipv4, z.literal('auto')]);
+
+/** A host's default route: an address, or the name of a daemon or host on a network it shares. */
+export const HostGateway = z.union([Ipv4, Name], { message: 'must be an IPv4 address or the name of a daemon or host' });

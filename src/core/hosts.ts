@@ -1,7 +1,11 @@
-import type { FileEntry } from './docker/archive.js';
+import type { DockerEngine } from './docker/engine.js';
+import type { ExecOptions, ExecResult } from './docker/exec.js';
 import { invalid } from './errors.js';
-import { contains, isIpv4, parseCidr, parseSubnet } from './ipam.js';
-import { type ContainerState, type InterfaceRequest, NodeBase, NodeService } from './nodes.js';
+import { parseCidr } from './ipam.js';
+import { type HostView, hostKind, resolveGateway } from './nodes/kinds/host.js';
+import { type NodeDeps, NodeLifecycle } from './nodes/lifecycle.js';
+import type { InterfaceRequest } from './nodes/records.js';
+import { reserveInterfaces } from './nodes/reserve.js';
 import type { OpContext } from './progress.js';
 import type { HostRecord, StoreState } from './store/schema.js';
 
@@ -15,61 +19,62 @@ export interface HostCreateInput {
   engine?: string | undefined;
 }
 
-export interface HostView {
-  name: string;
-  interfaces: Array<{ network: string; ip: string }>;
-  gateway?: string | undefined;
-  loopback?: string | undefined;
-  state: ContainerState;
-  image?: string | undefined;
-  topology?: string | undefined;
-  engine?: string | undefined;
-}
+/** Hosts: plain Linux containers to ping and trace from, on the shared node lifecycle. */
+export class Hosts {
+  readonly #nodes: NodeLifecycle<'hosts', HostView>;
 
-/** The default-route address: an IP on one of the host's networks, or a node's address on a shared one. */
-export function resolveGateway(s: StoreState, ifaces: Array<{ network: string; ip: string }>, gateway: string): string {
-  if (isIpv4(gateway)) {
-    const onLink = ifaces.some((i) => {
-      const subnet = parseSubnet(s.networks[i.network]?.subnet ?? '');
-      return typeof subnet !== 'string' && contains(subnet, gateway);
-    });
-    if (!onLink) throw invalid('gateway', `${gateway} is not on any of the host's networks (${ifaces.map((i) => i.network).join(', ')})`);
-    return gateway;
-  }
-  const node = s.daemons[gateway] ?? s.hosts[gateway];
-  if (!node) throw invalid('gateway', `'${gateway}' is neither an IPv4 address nor an existing daemon or host`);
-  const shared = node.interfaces.find((ni) => ifaces.some((hi) => hi.network === ni.network));
-  if (!shared) throw invalid('gateway', `'${gateway}' shares no network with this host`, 'connect them to a common network');
-  return shared.ip;
-}
-
-export class Hosts extends NodeService<'hosts', HostView> {
-  protected readonly coll = 'hosts';
-  protected readonly role = 'host';
-  protected imageKind() {
-    return 'host' as const;
+  constructor(private readonly deps: NodeDeps) {
+    this.#nodes = new NodeLifecycle(hostKind, deps);
   }
 
-  protected files(rec: HostRecord, state: StoreState): FileEntry[] {
-    const files: FileEntry[] = [];
-    if (rec.gateway) files.push({ path: '/etc/nslab/gateway', content: `${resolveGateway(state, rec.interfaces, rec.gateway)}\n` });
-    if (rec.loopback) files.push({ path: '/etc/nslab/loopback', content: `${rec.loopback}\n` });
-    return files;
+  list(): Promise<HostView[]> {
+    return this.#nodes.list();
   }
 
-  protected view(rec: HostRecord, state: ContainerState): HostView {
-    const { name, interfaces, gateway, loopback, image, topology } = rec;
-    return { name, interfaces, gateway, loopback, state, image, topology, ...(rec.engine ? { engine: rec.engine } : {}) };
+  get(name: string): Promise<HostView> {
+    return this.#nodes.get(name);
+  }
+
+  delete(name: string): Promise<{ deleted: string; warnings?: string[] }> {
+    return this.#nodes.delete(name);
+  }
+
+  stop(name: string): Promise<HostView> {
+    return this.#nodes.stop(name);
+  }
+
+  /** Start the container, or recreate it from the store when it is gone. */
+  start(name: string, ctx: OpContext = {}): Promise<HostView> {
+    return this.#nodes.start(name, ctx);
+  }
+
+  /** Finish a create killed part way (sync_run). */
+  finishCreate(name: string, ctx: OpContext = {}): Promise<HostView> {
+    return this.#nodes.finishCreate(name, ctx);
+  }
+
+  exec(name: string, opts: ExecOptions): Promise<ExecResult> {
+    return this.#nodes.exec(name, opts);
+  }
+
+  /** Make the container of a record already reserved in `state` (topology standup). */
+  provision(rec: HostRecord, state: StoreState, ctx: OpContext = {}, wait = true): Promise<{ id: string; image: string }> {
+    return this.#nodes.provision(rec, state, ctx, wait);
+  }
+
+  /** Refuse a name any daemon, host or container already has, on the engine it would go to (or every engine). */
+  refuseTakenName(name: string, engine?: DockerEngine): Promise<void> {
+    return this.deps.containers.refuseTakenName(name, engine);
   }
 
   async create(input: HostCreateInput, ctx: OpContext = {}): Promise<HostView> {
     const loopback = input.loopback === undefined ? undefined : parseCidr(input.loopback);
     if (typeof loopback === 'string') throw invalid('loopback', loopback);
-    return this.createNode(
+    return this.#nodes.create(
       input.name,
-      this.placement.recordName(input.engine),
+      this.deps.placement.recordName(input.engine),
       (s) => {
-        const interfaces = NodeBase.reserveInterfaces(s, input.name, input.interfaces);
+        const interfaces = reserveInterfaces(s, input.name, input.interfaces);
         if (input.gateway) resolveGateway(s, interfaces, input.gateway);
         return {
           name: input.name,

@@ -7,7 +7,6 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { pack } from 'tar-stream';
 import type { DockerEngine } from './docker/engine.js';
-import { LABELS } from './docker/labels.js';
 import { LabError } from './errors.js';
 import type { Progress } from './progress.js';
 
@@ -67,7 +66,7 @@ export class Images {
   }
 
   #exists(ref: string): Promise<boolean> {
-    return exists(this.engine, ref);
+    return this.engine.images.exists(ref);
   }
 
   async baseRef(): Promise<string> {
@@ -106,15 +105,12 @@ export class Images {
   /** The image on engine `to`: streamed from the default engine (docker save | docker load) when missing there. */
   async #copy(kind: ImageKind, to: DockerEngine, progress?: Progress): Promise<string> {
     const ref = await this.ensure(kind, progress);
-    if (await exists(to, ref)) return ref;
+    if (await to.images.exists(ref)) return ref;
     progress?.(`copying image ${ref} to the engine at ${to.host ?? 'the local socket'} (about 3 s per 170 MB)`);
     try {
-      const saved = await this.engine.call(this.engine.api.getImage(ref).get());
-      const loaded = await to.call(to.api.loadImage(saved, { quiet: true }));
-      // The engine reports a load that failed inside the answer stream: read it to the end.
-      const chunks: Buffer[] = [];
-      for await (const c of loaded as AsyncIterable<Buffer>) chunks.push(Buffer.from(c));
-      const said = Buffer.concat(chunks).toString('utf8');
+      const saved = await this.engine.images.save(ref);
+      // The engine reports a load that failed inside its answer, read to the end.
+      const said = await to.images.load(saved, ref);
       if (/"error"/.test(said)) throw new Error(said.slice(0, 300));
     } catch (err) {
       if (err instanceof LabError) throw err;
@@ -122,7 +118,7 @@ export class Images {
         hint: 'check that the engine answers (engine_list) and has room for the image',
       });
     }
-    if (!(await exists(to, ref))) throw new LabError('IMAGE_BUILD_FAILED', `image ${ref} did not arrive on the engine at ${to.host}`);
+    if (!(await to.images.exists(ref))) throw new LabError('IMAGE_BUILD_FAILED', `image ${ref} did not arrive on the engine at ${to.host}`);
     progress?.(`image ${ref} copied`);
     return ref;
   }
@@ -163,35 +159,18 @@ export class Images {
   }
 
   async #build(kind: ImageKind, ref: string, base: string, progress?: Progress): Promise<void> {
-    const stream = await this.engine.call(
-      this.engine.api.buildImage(Readable.from([await buildContext(this.#dirs(kind))]), {
-        t: ref,
-        buildargs: { BASE_IMAGE: base },
-        labels: { [LABELS.image]: kind },
-        rm: true,
-      }),
-    );
+    const context = Readable.from([await buildContext(this.#dirs(kind))]);
     const log: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      this.engine.api.modem.followProgress(
-        stream,
-        (err: Error | null, output: Array<{ error?: string }>) => {
-          const failed = err?.message ?? output?.find((o) => o.error)?.error;
-          if (failed)
-            reject(
-              new LabError('IMAGE_BUILD_FAILED', `building ${ref} failed: ${failed}`, {
-                hint: `last build output:\n${log.slice(-15).join('')}`,
-              }),
-            );
-          else resolve();
-        },
-        (event: { stream?: string }) => {
-          if (!event.stream) return;
-          log.push(event.stream);
-          if (/^Step \d+\/\d+/.test(event.stream)) progress?.(`${kind}: ${event.stream.trim()}`);
-        },
-      );
+    const failed = await this.engine.images.build(context, { tag: ref, kind, buildargs: { BASE_IMAGE: base } }, (event) => {
+      if (!event.stream) return;
+      log.push(event.stream);
+      if (/^Step \d+\/\d+/.test(event.stream)) progress?.(`${kind}: ${event.stream.trim()}`);
     });
+    if (failed) {
+      throw new LabError('IMAGE_BUILD_FAILED', `building ${ref} failed: ${failed}`, {
+        hint: `last build output:\n${log.slice(-15).join('')}`,
+      });
+    }
   }
 
   /** `nslab images build`: build the named kinds (all by default); returns their refs. */
@@ -199,16 +178,6 @@ export class Images {
     const out: Record<string, string> = { base: await this.ensureBase(progress) };
     for (const k of kinds) out[k] = await this.ensure(k, progress);
     return out;
-  }
-}
-
-async function exists(engine: DockerEngine, ref: string): Promise<boolean> {
-  try {
-    await engine.call(engine.api.getImage(ref).inspect());
-    return true;
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return false;
-    throw err;
   }
 }
 

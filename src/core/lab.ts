@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { AuditLog } from './audit.js';
+import { DaemonConfig } from './daemon-config.js';
 import { Daemons } from './daemons.js';
+import { dockerCallLog } from './docker/call-log.js';
 import { DockerEngine } from './docker/engine.js';
 import { EventWatch, type EventWatchOptions } from './docker/events.js';
 import { Placement } from './engines/placement.js';
@@ -9,6 +11,7 @@ import { Engines } from './engines/service.js';
 import { Hosts } from './hosts.js';
 import { Images } from './images.js';
 import { Networks } from './networks.js';
+import { NodeContainers } from './nodes/container.js';
 import { Store } from './store/store.js';
 import { Sync } from './sync.js';
 import { Topologies } from './topology/service.js';
@@ -45,41 +48,57 @@ export interface Lab {
 
 export function createLab(config: Config): Lab {
   const store = new Store(config.dataDir);
-  const engine = new DockerEngine(config.dockerHost, { extra: config.extraLabels, store: '' }, () => store.id());
+  const engine = new DockerEngine(
+    config.dockerHost,
+    { extra: config.extraLabels, store: '' },
+    () => store.id(),
+    dockerCallLog(config.logLevel),
+  );
   const engines = new Engines(config.engines, engine, config.dataDir);
   // Which engine holds each node and network: one object every service shares.
   const placement = new Placement(engines);
   const images = new Images(engine, join(config.rootDir, 'images'));
-  const daemons = new Daemons(placement, store, images, config.nodeLimits);
-  const hosts = new Hosts(placement, store, images, config.nodeLimits);
-  const wiring = new Wiring(placement, store, images);
-  const tunnels = new Tunnels(placement, store);
-  // A daemon's BGP files follow its networks and tunnels; a node's tunnels go with it.
-  wiring.daemonConfig = daemons.config;
-  tunnels.onChange = async (containers) => {
+  // A daemon's BGP files follow its networks and tunnels (wiring, tunnels) and its live changes (daemons).
+  const daemonConfig = new DaemonConfig(placement, store);
+  const tunnels = new Tunnels(placement, store, async (containers) => {
     const state = await store.read();
-    for (const c of containers) if (state.daemons[c]) await daemons.config.refresh(c);
-  };
-  daemons.beforeDelete = (name) => tunnels.removeFor(name);
-  hosts.beforeDelete = (name) => tunnels.removeFor(name);
+    for (const c of containers) if (state.daemons[c]) await daemonConfig.refresh(c);
+  });
+  // Daemons and hosts share how a node's container is made; a node's tunnels go with it.
+  const nodes = { placement, store, containers: new NodeContainers(placement, images, config.nodeLimits), attached: tunnels };
+  const daemons = new Daemons({ ...nodes, config: daemonConfig });
+  const hosts = new Hosts(nodes);
+  const networks = new Networks(placement, store, config.allowExternal);
+  const doctor = new TunnelDoctor(tunnels, config.readOnly);
   const core = {
     config,
     store,
     engine,
     placement,
     images,
-    networks: new Networks(placement, store, config.allowExternal),
+    networks,
     daemons,
     hosts,
-    wiring,
+    wiring: new Wiring(placement, store, daemonConfig),
     tunnels,
-    doctor: new TunnelDoctor(tunnels, config.readOnly),
+    doctor,
     engines,
   };
   const sync = new Sync(core);
   return {
     ...core,
-    topologies: new Topologies(core),
+    topologies: new Topologies({
+      engine,
+      placement,
+      store,
+      networks,
+      daemons,
+      hosts,
+      tunnels,
+      engines,
+      doctor,
+      nodeLimits: config.nodeLimits,
+    }),
     audit: new AuditLog(config.dataDir),
     sync,
     // Every engine's stream: a node removed by hand on any of them is noticed.

@@ -3,7 +3,7 @@ import type { DockerEngine } from './docker/engine.js';
 import { engineMessage, statusOf } from './docker/engine.js';
 import { allowRouted, removeRouted } from './docker/firewall.js';
 import { hostRouteClash } from './docker/host-routes.js';
-import { isManaged, LABELS, ownership, ownershipLabels, recordLabel } from './docker/labels.js';
+import { isManaged, LABELS, ownership, recordLabel } from './docker/labels.js';
 import type { Placement } from './engines/placement.js';
 import { conflict, invalid, LabError, notFound } from './errors.js';
 import {
@@ -67,7 +67,7 @@ async function removeNetwork(engine: DockerEngine, id: string, overlay: boolean)
   const until = Date.now() + 30_000;
   for (;;) {
     try {
-      await engine.call(engine.api.getNetwork(id).remove());
+      await engine.networks.remove(id);
       return;
     } catch (err) {
       if (statusOf(err) === 404) return;
@@ -124,7 +124,7 @@ export class Networks {
 
   /** An overlay needs the engines joined in a swarm; CONFLICT saying how to join them otherwise. */
   async requireSwarm(field = 'scope'): Promise<void> {
-    const info = (await this.engine.call(this.engine.api.info())) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+    const info = await this.engine.system.info();
     if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) {
       throw new LabError(
         'CONFLICT',
@@ -164,9 +164,7 @@ export class Networks {
     const namesOn = (e: DockerEngine) => {
       let p = present.get(e);
       if (!p) {
-        p = e
-          .call(e.api.listNetworks({ filters: { label: [`${LABELS.managed}=true`, `${LABELS.store}=${e.labels.store}`] } }))
-          .then((nets) => new Set(nets.map((n) => n.Name)));
+        p = e.networks.listOwned().then((nets) => new Set(nets.map((n) => n.Name)));
         present.set(e, p);
       }
       return p;
@@ -271,8 +269,8 @@ export class Networks {
     let id: string | undefined;
     const engine = this.placement.network(rec);
     try {
-      const net = await engine.call(
-        engine.api.createNetwork({
+      const made = await engine.networks.create(
+        {
           Name: rec.name,
           Driver: rec.driver,
           Internal: rec.internal,
@@ -286,15 +284,15 @@ export class Networks {
             : rec.driver === 'macvlan'
               ? { parent: rec.parent ?? '' }
               : {},
-          Labels: ownershipLabels(engine.labels, 'network', {
-            [LABELS.topology]: rec.topology,
-            [LABELS.bridge]: rec.bridge,
-            // Addresses in use are rebuilt from the containers' endpoints, not kept here.
-            ...recordLabel(rec, NETWORK_RECORD_OMIT),
-          }),
-        }),
+        },
+        {
+          [LABELS.topology]: rec.topology,
+          [LABELS.bridge]: rec.bridge,
+          // Addresses in use are rebuilt from the containers' endpoints, not kept here.
+          ...recordLabel(rec, NETWORK_RECORD_OMIT),
+        },
       );
-      id = net.id;
+      id = made;
       crashPoint('network.created');
       const warnings: string[] = [];
       if (rec.bridge) {
@@ -303,7 +301,7 @@ export class Networks {
           : `the engine at ${engine.host} is remote: add the forwarding rule there yourself (iptables -I DOCKER-USER -i ${rec.bridge} -o ${rec.bridge} -j ACCEPT) for routed traffic between lab networks`;
         if (w) warnings.push(w);
       }
-      return { id: net.id, warnings };
+      return { id: made, warnings };
     } catch (err) {
       const left = id ? await undo([[`network ${rec.name}`, () => this.unprovision(rec)]]) : [];
       const e =
@@ -348,9 +346,7 @@ export class Networks {
    */
   async refuseClashes(name: string, subnet: Subnet, on?: DockerEngine): Promise<void> {
     const where = this.placement.all().filter((e) => !on || e.engine === on || (this.placement.multi && e.engine === this.engine));
-    const lists = await Promise.all(
-      where.map(async (e) => (await e.engine.call(e.engine.api.listNetworks())).map((n) => ({ ...n, engineName: e.name }))),
-    );
+    const lists = await Promise.all(where.map(async (e) => (await e.engine.networks.list()).map((n) => ({ ...n, engineName: e.name }))));
     const seen = new Set<string>();
     const all = lists.flat().filter((n) => !seen.has(n.Id) && seen.add(n.Id));
     const on_ = (n: { engineName: string }) => (this.placement.multi ? ` on engine '${n.engineName}'` : '');

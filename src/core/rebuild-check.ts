@@ -16,13 +16,28 @@ import { z } from 'zod';
 import { drivers } from './bgp/index.js';
 import { DAEMON_KINDS } from './bgp/types.js';
 import { LABELS } from './docker/labels.js';
-import { ENGINE_NAME } from './engines/parse.js';
 import type { FieldIssue } from './errors.js';
-import { Asn, Cidr, Ipv4, Name, Password, Prefix, SafeText, SubnetCidr, TunnelName, UnicastIpv4 } from './fields.js';
+import {
+  Asn,
+  Cidr,
+  EngineName,
+  HostGateway,
+  Ipv4,
+  Name,
+  NeighborFields,
+  Prefix,
+  SubnetCidr,
+  TunnelKey,
+  TunnelMtu,
+  TunnelName,
+  TunnelTtl,
+  UnicastIpv4,
+  vniProblem,
+} from './fields.js';
 import { checkAddress, innerAddressProblem, parseCidr, parseSubnet, type Subnet } from './ipam.js';
 import { bridgeName } from './networks.js';
-import type { NodeCollection } from './nodes.js';
-import { type DaemonRecord, type HostRecord, type NetworkRecord, TUNNEL_MODES, type TunnelRecord } from './store/schema.js';
+import type { NodeCollection } from './nodes/records.js';
+import { type DaemonRecord, type HostRecord, NetworkRecord, TUNNEL_MODES, type TunnelRecord } from './store/schema.js';
 import { TopologyName } from './topology/spec.js';
 import { issueText } from './validation.js';
 
@@ -30,18 +45,10 @@ export type Checked<T> = { ok: true; rec: T } | { ok: false; problems: FieldIssu
 
 /** Every record the lab writes has its creation time from toISOString(). */
 const CreatedAt = z.iso.datetime({ message: 'must be an ISO time like 2026-01-31T12:00:00.000Z' });
-const EngineField = z.string().regex(ENGINE_NAME, 'must be an engine name (NSLAB_ENGINES)');
 const InterfaceField = z.object({ network: Name, ip: Ipv4 });
 
-/** The neighbor fields of daemon_create / daemon_peer_add (tools/daemons.ts NeighborInput). */
-const NeighborField = z.object({
-  address: Ipv4,
-  asn: Asn,
-  password: Password.optional(),
-  description: SafeText('description', 80).optional(),
-  multihop: z.number().int().min(1).max(255).optional(),
-  next_hop_self: z.boolean().optional(),
-});
+/** The neighbor fields of daemon_create / daemon_peer_add. */
+const NeighborField = z.object(NeighborFields);
 
 const DaemonFields = z.object({
   name: Name,
@@ -52,7 +59,7 @@ const DaemonFields = z.object({
   neighbors: z.array(NeighborField),
   advertise: z.array(Prefix),
   topology: TopologyName.optional(),
-  engine: EngineField.optional(),
+  engine: EngineName.optional(),
   created_at: CreatedAt,
 });
 
@@ -60,10 +67,10 @@ const DaemonFields = z.object({
 const HostFields = z.object({
   name: Name,
   interfaces: z.array(InterfaceField),
-  gateway: z.union([Ipv4, Name], { message: 'must be an IPv4 address or the name of a daemon or host' }).optional(),
+  gateway: HostGateway.optional(),
   loopback: Cidr.optional(),
   topology: TopologyName.optional(),
-  engine: EngineField.optional(),
+  engine: EngineName.optional(),
   created_at: CreatedAt,
 });
 
@@ -71,8 +78,8 @@ const NetworkFields = z.object({
   name: Name,
   subnet: SubnetCidr,
   gateway: Ipv4,
-  driver: z.enum(['bridge', 'macvlan', 'overlay']),
-  engine: EngineField.optional(),
+  driver: NetworkRecord.shape.driver,
+  engine: EngineName.optional(),
   parent: z.string().optional(),
   internal: z.boolean(),
   bridge: z.string().optional(),
@@ -89,9 +96,9 @@ const TunnelFields = z.object({
   underlay: Name,
   a: LabEnd,
   b: z.unknown(),
-  key: z.number().int().min(0).max(4294967295).optional(),
-  ttl: z.number().int().min(1).max(255),
-  mtu: z.number().int().min(576).max(9000),
+  key: TunnelKey.optional(),
+  ttl: TunnelTtl,
+  mtu: TunnelMtu,
   topology: TopologyName.optional(),
   created_at: CreatedAt,
 });
@@ -307,9 +314,9 @@ export function checkTunnel(raw: unknown, where: { file: string; container: stri
     if (rec.a.tunnel_ip.split('/')[0] === rec.b.tunnel_ip.split('/')[0])
       problems.push(issue('b.tunnel_ip', 'both ends have the same inner address'));
   }
-  if (rec.mode === 'vxlan' && (rec.key === undefined || rec.key === 0 || rec.key > 16_777_215)) {
-    problems.push(issue('key', 'a VXLAN VNI is between 1 and 16777215'));
-  }
+  // A VXLAN record must carry its VNI: tunnel_create allocated one.
+  const vni = rec.mode === 'vxlan' ? vniProblem(rec.key ?? 0) : undefined;
+  if (vni) problems.push(issue('key', vni));
   return result(rec, problems);
 }
 

@@ -21,13 +21,13 @@
  * Topology definitions are not in labels and are not rebuilt: their nodes, networks and tunnels
  * come back with their `topology` field, and sync_run names the topologies whose file is gone.
  */
-import type Docker from 'dockerode';
+import type { ContainerSummary, NetworkInfo } from './docker/engine.js';
 import { LABELS } from './docker/labels.js';
 import type { Placement } from './engines/placement.js';
 import type { FieldIssue } from './errors.js';
 import { checkAddress, parseSubnet, swarmRange } from './ipam.js';
-import type { NodeCollection } from './nodes.js';
-import { RECORD_FILE } from './nodes.js';
+import type { NodeCollection } from './nodes/records.js';
+import { RECORD_FILE } from './nodes/records.js';
 import { checkNetwork, checkNode, checkTunnel, type EngineNames } from './rebuild-check.js';
 import type { DaemonRecord, HostRecord, NetworkRecord, StoreState, TunnelRecord } from './store/schema.js';
 import { endsOf, recordOfBatch, TUNNEL_DIR, tunnelFile } from './tunnels/render.js';
@@ -59,7 +59,7 @@ export interface Rebuildable {
   refused: RefusedRecord[];
 }
 
-const nameOf = (c: Docker.ContainerInfo) => (c.Names[0] ?? '').replace(/^\//, '');
+const nameOf = (c: ContainerSummary) => (c.Names[0] ?? '').replace(/^\//, '');
 const has = (map: Record<string, unknown>, key: string) => Object.hasOwn(map, key);
 
 function parseJson(text: string | undefined): unknown {
@@ -84,7 +84,7 @@ interface TunnelCopy {
 export async function findRebuildable(
   placement: Placement,
   state: StoreState,
-  owned: { containers: Docker.ContainerInfo[]; networks: Docker.NetworkInspectInfo[]; engineOf: Map<string, string> },
+  owned: { containers: ContainerSummary[]; networks: NetworkInfo[]; engineOf: Map<string, string> },
   policy: { allowExternal: boolean },
 ): Promise<Rebuildable> {
   const engines: EngineNames = { names: placement.names, default: placement.defaultName };
@@ -190,7 +190,7 @@ export async function findRebuildable(
 }
 
 /** What Docker says about a network, and whether it is on the engine its record names. */
-async function networkSeen(placement: Placement, n: Docker.NetworkInspectInfo, label: unknown) {
+async function networkSeen(placement: Placement, n: NetworkInfo, label: unknown) {
   const claimed = (label ?? {}) as { engine?: unknown; driver?: unknown };
   let engine: string | undefined;
   if (claimed.driver === 'overlay') engine = placement.defaultName;
@@ -229,7 +229,7 @@ async function checkTunnelCopies(
   copies: TunnelCopy[],
   ctx: {
     placement: Placement;
-    owned: { containers: Docker.ContainerInfo[]; engineOf: Map<string, string> };
+    owned: { containers: ContainerSummary[]; engineOf: Map<string, string> };
     labNets: Set<string>;
     known: Set<string>;
     refusedNodes: Set<string>;

@@ -4,18 +4,16 @@
  */
 import { engineMessage } from './docker/client.js';
 import { LabError } from './errors.js';
+import { undoSteps } from './steps/run.js';
 
-/** Run each undo step; return what failed, as "what: why". */
+/**
+ * Run each undo, in the order given, through the step executor's undo (one way to undo, one way
+ * to report what was left); return what failed, as "what: why".
+ */
 export async function undo(steps: Array<[what: string, fn: () => Promise<unknown>]>): Promise<string[]> {
-  const left: string[] = [];
-  for (const [what, fn] of steps) {
-    try {
-      await fn();
-    } catch (err) {
-      left.push(`${what}: ${err instanceof LabError ? err.message : engineMessage(err)}`);
-    }
-  }
-  return left;
+  // undoSteps undoes the last of its list first: reversed, the undos run in the order given.
+  const list = steps.map(([describe, fn]) => ({ describe, apply: async () => {}, undo: async () => void (await fn()) })).reverse();
+  return (await undoSteps(list)).leftovers;
 }
 
 /** The error to throw after a rollback: the original, plus what the rollback left behind. */

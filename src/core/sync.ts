@@ -19,6 +19,7 @@ import type { OpContext } from './progress.js';
 import { applyRebuild, findRebuildable, type Rebuildable } from './rebuild.js';
 import { printable, problemText } from './rebuild-check.js';
 import { keepRoutes } from './routes-keep.js';
+import { runSteps, type Step } from './steps/run.js';
 import type { NetworkRecord, Pending } from './store/schema.js';
 import type { Store } from './store/store.js';
 import { endsOf } from './tunnels/render.js';
@@ -320,21 +321,24 @@ export class Sync {
     const { placement, store } = this.deps;
     const netLabels = new Map(owned.networks.map((n) => [n.Name, n.Labels?.[LABELS.bridge]]));
     const orphans = new Map(owned.containers.map((c) => [(c.Names[0] ?? '').replace(/^\//, ''), c]));
+    // Each repair is a step, tried in order whatever the others did; nothing is undone (a repair
+    // that fails leaves things no worse), and each item says whether its repair worked.
+    const steps: Array<Step & { drift: Drift }> = [];
     let done = 0;
-    const attempt = async (d: Drift, fn: () => Promise<unknown>) => {
-      ctx.progress?.(`${d.repair}: ${d.name}`, 0.2 + (0.8 * done++) / drift.length);
-      try {
-        await fn();
-        d.repaired = true;
-      } catch (err) {
-        d.repaired = false;
-        d.error = err instanceof LabError ? err.message : String(err);
-      }
+    const attempt = (d: Drift, fn: () => Promise<unknown>): void => {
+      steps.push({
+        drift: d,
+        describe: `${d.repair}: ${d.name}`,
+        async apply() {
+          ctx.progress?.(`${d.repair}: ${d.name}`, 0.2 + (0.8 * done++) / drift.length);
+          await fn();
+        },
+      });
     };
     for (const d of drift) {
       switch (d.kind) {
         case 'missing_network':
-          await attempt(d, async () => {
+          attempt(d, async () => {
             const rec = networks[d.name];
             if (!rec) return;
             const { id } = await this.deps.networks.provision(rec);
@@ -349,23 +353,21 @@ export class Sync {
               const info = await on.ownedContainer(owner);
               // As network_connect does: Docker collides with routes the lab gave the container.
               if (info) {
-                await keepRoutes(on, info, owner, rec.subnet, () =>
-                  on.call(on.api.getNetwork(id).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: { IPv4Address: ip } } })),
-                );
+                await keepRoutes(on, info, owner, rec.subnet, () => on.networks.connect(id, info.Id, ip));
               }
             }
           });
           break;
         case 'missing_container':
         case 'stopped_container':
-          await attempt(d, async () => {
+          attempt(d, async () => {
             const s = await store.read();
             if (s.daemons[d.name]) await this.deps.daemons.start(d.name, ctx);
             else await this.deps.hosts.start(d.name, ctx);
           });
           break;
         case 'recreated_container':
-          await attempt(d, async () => {
+          attempt(d, async () => {
             const rec = (await store.read()).daemons[d.name] ?? (await store.read()).hosts[d.name];
             const info = await placement.node(rec ?? {}).ownedContainer(d.name);
             await store.update((s) => {
@@ -375,32 +377,32 @@ export class Sync {
           });
           break;
         case 'orphan_container':
-          await attempt(d, () => {
+          attempt(d, () => {
             const c = orphans.get(d.name);
             return placement.of(c && owned.engineOf.get(c.Id)).removeContainer(d.name);
           });
           break;
         case 'orphan_network':
-          await attempt(d, () => this.deps.networks.unprovision({ name: d.name, bridge: netLabels.get(d.name) } as NetworkRecord));
+          attempt(d, () => this.deps.networks.unprovision({ name: d.name, bridge: netLabels.get(d.name) } as NetworkRecord));
           break;
         case 'missing_rule':
-          await attempt(d, async () => {
+          attempt(d, async () => {
             const w = await allowRouted(d.name);
             if (w) throw new Error(w);
           });
           break;
         case 'stale_rule':
-          await attempt(d, () => removeRoutedMany([d.name]));
+          attempt(d, () => removeRoutedMany([d.name]));
           break;
         case 'unfinished_create':
-          await attempt(d, () =>
+          attempt(d, () =>
             d.object === 'network'
               ? this.deps.networks.finishCreate(d.name)
               : (d.object === 'daemon' ? this.deps.daemons : this.deps.hosts).finishCreate(d.name, ctx),
           );
           break;
         case 'unfinished_delete':
-          await attempt(d, () =>
+          attempt(d, () =>
             d.object === 'network'
               ? this.deps.networks.delete(d.name)
               : (d.object === 'daemon' ? this.deps.daemons : this.deps.hosts).delete(d.name),
@@ -412,6 +414,12 @@ export class Sync {
         case 'unknown_address':
           break;
       }
+    }
+    const run = await runSteps([{ steps, concurrency: 1, keepGoing: true, say: () => undefined }], { rollback: false });
+    for (const s of run.applied) s.drift.repaired = true;
+    for (const f of run.failures) {
+      f.step.drift.repaired = false;
+      f.step.drift.error = f.error instanceof LabError ? f.error.message : String(f.error);
     }
   }
 

@@ -1,10 +1,13 @@
 import type { ChangeOutcome, DaemonConfig } from './daemon-config.js';
 import { engineMessage, statusOf } from './docker/engine.js';
+import type { Placement } from './engines/placement.js';
 import { conflict, LabError, notFound } from './errors.js';
 import { Networks } from './networks.js';
-import { NodeBase, type NodeCollection, refuseEngineSplit } from './nodes.js';
+import type { NodeCollection } from './nodes/records.js';
+import { refuseEngineSplit } from './nodes/reserve.js';
 import { keepRoutes } from './routes-keep.js';
 import type { StoreState } from './store/schema.js';
+import type { Store } from './store/store.js';
 import { connectedSubnets, inSubnet } from './subnets.js';
 
 export interface ConnectInput {
@@ -51,13 +54,18 @@ function collectionOf(s: StoreState, name: string): NodeCollection {
 }
 
 /** Attaching lab containers to lab networks after creation, with addresses kept in the store. */
-export class Wiring extends NodeBase {
-  /** Set by the lab: brings a daemon's BGP files in line with its record after a change. */
-  daemonConfig?: DaemonConfig;
+export class Wiring {
+  constructor(
+    /** which engine each node and network is on */
+    private readonly placement: Placement,
+    private readonly store: Store,
+    /** brings a daemon's BGP files in line with its record after a change */
+    private readonly daemonConfig: Pick<DaemonConfig, 'refresh'>,
+  ) {}
 
   /** The daemon's BGP files follow; a daemon that cannot take them now is a warning, not a failed call (the wiring is done). */
   async #follow(coll: NodeCollection, name: string, warnings: string[]): Promise<ChangeOutcome | undefined> {
-    if (coll !== 'daemons' || !this.daemonConfig) return undefined;
+    if (coll !== 'daemons') return undefined;
     try {
       return await this.daemonConfig.refresh(name);
     } catch (err) {
@@ -86,7 +94,7 @@ export class Wiring extends NodeBase {
       }
       const ip = Networks.reserve(s, '', input.network, input.container, input.ip);
       rec?.interfaces.push({ network: input.network, ip });
-      return { coll, ip, engine: this.engineOf(rec ?? {}), net: structuredClone(net) };
+      return { coll, ip, engine: this.placement.node(rec ?? {}), net: structuredClone(net) };
     });
     const warnings: string[] = [];
     try {
@@ -95,9 +103,7 @@ export class Wiring extends NodeBase {
         // An overlay is looked up through the manager; the node's engine attaches to its id.
         const found = await this.placement.network(net).ownedNetwork(input.network, net.id);
         // Docker collides with routes the lab gave the container (its gateway, learned routes): see routes-keep.ts.
-        const kept = await keepRoutes(engine, info, input.container, net.subnet, () =>
-          engine.call(engine.api.getNetwork(found.Id).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: { IPv4Address: ip } } })),
-        );
+        const kept = await keepRoutes(engine, info, input.container, net.subnet, () => engine.networks.connect(found.Id, info.Id, ip));
         warnings.push(...kept.warnings);
       }
     } catch (err) {
@@ -152,16 +158,14 @@ export class Wiring extends NodeBase {
       rec.interfaces = rec.interfaces.filter((i) => i.network !== input.network);
       Networks.release(s, input.container, input.network);
       const net = s.networks[input.network];
-      return { coll, ip: iface.ip, stranded, engine: this.engineOf(rec), net: net && structuredClone(net) };
+      return { coll, ip: iface.ip, stranded, engine: this.placement.node(rec), net: net && structuredClone(net) };
     });
     const routeWarnings: string[] = [];
     try {
       const info = await engine.ownedContainer(input.container);
       const found = await (net ? this.placement.network(net) : engine).inspectNetwork(input.network);
       if (info && found) {
-        const kept = await keepRoutes(engine, info, input.container, undefined, () =>
-          engine.call(engine.api.getNetwork(found.Id).disconnect({ Container: info.Id, Force: true })),
-        );
+        const kept = await keepRoutes(engine, info, input.container, undefined, () => engine.networks.disconnect(found.Id, info.Id));
         routeWarnings.push(...kept.warnings);
       }
     } catch (err) {

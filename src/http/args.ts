@@ -1,40 +1,26 @@
-import { z } from 'zod';
 import type { AnyTool } from '../../tools/define.js';
+import { inputJsonSchema, type JsonSchema } from '../../tools/json-schema.js';
 import { bareMap, ownValue } from '../core/keys.js';
+import { booleanOf, numberOf } from '../core/text.js';
 import { invalidInput } from '../core/validation.js';
 import type { Route } from './routes.js';
 
-type Property = { type?: string | string[]; items?: Property };
-
-/** The JSON types of a tool's input fields, read once from its zod schema. */
-const shapes = new WeakMap<AnyTool, Record<string, Property>>();
-function propertiesOf(tool: AnyTool): Record<string, Property> {
-  let props = shapes.get(tool);
-  if (!props) {
-    const schema = z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, Property> };
-    props = schema.properties ?? {};
-    shapes.set(tool, props);
-  }
-  return props;
-}
-
-const typeOf = (p: Property | undefined): string | undefined => (Array.isArray(p?.type) ? p.type[0] : p?.type);
+const typeOf = (p: JsonSchema | undefined): string | undefined => (Array.isArray(p?.type) ? p.type[0] : p?.type);
 
 /**
- * A query string value as the field's type: "3" for a number, "true"/"false" (or a bare `?force`)
- * for a boolean. Anything else stays a string, so that the tool's schema names the field it fails.
+ * A query string value as the field's type, read as every front end reads text (src/core/text.ts):
+ * "3" for a number, the yes/no words for a boolean, or a bare `?force`, which a query string means as "on".
+ * Anything else stays a string, so that the tool's schema names the field it fails.
  */
 function coerce(raw: string, type: string | undefined): unknown {
-  if ((type === 'integer' || type === 'number') && /^-?\d+(\.\d+)?$/.test(raw.trim())) return Number(raw);
-  if (type === 'boolean') {
-    if (raw === '' || raw === 'true' || raw === '1') return true;
-    if (raw === 'false' || raw === '0') return false;
-  }
+  if (type === 'integer' || type === 'number') return numberOf(raw) ?? raw;
+  if (type === 'boolean') return raw === '' ? true : (booleanOf(raw) ?? raw);
   return raw;
 }
 
 function fromQuery(tool: AnyTool, query: URLSearchParams): Record<string, unknown> {
-  const props = propertiesOf(tool);
+  // The field types from the tool's one JSON Schema (derived once per tool, shared with MCP and Slack).
+  const props = inputJsonSchema(tool).properties ?? {};
   const out = bareMap<unknown>();
   for (const key of new Set(query.keys())) {
     const values = query.getAll(key);

@@ -155,7 +155,7 @@ async function health(lab: Lab, res: ServerResponse, mcp: McpSessions): Promise<
   const started = Date.now();
   let docker = 'ok';
   try {
-    await withTimeout(lab.engine.api.ping(), 3000, 'the Docker engine');
+    await withTimeout(lab.engine.system.ping(), 3000, 'the Docker engine');
   } catch {
     docker = 'unreachable';
   }

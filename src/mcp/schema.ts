@@ -1,18 +1,7 @@
-import { z } from 'zod';
 import type { AnyTool } from '../../tools/index.js';
 
-type JsonSchema = { type: 'object'; [k: string]: unknown };
-
-/** JSON Schema of a tool's input: what a caller may send (strict objects keep additionalProperties false). */
-export function inputJsonSchema(tool: AnyTool): JsonSchema {
-  const { $schema: _drop, ...schema } = z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
-  return schema;
-}
-
-export function outputJsonSchema(tool: AnyTool): JsonSchema {
-  const { $schema: _drop, ...schema } = z.toJSONSchema(tool.output, { io: 'output', unrepresentable: 'any' }) as JsonSchema;
-  return schema;
-}
+/** tools/list shows the catalogue's one JSON Schema per tool, the same that Slack and REST read. */
+export { inputJsonSchema, outputJsonSchema } from '../../tools/json-schema.js';
 
 /** The four MCP annotations, from the declaration. Lab operations never reach the open world. */
 export function annotations(tool: AnyTool) {

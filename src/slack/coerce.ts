@@ -1,41 +1,21 @@
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
-import type { AnyTool } from '../../tools/index.js';
-import { bareMap, isUnsafeKey, ownValue } from '../core/keys.js';
-import { words } from './tokens.js';
-
 /**
  * key=value text becomes the types the tool's own schema asks for, read from the schema (as JSON
  * Schema, which zod derives): numbers, booleans, lists `a,b`, objects `core:10.1.0.5` (values in
  * the order the schema declares its fields), JSON or YAML. What cannot be read is passed on as
  * written, so that the tool's zod schema refuses it with the same words as on MCP.
  */
-export interface JsonSchema {
-  type?: string | string[];
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  items?: JsonSchema;
-  anyOf?: JsonSchema[];
-  enum?: unknown[];
-  const?: unknown;
-  additionalProperties?: boolean | JsonSchema;
-  description?: string;
-  minimum?: number;
-  maximum?: number;
-}
+import { parse as parseYaml } from 'yaml';
+import type { AnyTool } from '../../tools/index.js';
+import { inputJsonSchema, type JsonSchema, outputJsonSchema } from '../../tools/json-schema.js';
+import { bareMap, isUnsafeKey, ownValue } from '../core/keys.js';
+import { booleanOf, numberOf } from '../core/text.js';
+import { words } from './tokens.js';
 
-const cache = new WeakMap<AnyTool, { input: JsonSchema; output: JsonSchema }>();
+export type { JsonSchema };
 
+/** The tool's one JSON Schema (tools/json-schema.ts, cached there), as the grammar, help and replies read it. */
 export function schemaOf(tool: AnyTool): { input: JsonSchema; output: JsonSchema } {
-  let s = cache.get(tool);
-  if (!s) {
-    s = {
-      input: z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' }) as JsonSchema,
-      output: z.toJSONSchema(tool.output, { io: 'output', unrepresentable: 'any' }) as JsonSchema,
-    };
-    cache.set(tool, s);
-  }
-  return s;
+  return { input: inputJsonSchema(tool), output: outputJsonSchema(tool) };
 }
 
 /** A value that could not be read at all (broken JSON): the field and why. */
@@ -61,13 +41,8 @@ export function coerce(
   if (schema.anyOf) return coerceUnion(value, schema.anyOf, path, opts);
   if (t.includes('string') || t.length === 0) return value;
   if (opts.block || /^\s*[[{]/.test(value)) return structured(value, path);
-  if (t.includes('integer') || t.includes('number')) return /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
-  if (t.includes('boolean')) {
-    const v = value.toLowerCase();
-    if (['true', 'yes', '1', 'on'].includes(v)) return true;
-    if (['false', 'no', '0', 'off'].includes(v)) return false;
-    return value;
-  }
+  if (t.includes('integer') || t.includes('number')) return numberOf(value) ?? value;
+  if (t.includes('boolean')) return booleanOf(value) ?? value;
   if (t.includes('array')) {
     const item = schema.items;
     // argv given as one quoted string: split it the way the words of the command are split

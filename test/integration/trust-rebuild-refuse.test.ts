@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { LABELS, MAX_RECORD_LABEL } from '../../src/core/docker/labels.js';
 import { createLab, type Lab } from '../../src/core/lab.js';
 import { bridgeName } from '../../src/core/networks.js';
-import { RECORD_FILE } from '../../src/core/nodes.js';
+import { RECORD_FILE } from '../../src/core/nodes/records.js';
 import { RECORD_LINE, tunnelFile } from '../../src/core/tunnels/render.js';
 import { call, owner, root, sweep, TEST_LABEL, testLab } from '../helpers/docker.js';
 

@@ -1,25 +1,38 @@
-import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
-import pLimit from 'p-limit';
-import { extract } from 'tar-stream';
 import { LabError } from '../errors.js';
-import { type FileEntry, tarFiles } from './archive.js';
-import { dockerOptions, engineMessage, isConnectionError, statusOf, unreachable } from './client.js';
-import { type ExecOptions, type ExecResult, execInContainer } from './exec.js';
-import { LABELS, type LabelContext, type Ownership, ownership } from './labels.js';
+import type { FileEntry } from './archive.js';
+import { dockerOptions, engineMessage, statusOf, unreachable } from './client.js';
+import { type ContainerInfo, type ContainerSummary, ContainersClient } from './containers-client.js';
+import { type CallLog, type Dial, runCall } from './dial.js';
+import type { ExecOptions, ExecResult } from './exec.js';
+import { ExecClient } from './exec-client.js';
+import { ImagesClient } from './images-client.js';
+import { type LabelContext, notOurs, type Ownership } from './labels.js';
+import { type NetworkInfo, NetworksClient } from './networks-client.js';
+import { SwarmClient } from './swarm-client.js';
+import { SystemClient } from './system-client.js';
 
-export type ContainerInfo = Docker.ContainerInspectInfo;
-export type NetworkInfo = Docker.NetworkInspectInfo;
+export type { ContainerInfo, ContainerSummary } from './containers-client.js';
+export type { NetworkInfo } from './networks-client.js';
 
 /**
- * Thin layer over dockerode: turns "no engine" into one clear error, and makes the ownership rule
- * structural: the mutating helpers here refuse objects that do not carry the lab's labels.
+ * One Docker engine, closed: a client per concern (containers, networks, images, exec, swarm,
+ * system), all reaching the engine through one dial, so every call has the same error mapping
+ * (an engine that does not answer is DOCKER_UNAVAILABLE, naming it) and is logged with its
+ * object's id, and every object made carries this store's labels. Nothing outside this folder
+ * sees dockerode. The helpers below are the calls most services make, with the ownership rule:
+ * they refuse objects that do not carry the lab's labels.
  */
 export class DockerEngine {
-  readonly api: Docker;
+  readonly #api: Docker;
+  readonly containers: ContainersClient;
+  readonly networks: NetworksClient;
+  readonly images: ImagesClient;
+  readonly execs: ExecClient;
+  readonly swarm: SwarmClient;
+  readonly system: SystemClient;
   #ready: Promise<void> | undefined;
-  readonly #execs = pLimit(16);
+  #owner: Promise<LabelContext> | undefined;
   /** ids of objects this process is removing or stopping, and since when (see acting) */
   readonly #acting = new Map<string, number>();
   /** Its name in NSLAB_ENGINES when there are several (set by Engines), for errors the user reads. */
@@ -28,10 +41,24 @@ export class DockerEngine {
   constructor(
     readonly host: string | undefined,
     readonly labels: LabelContext,
-    /** the id of the store this engine works for (read once, by ready) */
+    /** the id of the store this engine works for (read once, by the first call that needs it) */
     private readonly storeId: () => Promise<string> = async () => labels.store,
+    /** hears of every call (debug log) */
+    readonly log?: CallLog,
   ) {
-    this.api = new Docker(dockerOptions(host));
+    this.#api = new Docker(dockerOptions(host));
+    const dial: Dial = {
+      api: this.#api,
+      run: (op, id, fn) => runCall(this, this.#api, op, id, fn),
+      owner: () => this.owner(),
+      act: (id) => this.act(id),
+    };
+    this.containers = new ContainersClient(dial);
+    this.networks = new NetworksClient(dial);
+    this.images = new ImagesClient(dial);
+    this.execs = new ExecClient(dial);
+    this.swarm = new SwarmClient(dial);
+    this.system = new SystemClient(dial);
   }
 
   /** The engine runs on this machine, so its bridges' firewall is this machine's firewall. */
@@ -39,15 +66,14 @@ export class DockerEngine {
     return !this.host || this.host.startsWith('unix://');
   }
 
-  /** Ping once per process (again after a failure). */
+  /** Ping once per process (again after a failure), and know the store's id. */
   ready(): Promise<void> {
     this.#ready ??= Promise.all([
-      this.api.ping().catch((err) => {
-        throw unreachable(this.host, err, this.name);
+      this.system.ping().catch((err: unknown) => {
+        // Any failed ping, not only a refused connection, means this engine cannot be used.
+        throw err instanceof LabError ? err : unreachable(this.host, err, this.name);
       }),
-      this.storeId().then((id) => {
-        this.labels.store = id;
-      }),
+      this.owner(),
     ]).then(
       () => undefined,
       (err) => {
@@ -58,103 +84,65 @@ export class DockerEngine {
     return this.#ready;
   }
 
-  /** Await a Docker call, translating connection failures. */
-  async call<T>(p: Promise<T>): Promise<T> {
-    try {
-      return await p;
-    } catch (err) {
-      if (isConnectionError(err)) throw unreachable(this.host, err, this.name);
-      throw err;
-    }
-  }
-
   /**
-   * The container with exactly this name or full id. Docker resolves an unknown name as an id
-   * prefix, so a lookup of node 'abc1' whose container is gone would otherwise return someone
-   * else's container whose id starts with abc1: the answer must carry the name (or id) asked for.
+   * This store's labels, its id read once (again after a failure). Every client awaits it before
+   * it makes or lists objects: the ownership rule does not depend on someone calling ready().
    */
-  async inspectContainer(nameOrId: string): Promise<ContainerInfo | undefined> {
-    try {
-      const info = await this.call(this.api.getContainer(nameOrId).inspect());
-      return info.Id === nameOrId || info.Name === `/${nameOrId}` ? info : undefined;
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined;
-      throw err;
-    }
+  owner(): Promise<LabelContext> {
+    this.#owner ??= this.storeId().then(
+      (id) => {
+        this.labels.store = id;
+        return this.labels;
+      },
+      (err) => {
+        this.#owner = undefined;
+        throw err;
+      },
+    );
+    return this.#owner;
   }
 
-  /** The network with exactly this name or full id (not an id prefix; see inspectContainer). */
-  async inspectNetwork(nameOrId: string): Promise<NetworkInfo | undefined> {
-    try {
-      const info = await this.call(this.api.getNetwork(nameOrId).inspect());
-      return info.Id === nameOrId || info.Name === nameOrId ? info : undefined;
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined;
-      throw err;
-    }
+  /** The container with exactly this name or full id, never an id prefix (ContainersClient.inspect). */
+  inspectContainer(nameOrId: string): Promise<ContainerInfo | undefined> {
+    return this.containers.inspect(nameOrId);
   }
 
-  /**
-   * A node's container: by the id the store recorded when it still carries the node's name,
-   * else by the name (a container recreated outside the lab); never an id prefix.
-   */
-  async findContainer(name: string, storedId?: string): Promise<ContainerInfo | undefined> {
-    if (storedId) {
-      const byId = await this.inspectContainer(storedId);
-      if (byId?.Name === `/${name}`) return byId;
-    }
-    return this.inspectContainer(name);
+  /** The network with exactly this name or full id (not an id prefix). */
+  inspectNetwork(nameOrId: string): Promise<NetworkInfo | undefined> {
+    return this.networks.inspect(nameOrId);
   }
 
   /** The container by that name (or its recorded id) and whose it is; undefined when there is none. */
-  async classifyContainer(name: string, storedId?: string): Promise<{ info: ContainerInfo; owner: Ownership } | undefined> {
-    const info = await this.findContainer(name, storedId);
-    return info && { info, owner: ownership(info.Config.Labels, this.labels) };
+  classifyContainer(name: string, storedId?: string): Promise<{ info: ContainerInfo; owner: Ownership } | undefined> {
+    return this.containers.classify(name, storedId);
   }
 
   /** A container this store owns, or undefined if absent; throws if one by that name is not ours. */
   async ownedContainer(name: string, storedId?: string): Promise<ContainerInfo | undefined> {
-    const found = await this.classifyContainer(name, storedId);
+    const found = await this.containers.classify(name, storedId);
     if (!found) return undefined;
     if (found.owner !== 'ours') throw notOurs('container', name, found.owner);
     return found.info;
   }
 
   /** A lab network of this store, by its recorded id (if it still has the name) or by name; throws NOT_FOUND or CONFLICT otherwise. */
-  async ownedNetwork(name: string, storedId?: string): Promise<NetworkInfo> {
-    const byId = storedId ? await this.inspectNetwork(storedId) : undefined;
-    const info = byId?.Name === name ? byId : await this.inspectNetwork(name);
-    if (!info) {
-      throw new LabError('NOT_FOUND', `Docker network '${name}' is gone`, {
-        hint: 'it was removed outside netstream-lab; delete and create the lab network again (network_delete, network_create)',
-      });
-    }
-    const owner = ownership(info.Labels, this.labels);
-    if (owner !== 'ours') throw notOurs('network', name, owner);
-    return info;
+  ownedNetwork(name: string, storedId?: string): Promise<NetworkInfo> {
+    return this.networks.owned(name, storedId);
   }
 
   /**
    * Every container and network of this store, in one query each (sync, teardown): labelled as
    * managed, with this store's label, optionally one topology's.
    */
-  async listOwned(topology?: string): Promise<{ containers: Docker.ContainerInfo[]; networks: Docker.NetworkInspectInfo[] }> {
-    const label = [
-      `${LABELS.managed}=true`,
-      `${LABELS.store}=${this.labels.store}`,
-      ...(topology ? [`${LABELS.topology}=${topology}`] : []),
-    ];
-    const [containers, networks] = await Promise.all([
-      this.call(this.api.listContainers({ all: true, filters: { label } })),
-      this.call(this.api.listNetworks({ filters: { label } })),
-    ]);
+  async listOwned(topology?: string): Promise<{ containers: ContainerSummary[]; networks: NetworkInfo[] }> {
+    const [containers, networks] = await Promise.all([this.containers.listOwned(topology), this.networks.listOwned(topology)]);
     return { containers, networks };
   }
 
   async removeContainer(name: string): Promise<void> {
     const info = await this.ownedContainer(name);
     if (!info) return;
-    await this.removeContainerId(info.Id);
+    await this.containers.remove(info.Id);
   }
 
   /** Mark an object this process is about to remove or stop, so its events read as the lab's own. */
@@ -171,120 +159,41 @@ export class DockerEngine {
   }
 
   /** Remove by id a container this process has just made (rollback). */
-  async removeContainerId(id: string): Promise<void> {
-    this.act(id);
-    try {
-      await this.call(this.api.getContainer(id).remove({ force: true, v: true }));
-    } catch (err) {
-      if (statusOf(err) !== 404) throw err;
-    }
+  removeContainerId(id: string): Promise<void> {
+    return this.containers.remove(id);
   }
 
-  async startContainer(id: string): Promise<void> {
-    try {
-      await this.call(this.api.getContainer(id).start());
-    } catch (err) {
-      if (statusOf(err) !== 304) throw err; // already running
-    }
+  startContainer(id: string): Promise<void> {
+    return this.containers.start(id);
   }
 
-  async stopContainer(id: string, timeoutS = 5): Promise<void> {
-    this.act(id);
-    try {
-      await this.call(this.api.getContainer(id).stop({ t: timeoutS }));
-    } catch (err) {
-      if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err; // already stopped / gone
-    }
+  stopContainer(id: string, timeoutS = 5): Promise<void> {
+    return this.containers.stop(id, timeoutS);
   }
 
-  async putFiles(id: string, files: FileEntry[]): Promise<void> {
-    if (files.length === 0) return;
-    const tar = await tarFiles(files);
-    await this.call(this.api.getContainer(id).putArchive(tar, { path: '/' }));
+  putFiles(id: string, files: FileEntry[]): Promise<void> {
+    return this.containers.putFiles(id, files);
   }
 
-  /**
-   * The regular files under `dir` in a container, running or not (docker cp), by absolute path;
-   * at most `maxBytes` in all. An absent folder gives none.
-   */
-  async readFiles(id: string, dir: string, maxBytes = 1024 * 1024): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = await this.call(this.api.getContainer(id).getArchive({ path: dir }));
-    } catch (err) {
-      if (statusOf(err) === 404) return out;
-      throw err;
-    }
-    const ex = extract();
-    let total = 0;
-    ex.on('entry', (header, body, next) => {
-      const chunks: Buffer[] = [];
-      body.on('data', (data: unknown) => {
-        const c = data as Buffer;
-        total += c.length;
-        if (total <= maxBytes) chunks.push(c);
-      });
-      body.on('end', () => {
-        // The archive names entries from the folder's own name: 'nslab/record.json' for /etc/nslab.
-        if (header.type === 'file' && total <= maxBytes) out.set(join(dirname(dir), header.name), Buffer.concat(chunks).toString('utf8'));
-        next();
-      });
-      body.resume();
-    });
-    await pipeline(stream, ex);
-    return out;
+  /** The regular files under `dir` in a container, running or not (docker cp), by absolute path. */
+  readFiles(id: string, dir: string, maxBytes = 1024 * 1024): Promise<Map<string, string>> {
+    return this.containers.readFiles(id, dir, maxBytes);
   }
 
   /** The last `lines` lines a container printed (stdout and stderr), for error messages. */
   async logTail(id: string, lines = 8): Promise<string> {
     try {
-      const buf = (await this.call(
-        this.api.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false }),
-      )) as unknown as Buffer;
-      return demuxText(buf).trim();
+      return (await this.containers.logs(id, { stderr: true, tail: lines })).trim();
     } catch {
       return '';
     }
   }
 
   /** Run argv in a running container, given its fresh inspect; `name` is what the user calls it. */
-  async exec(info: ContainerInfo, name: string, opts: ExecOptions): Promise<ExecResult> {
-    if (!info.State.Running || info.State.Restarting) {
-      throw new LabError('CONFLICT', `'${name}' is not running (${info.State.Status})`, {
-        hint: info.State.Restarting
-          ? 'its main process keeps exiting; look at `docker logs` for the reason'
-          : 'start it first (daemon_start / host_start)',
-      });
-    }
-    // A bounded number of execs at once: 50 parallel calls do not become 50 streams in memory.
-    return this.#execs(() => this.call(execInContainer(this.api.getContainer(info.Id), opts)));
+  exec(info: ContainerInfo, name: string, opts: ExecOptions): Promise<ExecResult> {
+    return this.execs.run(info, name, opts);
   }
 }
 
-/** Docker's multiplexed log stream (8-byte frame headers) as plain text; raw text passes through. */
-export function demuxText(buf: Buffer): string {
-  const parts: Buffer[] = [];
-  let i = 0;
-  while (i + 8 <= buf.length && (buf[i] === 1 || buf[i] === 2) && buf[i + 1] === 0) {
-    const len = buf.readUInt32BE(i + 4);
-    parts.push(buf.subarray(i + 8, i + 8 + len));
-    i += 8 + len;
-  }
-  if (i === 0) return buf.toString('utf8');
-  return Buffer.concat(parts).toString('utf8');
-}
-
-function notOurs(what: 'container' | 'network', name: string, owner: Ownership): LabError {
-  if (owner === 'other-store') {
-    // Which store it is (a path or id of someone else's lab) is not said.
-    return new LabError('CONFLICT', `${what} '${name}' belongs to another netstream-lab store`, {
-      hint: 'use that store (NSLAB_DATA_DIR) to change it, or pick another name',
-    });
-  }
-  return new LabError('CONFLICT', `${what} '${name}' exists but was not created by netstream-lab`, {
-    hint: `netstream-lab never modifies a ${what} without its labels; pick another name or remove it yourself`,
-  });
-}
-
+export { demuxText } from './containers-client.js';
 export { engineMessage, statusOf };

@@ -8,7 +8,6 @@
  * followed, and every event names its engine.
  */
 import type { DockerEngine } from './engine.js';
-import { LABELS } from './labels.js';
 
 export interface LabEvent {
   object: 'container' | 'network';
@@ -76,13 +75,7 @@ export class EventWatch {
     if (this.#stopped) return;
     try {
       await this.engine.ready();
-      const stream = await this.engine.api.getEvents({
-        since: this.#since,
-        filters: JSON.stringify({
-          type: ['container', 'network'],
-          label: [`${LABELS.managed}=true`, `${LABELS.store}=${this.engine.labels.store}`],
-        }) as never,
-      });
+      const stream = await this.engine.system.events(this.#since, ['container', 'network']);
       if (this.#stopped) {
         (stream as unknown as { destroy?: () => void }).destroy?.();
         return;

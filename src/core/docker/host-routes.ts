@@ -9,8 +9,7 @@ import { promisify } from 'node:util';
 import { LabError } from '../errors.js';
 import { overlaps, parseCidr } from '../ipam.js';
 import { withTimeout } from '../timeout.js';
-import { type DockerEngine, demuxText } from './engine.js';
-import { LABELS } from './labels.js';
+import type { DockerEngine } from './engine.js';
 
 const run = promisify(execFile);
 
@@ -39,33 +38,29 @@ export function parseRoutes(json: string): HostRoute[] {
  */
 async function remoteRoutes(engine: DockerEngine): Promise<string | undefined> {
   await engine.ready();
-  const images = await engine.call(engine.api.listImages({ filters: { label: [LABELS.image] } }));
+  const images = await engine.images.listLab();
   const tags = images.flatMap((i) => i.RepoTags ?? []).filter((t) => !t.endsWith(':<none>'));
   const image = tags.find((t) => t.startsWith('netstream-lab/host:')) ?? tags[0];
   if (!image) return undefined;
-  const container = await engine.call(
-    engine.api.createContainer({
-      name: `nslab-helper-routes-${randomBytes(4).toString('hex')}`,
-      Image: image,
-      Entrypoint: ['ip'],
-      Cmd: ROUTES_ARGV,
-      Labels: { ...engine.labels.extra, [LABELS.managed]: 'true', [LABELS.role]: 'helper', [LABELS.store]: engine.labels.store },
-      // The host's namespace to read its routes; nothing else of the host, no capabilities.
-      HostConfig: { NetworkMode: 'host', CapDrop: ['ALL'], Memory: 64 * 2 ** 20, PidsLimit: 16 },
-    }),
-  );
+  const id = await engine.containers.create('helper', {
+    name: `nslab-helper-routes-${randomBytes(4).toString('hex')}`,
+    Image: image,
+    Entrypoint: ['ip'],
+    Cmd: ROUTES_ARGV,
+    // The host's namespace to read its routes; nothing else of the host, no capabilities.
+    HostConfig: { NetworkMode: 'host', CapDrop: ['ALL'], Memory: 64 * 2 ** 20, PidsLimit: 16 },
+  });
   // Its start, exit and removal are the lab's own doing, not drift for the event watch.
-  engine.act(container.id);
+  engine.act(id);
   try {
-    await engine.call(container.start());
-    const { StatusCode } = (await withTimeout(engine.call(container.wait()), 30_000, 'the route-reading helper')) as { StatusCode: number };
-    if (StatusCode !== 0) return undefined;
-    const out = (await engine.call(container.logs({ stdout: true, stderr: false, follow: false }))) as unknown as Buffer;
-    return demuxText(out);
+    await engine.containers.start(id);
+    const status = await withTimeout(engine.containers.wait(id), 30_000, 'the route-reading helper');
+    if (status !== 0) return undefined;
+    return await engine.containers.logs(id, { stderr: false });
   } catch {
     return undefined;
   } finally {
-    await engine.removeContainerId(container.id).catch(() => undefined);
+    await engine.containers.remove(id).catch(() => undefined);
   }
 }
 

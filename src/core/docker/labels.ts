@@ -1,5 +1,7 @@
 /** Ownership labels: the only way the lab recognises what it made. Everything created carries them. */
 
+import { LabError } from '../errors.js';
+
 export const LABEL_PREFIX = 'netstream-lab';
 export const LABELS = {
   managed: `${LABEL_PREFIX}.managed`,
@@ -20,7 +22,8 @@ export const LABELS = {
   image: `${LABEL_PREFIX}.image`,
 } as const;
 
-export type Role = 'daemon' | 'host' | 'network';
+/** `helper`: a short-lived container the lab runs for itself (reading another engine's routes). */
+export type Role = 'daemon' | 'host' | 'network' | 'helper';
 
 export interface LabelContext {
   extra: Record<string, string>;
@@ -56,6 +59,19 @@ export function ownership(labels: Record<string, string> | null | undefined, ctx
   const store = labels?.[LABELS.store];
   if (!store) return 'foreign';
   return store === ctx.store ? 'ours' : 'other-store';
+}
+
+/** The refusal to change an object by that name that is not this store's. */
+export function notOurs(what: 'container' | 'network', name: string, owner: Ownership): LabError {
+  if (owner === 'other-store') {
+    // Which store it is (a path or id of someone else's lab) is not said.
+    return new LabError('CONFLICT', `${what} '${name}' belongs to another netstream-lab store`, {
+      hint: 'use that store (NSLAB_DATA_DIR) to change it, or pick another name',
+    });
+  }
+  return new LabError('CONFLICT', `${what} '${name}' exists but was not created by netstream-lab`, {
+    hint: `netstream-lab never modifies a ${what} without its labels; pick another name or remove it yourself`,
+  });
 }
 
 /** A docker `filters` value that selects only lab objects (optionally of one role). */

@@ -1,5 +1,4 @@
-import type Docker from 'dockerode';
-import type { DockerEngine } from '../docker/engine.js';
+import type { ContainerSummary, DockerEngine, NetworkInfo } from '../docker/engine.js';
 import { invalid } from '../errors.js';
 import type { NetworkRecord } from '../store/schema.js';
 
@@ -111,8 +110,8 @@ export class Placement {
 }
 
 export interface Owned {
-  containers: Docker.ContainerInfo[];
-  networks: Docker.NetworkInspectInfo[];
+  containers: ContainerSummary[];
+  networks: NetworkInfo[];
   /** container id -> name of the engine it is on */
   engineOf: Map<string, string>;
   /** engines that did not answer, with why */

@@ -1,7 +1,7 @@
-import type Docker from 'dockerode';
 import { unreachable } from '../docker/client.js';
 import { DockerEngine } from '../docker/engine.js';
 import { LABELS } from '../docker/labels.js';
+import type { EngineInfo as Info, SwarmInfo } from '../docker/system-client.js';
 import { LabError } from '../errors.js';
 import { withTimeout } from '../timeout.js';
 import type { EngineSpec } from './parse.js';
@@ -22,20 +22,9 @@ export interface EngineView {
   free_memory_mb?: number;
 }
 
-type Info = { ServerVersion?: string; NCPU?: number; MemTotal?: number; Swarm?: SwarmInfo };
-type SwarmInfo = {
-  NodeID?: string;
-  LocalNodeState?: string;
-  ControlAvailable?: boolean;
-  Cluster?: { ID?: string };
-  RemoteManagers?: Array<{ NodeID: string; Addr: string }> | null;
-};
-
-/** Leave the swarm; an engine already in none (503) is where leave wants it. */
-async function leaveSwarm(api: Docker): Promise<void> {
-  await api.swarmLeave({ force: true }).catch((err: { statusCode?: number }) => {
-    if (err.statusCode !== 503) throw err;
-  });
+/** An engine that did not answer, in the words every call uses (the dial's), whatever failed. */
+function down(host: string | undefined, err: unknown, name: string): LabError {
+  return err instanceof LabError && err.code === 'DOCKER_UNAVAILABLE' ? err : unreachable(host, err, name);
 }
 
 const SWARM_PORT = 2377;
@@ -55,7 +44,9 @@ export class Engines {
     dataDir: string,
   ) {
     specs.forEach((s, i) => {
-      const engine = i === 0 ? defaultEngine : new DockerEngine(s.host, defaultEngine.labels, async () => defaultEngine.labels.store);
+      // One store id for all: the default engine reads it, the others wait for it.
+      const storeId = async () => (await defaultEngine.owner()).store;
+      const engine = i === 0 ? defaultEngine : new DockerEngine(s.host, defaultEngine.labels, storeId, defaultEngine.log);
       if (specs.length > 1) engine.name = s.name;
       this.#engines.set(s.name, engine);
     });
@@ -88,22 +79,20 @@ export class Engines {
     const host = spec.host ?? 'unix:///var/run/docker.sock';
     let info: Info;
     try {
-      info = (await withTimeout(engine.api.info(), 5000, `engine ${spec.name}`)) as Info;
+      info = await withTimeout(engine.system.info(), 5000, `engine ${spec.name}`);
     } catch (err) {
-      return { name: spec.name, host, reachable: false, error: (err as Error).message };
+      // What the engine's connection said (the view names the engine and its address already).
+      const why = err instanceof LabError && err.code === 'DOCKER_UNAVAILABLE' && err.cause instanceof Error ? err.cause : (err as Error);
+      return { name: spec.name, host, reachable: false, error: why.message };
     }
-    const [containers, images] = await Promise.all([
-      engine.api.listContainers({ all: true }) as Promise<Docker.ContainerInfo[]>,
-      engine.api.listImages({ filters: { label: [LABELS.image] } }),
-    ]);
+    const [containers, images] = await Promise.all([engine.containers.list(), engine.images.listLab()]);
     const mine = containers.filter((c) => c.Labels?.[LABELS.managed] === 'true' && c.Labels?.[LABELS.store] === engine.labels.store);
     const running = containers.filter((c) => c.State === 'running');
     const limits = await Promise.all(
       running.map((c) =>
-        engine.api
-          .getContainer(c.Id)
-          .inspect()
-          .then((i) => i.HostConfig?.Memory ?? 0)
+        engine.containers
+          .inspect(c.Id)
+          .then((i) => i?.HostConfig?.Memory ?? 0)
           .catch(() => 0),
       ),
     );
@@ -141,12 +130,12 @@ export class Engines {
     await Promise.all(
       this.specs.map(async (s) => {
         try {
-          const info = (await withTimeout(this.get(s.name).api.info(), 5000, `engine ${s.name}`)) as Info;
+          const info = await withTimeout(this.get(s.name).system.info(), 5000, `engine ${s.name}`);
           out.set(s.name, info.Swarm ?? {});
         } catch (err) {
           // The same words as every other call to an engine that does not answer, plus what join did.
-          const down = unreachable(s.host, err, s.name);
-          throw new LabError(down.code, down.message, { hint: `${down.hint}; nothing was changed`, cause: err });
+          const e = down(s.host, err, s.name);
+          throw new LabError(e.code, e.message, { hint: `${e.hint}; nothing was changed`, cause: e.cause ?? err });
         }
       }),
     );
@@ -183,9 +172,7 @@ export class Engines {
         },
       );
     }
-    const members = managerActive
-      ? new Set(((await manager.api.listNodes()) as Array<{ ID: string }>).map((n) => n.ID))
-      : new Set<string>();
+    const members = managerActive ? await manager.swarm.nodeIds() : new Set<string>();
     const already: string[] = [];
     for (const name of this.names.slice(1)) {
       const s = states.get(name) ?? {};
@@ -208,30 +195,30 @@ export class Engines {
     try {
       let initializedNow = false;
       if (!managerActive) {
-        await manager.api.swarmInit({
+        await manager.swarm.init({
           ListenAddr: `0.0.0.0:${SWARM_PORT}`,
           ...(advertise[managerName] ? { AdvertiseAddr: advertise[managerName] } : {}),
         });
         initializedNow = true;
         record.initialized = true;
-        undo.push(() => manager.api.swarmLeave({ force: true }));
+        undo.push(() => manager.swarm.leave());
       }
-      const cluster = (await manager.api.swarmInspect()) as { JoinTokens: { Worker: string } };
-      const mInfo = ((await manager.api.info()) as Info).Swarm ?? {};
+      const workerToken = await manager.swarm.workerToken();
+      const mInfo = (await manager.system.info()).Swarm ?? {};
       const managerAddr = (mInfo.RemoteManagers ?? []).find((m) => m.NodeID === mInfo.NodeID)?.Addr;
       if (!managerAddr) throw new LabError('DAEMON_ERROR', `engine '${managerName}' is a swarm manager without an address`, {});
       const joined: string[] = [];
       for (const name of this.names.slice(1)) {
         if (already.includes(name)) continue;
         const engine = this.get(name);
-        await engine.api.swarmJoin({
+        await engine.swarm.join({
           ListenAddr: `0.0.0.0:${SWARM_PORT}`,
           RemoteAddrs: [managerAddr],
-          JoinToken: cluster.JoinTokens.Worker,
+          JoinToken: workerToken,
           ...(advertise[name] ? { AdvertiseAddr: advertise[name] } : {}),
         });
-        const nodeId = ((await engine.api.info()) as Info).Swarm?.NodeID ?? '';
-        undo.push(() => engine.api.swarmLeave({ force: true }));
+        const nodeId = (await engine.system.info()).Swarm?.NodeID ?? '';
+        undo.push(() => engine.swarm.leave());
         record.joined.push({ engine: name, node_id: nodeId });
         joined.push(name);
       }
@@ -239,6 +226,12 @@ export class Engines {
       return { manager: managerName, initialized: initializedNow, joined, already };
     } catch (err) {
       for (const step of undo.reverse()) await step().catch(() => undefined);
+      if (err instanceof LabError && err.code === 'DOCKER_UNAVAILABLE') {
+        throw new LabError(err.code, err.message, {
+          hint: err.hint ? `${err.hint}; what this call did was undone` : 'what this call did was undone',
+          cause: err.cause ?? err,
+        });
+      }
       if (err instanceof LabError) throw err;
       const why = (err as { json?: { message?: string } }).json?.message ?? (err as Error).message;
       throw new LabError('DAEMON_ERROR', `joining the engines failed: ${why}`, {
@@ -257,17 +250,16 @@ export class Engines {
     for (const j of [...record.joined].reverse()) {
       const engine = this.#engines.get(j.engine);
       if (!engine) continue;
-      await leaveSwarm(engine.api);
+      await engine.swarm.leave();
       left.push(j.engine);
       if (!record.initialized) {
         // The swarm stays (it was there before): take the departed node out of its list too.
         await this.get(record.manager)
-          .api.getNode(j.node_id)
-          .remove({ force: true })
+          .swarm.removeNode(j.node_id)
           .catch(() => undefined);
       }
     }
-    if (record.initialized) await leaveSwarm(this.get(record.manager).api);
+    if (record.initialized) await this.get(record.manager).swarm.leave();
     await this.#record.clear();
     return { left, removed_swarm: record.initialized };
   }

@@ -7,20 +7,21 @@ import { hostname } from 'node:os';
 import pLimit from 'p-limit';
 import type { NeighborStatus } from '../bgp/types.js';
 import type { DaemonStatus } from '../daemons.js';
+import type { Engines } from '../engines/service.js';
 import { conflict, type FieldIssue, LabError, notFound } from '../errors.js';
 import { ownValue } from '../keys.js';
-import type { Lab } from '../lab.js';
+import type { NodeLimits } from '../nodes/container.js';
 import { holderAlive } from '../pending.js';
 import type { OpContext } from '../progress.js';
 import type { StoreState, TopologyRecord } from '../store/schema.js';
-import type { TunnelState } from '../tunnels/diagnose.js';
+import type { TunnelDoctor, TunnelState } from '../tunnels/diagnose.js';
 import { type GraphFormat, toDot, toMermaid, toPng, toSvg } from './graph.js';
 import { restoreMaskedPasswords } from './masked.js';
 import { placeTopology } from './placement.js';
 import { type Plan, type PlanItem, planTopology } from './plan.js';
 import { type Desired, resolveTopology } from './resolve.js';
 import { parseTopology, type TopologySpec } from './spec.js';
-import { dockerFacts, type Facts, runStandup, runTeardown, type StandupOptions } from './standup.js';
+import { dockerFacts, type Facts, runStandup, runTeardown, type StandupDeps, type StandupOptions } from './standup.js';
 
 export interface TopologyInput {
   spec?: unknown;
@@ -70,8 +71,18 @@ function view(r: TopologyRecord): TopologyView {
   };
 }
 
+/** What topologies work with: what standup and teardown change, and what placement and status read. */
+export interface TopologyDeps extends StandupDeps {
+  /** free memory per engine, for `placement: spread` */
+  engines: Pick<Engines, 'list'>;
+  /** tunnel states, for status */
+  doctor: Pick<TunnelDoctor, 'state'>;
+  /** the memory each node is given, for placement */
+  nodeLimits: Pick<NodeLimits, 'memoryMb'>;
+}
+
 export class Topologies {
-  constructor(private readonly lab: Omit<Lab, 'topologies' | 'audit' | 'sync' | 'watchEvents'>) {}
+  constructor(private readonly deps: TopologyDeps) {}
 
   /**
    * Run `fn` holding the topology's lease: a second standup, teardown or activate of the same
@@ -80,7 +91,7 @@ export class Topologies {
    */
   async #leased<T>(name: string, op: string, fn: () => Promise<T>): Promise<T> {
     const me = { op, pid: process.pid, host: hostname(), at: new Date().toISOString() };
-    await this.lab.store.update((s) => {
+    await this.deps.store.update((s) => {
       const r = s.topologies[name];
       if (!r) throw notFound('topology', name);
       const l = r.lease;
@@ -95,7 +106,7 @@ export class Topologies {
     try {
       return await fn();
     } finally {
-      await this.lab.store
+      await this.deps.store
         .update((s) => {
           const r = s.topologies[name];
           if (r?.lease?.pid === me.pid && r.lease.at === me.at) delete r.lease;
@@ -105,7 +116,7 @@ export class Topologies {
   }
 
   async #record(name: string): Promise<TopologyRecord> {
-    const r = (await this.lab.store.read()).topologies[name];
+    const r = (await this.deps.store.read()).topologies[name];
     if (!r) throw notFound('topology', name);
     return r;
   }
@@ -113,13 +124,13 @@ export class Topologies {
   async create(input: TopologyInput & { replace?: boolean | undefined }): Promise<TopologyView> {
     const spec = parseTopology(input);
     // Checked against the store as it is now; standup checks again against what runs then.
-    const now = await this.lab.store.read();
+    const now = await this.deps.store.read();
     restoreMaskedPasswords(spec, ownValue(now.topologies, spec.name)?.spec);
-    placeTopology(resolveTopology(spec, now, this.#swarm), spec, now, this.lab.placement.names, {
-      nodeMb: this.lab.config.nodeLimits.memoryMb,
+    placeTopology(resolveTopology(spec, now, this.#swarm), spec, now, this.deps.placement.names, {
+      nodeMb: this.deps.nodeLimits.memoryMb,
     });
     const at = new Date().toISOString();
-    const rec = await this.lab.store.update((s) => {
+    const rec = await this.deps.store.update((s) => {
       const old = s.topologies[spec.name];
       if (old && !input.replace)
         throw conflict(`topology '${spec.name}' already exists`, 'pass replace: true to change its file, or pick another name');
@@ -140,7 +151,7 @@ export class Topologies {
   }
 
   async list(): Promise<TopologyView[]> {
-    return Object.values((await this.lab.store.read()).topologies)
+    return Object.values((await this.deps.store.read()).topologies)
       .sort((a, b) => a.name.localeCompare(b.name))
       .map(view);
   }
@@ -155,7 +166,7 @@ export class Topologies {
     if (r.deployed && !force)
       throw conflict(`topology '${name}' is deployed`, 'tear it down first (topology_teardown), or delete with force, which tears it down');
     if (r.deployed) await this.teardown(name, ctx);
-    await this.lab.store.update((s) => {
+    await this.deps.store.update((s) => {
       delete s.topologies[name];
     });
     return { deleted: name, ...(r.deployed ? { torn_down: true } : {}) };
@@ -171,10 +182,10 @@ export class Topologies {
           ? (await this.#record(input.name)).spec
           : undefined;
       const parsed = parseTopology(spec ? { spec } : input);
-      const state = await this.lab.store.read();
+      const state = await this.deps.store.read();
       const d = resolveTopology(parsed, state, this.#swarm);
       // Engine names are checked too (no memory is read: validate has no side effects and is quick).
-      placeTopology(d, parsed, state, this.lab.placement.names, { nodeMb: this.lab.config.nodeLimits.memoryMb });
+      placeTopology(d, parsed, state, this.deps.placement.names, { nodeMb: this.deps.nodeLimits.memoryMb });
       return {
         valid: true,
         errors: [],
@@ -189,25 +200,25 @@ export class Topologies {
 
   /** Several engines: auto addresses keep clear of the block Docker takes on overlays. */
   get #swarm(): { swarm: boolean } {
-    return { swarm: this.lab.placement.multi };
+    return { swarm: this.deps.placement.multi };
   }
 
   /** Put each node on an engine (NSLAB_ENGINES): asked for, where it runs, else by `placement`. */
   async #place(desired: Desired, spec: TopologySpec, state: StoreState): Promise<void> {
-    const names = this.lab.placement.names;
+    const names = this.deps.placement.names;
     let freeMb: Map<string, number> | undefined;
     if (spec.placement === 'spread' && names.length > 1) {
-      const { engines } = await this.lab.engines.list();
+      const { engines } = await this.deps.engines.list();
       freeMb = new Map(engines.filter((e) => e.reachable).map((e) => [e.name, e.free_memory_mb ?? 0]));
     }
-    placeTopology(desired, spec, state, names, { ...(freeMb ? { freeMb } : {}), nodeMb: this.lab.config.nodeLimits.memoryMb });
+    placeTopology(desired, spec, state, names, { ...(freeMb ? { freeMb } : {}), nodeMb: this.deps.nodeLimits.memoryMb });
   }
 
   async #resolve(name: string): Promise<{ desired: Desired; plan: Plan; facts: Facts }> {
-    await this.lab.engine.ready();
+    await this.deps.engine.ready();
     const r = await this.#record(name);
     const spec = parseTopology({ spec: r.spec });
-    const [state, facts] = await Promise.all([this.lab.store.read(), dockerFacts(this.lab.placement, name)]);
+    const [state, facts] = await Promise.all([this.deps.store.read(), dockerFacts(this.deps.placement, name)]);
     const desired = resolveTopology(spec, state, this.#swarm);
     await this.#place(desired, spec, state);
     return { desired, plan: planTopology(desired, state, facts), facts };
@@ -243,7 +254,7 @@ export class Topologies {
     if (opts.dry_run) return { name, dry_run: true, plan: shown, duration_s: 0 };
     let outcome: Awaited<ReturnType<typeof runStandup>>;
     try {
-      outcome = await runStandup(this.lab, desired, plan, facts, opts, ctx);
+      outcome = await runStandup(this.deps, desired, plan, facts, opts, ctx);
     } catch (err) {
       await this.#stamp(name, false, err instanceof LabError ? err.message : String(err));
       throw err;
@@ -269,7 +280,7 @@ export class Topologies {
   }
 
   #stamp(name: string, ok: boolean, summary: string): Promise<void> {
-    return this.lab.store.update((s) => {
+    return this.deps.store.update((s) => {
       const r = s.topologies[name];
       if (r) r.last_standup = { at: new Date().toISOString(), ok, summary: summary.slice(0, 2000) };
     });
@@ -286,7 +297,7 @@ export class Topologies {
     const names = [...new Set(desired.sessions.flatMap((s) => [s.a, s.b]))];
     const seen = new Map<string, NeighborStatus[] | undefined>();
     const ask = (list: string[]) =>
-      Promise.all(list.map((n) => limit(async () => seen.set(n, await this.lab.daemons.neighborStates(n).catch(() => undefined)))));
+      Promise.all(list.map((n) => limit(async () => seen.set(n, await this.deps.daemons.neighborStates(n).catch(() => undefined)))));
     const sessions = () => this.#sessionStates(desired, seen);
     const isDown = (s: Sessions[number]) => s.a_state !== 'Established' || s.b_state !== 'Established';
     let pending = names;
@@ -332,7 +343,7 @@ export class Topologies {
       ? new Map([...statuses].map(([n, st]) => [n, st?.neighbors]))
       : new Map(
           await Promise.all(
-            names.map((n) => limit(async () => [n, await this.lab.daemons.neighborStates(n).catch(() => undefined)] as const)),
+            names.map((n) => limit(async () => [n, await this.deps.daemons.neighborStates(n).catch(() => undefined)] as const)),
           ),
         );
     return this.#sessionStates(desired, neighbors);
@@ -342,9 +353,9 @@ export class Topologies {
     name: string,
     ctx: OpContext = {},
   ): Promise<{ name: string; removed: { containers: number; networks: number; tunnels: number } }> {
-    await this.lab.engine.ready();
+    await this.deps.engine.ready();
     await this.#record(name);
-    return this.#leased(name, 'teardown', async () => ({ name, removed: await runTeardown(this.lab, name, ctx) }));
+    return this.#leased(name, 'teardown', async () => ({ name, removed: await runTeardown(this.deps, name, ctx) }));
   }
 
   /** Tear down the active topology if it is another one, then stand this one up and mark it active. */
@@ -354,13 +365,13 @@ export class Topologies {
     ctx: OpContext = {},
   ): Promise<StandupResult & { deactivated?: string }> {
     await this.#record(name);
-    const others = Object.values((await this.lab.store.read()).topologies).filter((t) => t.name !== name && t.active && t.deployed);
+    const others = Object.values((await this.deps.store.read()).topologies).filter((t) => t.name !== name && t.active && t.deployed);
     for (const o of others) {
       ctx.progress?.(`tearing down ${o.name}`);
-      await this.#leased(o.name, 'teardown', () => runTeardown(this.lab, o.name, ctx));
+      await this.#leased(o.name, 'teardown', () => runTeardown(this.deps, o.name, ctx));
     }
     const r = await this.standup(name, opts, ctx);
-    await this.lab.store.update((s) => {
+    await this.deps.store.update((s) => {
       for (const t of Object.values(s.topologies)) t.active = t.name === name;
     });
     return { ...r, ...(others.length ? { deactivated: others.map((o) => o.name).join(', ') } : {}) };
@@ -388,7 +399,7 @@ export class Topologies {
     const daemonNames = desired.nodes.filter((n) => n.role === 'daemon' && unseen(n) === undefined).map((n) => n.name);
     const limit = pLimit(4);
     const statuses = new Map(
-      await Promise.all(daemonNames.map((n) => limit(async () => [n, await this.lab.daemons.status(n).catch(() => undefined)] as const))),
+      await Promise.all(daemonNames.map((n) => limit(async () => [n, await this.deps.daemons.status(n).catch(() => undefined)] as const))),
     );
     const nodes = desired.nodes.map((n) => {
       const why = unseen(n);
@@ -406,7 +417,7 @@ export class Topologies {
     const tunnels = await Promise.all(
       desired.tunnels.map(async (t) => ({
         name: t.name,
-        state: await this.lab.doctor
+        state: await this.deps.doctor
           .state(t.a.container, t.name)
           .then((s: TunnelState) => s.state)
           .catch(() => 'missing'),
@@ -421,7 +432,7 @@ export class Topologies {
     format: GraphFormat,
   ): Promise<{ name: string; format: GraphFormat; mime_type: string; text?: string; data_base64?: string; live: boolean }> {
     const r = await this.#record(name);
-    const desired = resolveTopology(parseTopology({ spec: r.spec }), await this.lab.store.read(), this.#swarm);
+    const desired = resolveTopology(parseTopology({ spec: r.spec }), await this.deps.store.read(), this.#swarm);
     const live = r.deployed ? await this.status(name) : undefined;
     const base = { name, format, live: !!live };
     switch (format) {

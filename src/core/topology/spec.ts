@@ -5,7 +5,23 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DAEMON_KINDS } from '../bgp/types.js';
-import { Asn, Cidr, Ipv4, Password, Prefix, RouterId, SafeText, SubnetCidr, TunnelName } from '../fields.js';
+import {
+  AddressOrAuto,
+  Asn,
+  Cidr,
+  Description,
+  EngineName,
+  Ipv4,
+  Multihop,
+  Password,
+  Prefix,
+  RouterId,
+  SubnetCidr,
+  TunnelKey,
+  TunnelMtu,
+  TunnelName,
+  TunnelTtl,
+} from '../fields.js';
 import { toBareMap } from '../keys.js';
 import { TUNNEL_MODES } from '../store/schema.js';
 import { formatZodError } from '../validation.js';
@@ -23,7 +39,7 @@ export const TopologyName = z
 export const LocalName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,29}$/, 'must be 1-30 characters: lower-case letters, digits, "_" and "-"');
 
 const Auto = z.literal('auto');
-const Address = z.union([Ipv4, Auto]).describe('an address in the network, or auto');
+const Address = AddressOrAuto.describe('an address in the network, or auto');
 
 const NetworkSpec = z.strictObject({
   subnet: SubnetCidr,
@@ -41,7 +57,7 @@ const RouterSpec = z.strictObject({
   router_id: z.union([RouterId, Auto]).optional().describe('default (auto): the address of the first interface'),
   interfaces: Interfaces,
   advertise: z.array(Prefix).max(TOPOLOGY_LIMITS.advertise).optional(),
-  engine: LocalName.optional().describe('the engine (NSLAB_ENGINES) to run on'),
+  engine: EngineName.optional().describe('the engine (NSLAB_ENGINES) to run on'),
 });
 
 const HostSpec = z.strictObject({
@@ -49,7 +65,7 @@ const HostSpec = z.strictObject({
   interfaces: Interfaces,
   gateway: z.string().max(64).optional().describe('default route: an IPv4 address, or the key of a router on a shared network'),
   loopback: Cidr.optional(),
-  engine: LocalName.optional(),
+  engine: EngineName.optional(),
 });
 
 export const NodeSpec = z.discriminatedUnion('kind', [RouterSpec, HostSpec]);
@@ -60,8 +76,8 @@ const SessionObject = z.strictObject({
   network: LocalName.optional().describe('the shared network to peer over (default: the first one)'),
   tunnel: TunnelName.optional().describe("peer over this tunnel's inner addresses instead"),
   password: Password.optional(),
-  multihop: z.number().int().min(1).max(255).optional(),
-  description: SafeText('description', 80).optional(),
+  multihop: Multihop.optional(),
+  description: Description.optional(),
 });
 
 const Session = z.union([z.tuple([LocalName, LocalName]), SessionObject]).describe('[a, b] or {a, b, network?, tunnel?, password?}');
@@ -74,9 +90,9 @@ const TunnelSpec = z.strictObject({
   a_ip: Cidr.describe('inner address of a, e.g. 172.31.0.1/30'),
   b_ip: Cidr,
   mode: z.enum(TUNNEL_MODES).optional().describe('gre (default) or vxlan'),
-  key: z.number().int().min(0).max(4294967295).optional(),
-  ttl: z.number().int().min(1).max(255).optional(),
-  mtu: z.number().int().min(576).max(9000).optional(),
+  key: TunnelKey.optional(),
+  ttl: TunnelTtl.optional(),
+  mtu: TunnelMtu.optional(),
 });
 
 export const TopologySpec = z

@@ -42,12 +42,11 @@ export { checkTunnelName };
 const nodeOf = (s: StoreState, name: string) => s.daemons[name] ?? s.hosts[name];
 
 export class Tunnels {
-  /** Set by the lab: a daemon at either end re-reads its BGP files (its connected subnets changed). */
-  onChange?: (containers: string[]) => Promise<void>;
-
   constructor(
     readonly placement: Placement,
     readonly store: Store,
+    /** after a tunnel is made or removed: a daemon at either end re-reads its BGP files (its connected subnets changed) */
+    private readonly onChange?: (containers: string[]) => Promise<void>,
   ) {}
 
   /** The default engine (where the store's id is read from). */

@@ -1,0 +1,25 @@
+import pLimit from 'p-limit';
+import { LabError } from '../errors.js';
+import type { ContainerInfo } from './containers-client.js';
+import type { Dial } from './dial.js';
+import { type ExecOptions, type ExecResult, execInContainer } from './exec.js';
+
+/** Commands in running containers, argv only (see exec.ts), through the dial like every call. */
+export class ExecClient {
+  // A bounded number of execs at once: 50 parallel calls do not become 50 streams in memory.
+  readonly #execs = pLimit(16);
+
+  constructor(private readonly dial: Dial) {}
+
+  /** Run argv in a running container, given its fresh inspect; `name` is what the user calls it. */
+  async run(info: ContainerInfo, name: string, opts: ExecOptions): Promise<ExecResult> {
+    if (!info.State.Running || info.State.Restarting) {
+      throw new LabError('CONFLICT', `'${name}' is not running (${info.State.Status})`, {
+        hint: info.State.Restarting
+          ? 'its main process keeps exiting; look at `docker logs` for the reason'
+          : 'start it first (daemon_start / host_start)',
+      });
+    }
+    return this.#execs(() => this.dial.run('container.exec', info.Id, (api) => execInContainer(api.getContainer(info.Id), opts)));
+  }
+}
