@@ -3,7 +3,9 @@ import { DockerEngine } from '../docker/engine.js';
 import { LABELS } from '../docker/labels.js';
 import type { EngineInfo as Info, SwarmInfo } from '../docker/system-client.js';
 import { LabError } from '../errors.js';
+import { runSteps } from '../steps/run.js';
 import { withTimeout } from '../timeout.js';
+import { type JoinOps, type JoinOutcome, joinPhases } from './join-plan.js';
 import type { EngineSpec } from './parse.js';
 import { SwarmFile, type SwarmRecord } from './swarm-record.js';
 
@@ -191,56 +193,53 @@ export class Engines {
     }
     const previous = await this.#record.read();
     const record: SwarmRecord = previous ?? { manager: managerName, initialized: false, joined: [], at: new Date().toISOString() };
-    const undo: Array<() => Promise<unknown>> = [];
-    try {
-      let initializedNow = false;
-      if (!managerActive) {
-        await manager.swarm.init({
-          ListenAddr: `0.0.0.0:${SWARM_PORT}`,
-          ...(advertise[managerName] ? { AdvertiseAddr: advertise[managerName] } : {}),
-        });
-        initializedNow = true;
-        record.initialized = true;
-        undo.push(() => manager.swarm.leave());
-      }
-      const workerToken = await manager.swarm.workerToken();
-      const mInfo = (await manager.system.info()).Swarm ?? {};
-      const managerAddr = (mInfo.RemoteManagers ?? []).find((m) => m.NodeID === mInfo.NodeID)?.Addr;
-      if (!managerAddr) throw new LabError('DAEMON_ERROR', `engine '${managerName}' is a swarm manager without an address`, {});
-      const joined: string[] = [];
-      for (const name of this.names.slice(1)) {
-        if (already.includes(name)) continue;
+    const outcome: JoinOutcome = { initialized: false, joined: [] };
+    const facts = { manager: managerName, managerActive, workers: this.names.slice(1).filter((n) => !already.includes(n)), advertise };
+    const run = await runSteps(joinPhases(facts, this.#joinOps(), record, outcome));
+    if (run.ok) return { manager: managerName, initialized: outcome.initialized, joined: outcome.joined, already };
+    const err = run.failures[0]?.error;
+    // What the rollback could not take back, said after what was undone.
+    const undone = `what this call did was undone${run.leftovers.length ? ` except ${run.leftovers.join('; ')}` : ''}`;
+    if (err instanceof LabError && err.code === 'DOCKER_UNAVAILABLE') {
+      throw new LabError(err.code, err.message, { hint: err.hint ? `${err.hint}; ${undone}` : undone, cause: err.cause ?? err });
+    }
+    if (err instanceof LabError) throw err;
+    const why = (err as { json?: { message?: string } }).json?.message ?? (err as Error).message;
+    throw new LabError('DAEMON_ERROR', `joining the engines failed: ${why}`, {
+      cause: err,
+      hint: /advertise|local IP address|listen/i.test(why)
+        ? `an engine has several addresses: say which one the others reach, e.g. {"advertise": {"a": "192.0.2.10", "b": "192.0.2.11"}}; ${undone}`
+        : undone,
+    });
+  }
+
+  /** The swarm operations of a join plan, on these engines. */
+  #joinOps(): JoinOps {
+    const listen = `0.0.0.0:${SWARM_PORT}`;
+    return {
+      init: (name, advertiseAddr) =>
+        this.get(name).swarm.init({ ListenAddr: listen, ...(advertiseAddr ? { AdvertiseAddr: advertiseAddr } : {}) }),
+      leave: (name) => this.get(name).swarm.leave(),
+      managerAddress: async (name) => {
+        const manager = this.get(name);
+        const token = await manager.swarm.workerToken();
+        const mInfo = (await manager.system.info()).Swarm ?? {};
+        const addr = (mInfo.RemoteManagers ?? []).find((m) => m.NodeID === mInfo.NodeID)?.Addr;
+        if (!addr) throw new LabError('DAEMON_ERROR', `engine '${name}' is a swarm manager without an address`, {});
+        return { token, addr };
+      },
+      join: async (name, to) => {
         const engine = this.get(name);
         await engine.swarm.join({
-          ListenAddr: `0.0.0.0:${SWARM_PORT}`,
-          RemoteAddrs: [managerAddr],
-          JoinToken: workerToken,
-          ...(advertise[name] ? { AdvertiseAddr: advertise[name] } : {}),
+          ListenAddr: listen,
+          RemoteAddrs: [to.addr],
+          JoinToken: to.token,
+          ...(to.advertise ? { AdvertiseAddr: to.advertise } : {}),
         });
-        const nodeId = (await engine.system.info()).Swarm?.NodeID ?? '';
-        undo.push(() => engine.swarm.leave());
-        record.joined.push({ engine: name, node_id: nodeId });
-        joined.push(name);
-      }
-      await this.#record.write(record);
-      return { manager: managerName, initialized: initializedNow, joined, already };
-    } catch (err) {
-      for (const step of undo.reverse()) await step().catch(() => undefined);
-      if (err instanceof LabError && err.code === 'DOCKER_UNAVAILABLE') {
-        throw new LabError(err.code, err.message, {
-          hint: err.hint ? `${err.hint}; what this call did was undone` : 'what this call did was undone',
-          cause: err.cause ?? err,
-        });
-      }
-      if (err instanceof LabError) throw err;
-      const why = (err as { json?: { message?: string } }).json?.message ?? (err as Error).message;
-      throw new LabError('DAEMON_ERROR', `joining the engines failed: ${why}`, {
-        cause: err,
-        hint: /advertise|local IP address|listen/i.test(why)
-          ? 'an engine has several addresses: say which one the others reach, e.g. {"advertise": {"a": "192.0.2.10", "b": "192.0.2.11"}}; what this call did was undone'
-          : 'what this call did was undone',
-      });
-    }
+        return (await engine.system.info()).Swarm?.NodeID ?? '';
+      },
+      write: (r) => this.#record.write(r),
+    };
   }
 
   async leave(): Promise<{ left: string[]; removed_swarm: boolean }> {

@@ -1,75 +1,29 @@
 /**
  * Topologies: files kept in the store, validated, planned against what runs, stood up, torn down
- * (keeping the file), activated one at a time, and read back as status.
+ * (keeping the file), activated one at a time, and read back as status. The lease is in lease.ts,
+ * live status and waiting for sessions in live.ts, the shapes returned in views.ts.
  */
 
-import { hostname } from 'node:os';
-import pLimit from 'p-limit';
-import type { NeighborStatus } from '../bgp/types.js';
-import type { DaemonStatus } from '../daemons.js';
 import type { Engines } from '../engines/service.js';
 import { conflict, type FieldIssue, LabError, notFound } from '../errors.js';
 import { ownValue } from '../keys.js';
 import type { NodeLimits } from '../nodes/container.js';
-import { holderAlive } from '../pending.js';
 import type { OpContext } from '../progress.js';
 import type { StoreState, TopologyRecord } from '../store/schema.js';
-import type { TunnelDoctor, TunnelState } from '../tunnels/diagnose.js';
+import type { TunnelDoctor } from '../tunnels/diagnose.js';
 import { type GraphFormat, toDot, toMermaid, toPng, toSvg } from './graph.js';
+import { withLease } from './lease.js';
+import { liveStatus, type TopologyStatus, waitEstablished } from './live.js';
 import { restoreMaskedPasswords } from './masked.js';
 import { placeTopology } from './placement.js';
 import { type Plan, type PlanItem, planTopology } from './plan.js';
 import { type Desired, resolveTopology } from './resolve.js';
 import { parseTopology, type TopologySpec } from './spec.js';
 import { dockerFacts, type Facts, runStandup, runTeardown, type StandupDeps, type StandupOptions } from './standup.js';
+import { newRecord, type StandupResult, type TopologyInput, type TopologyView, view } from './views.js';
 
-export interface TopologyInput {
-  spec?: unknown;
-  yaml?: string | undefined;
-}
-
-export interface TopologyView {
-  name: string;
-  description?: string | undefined;
-  networks: number;
-  nodes: number;
-  sessions: number;
-  tunnels: number;
-  deployed: boolean;
-  active: boolean;
-  created_at: string;
-  updated_at: string;
-  last_standup?: TopologyRecord['last_standup'];
-}
-
-export interface StandupResult {
-  name: string;
-  dry_run: boolean;
-  plan: { items: PlanItem[]; summary: Plan['summary'] };
-  warnings?: string[];
-  /** with wait_established_s: whether every session came up, and which did not */
-  established?: { all: boolean; waited_s: number; not_established: string[] };
-  duration_s: number;
-}
-
-type Sessions = Array<{ a: string; b: string; via: string; a_state?: string; b_state?: string }>;
-
-function view(r: TopologyRecord): TopologyView {
-  const spec = r.spec as TopologySpec;
-  return {
-    name: r.name,
-    description: spec.description,
-    networks: Object.keys(spec.networks ?? {}).length,
-    nodes: Object.keys(spec.nodes ?? {}).length,
-    sessions: spec.bgp?.sessions?.length ?? 0,
-    tunnels: spec.tunnels?.length ?? 0,
-    deployed: r.deployed,
-    active: r.active ?? false,
-    created_at: r.created_at,
-    updated_at: r.updated_at,
-    ...(r.last_standup ? { last_standup: r.last_standup } : {}),
-  };
-}
+export type { TopologyStatus } from './live.js';
+export type { StandupResult, TopologyInput, TopologyView } from './views.js';
 
 /** What topologies work with: what standup and teardown change, and what placement and status read. */
 export interface TopologyDeps extends StandupDeps {
@@ -84,35 +38,9 @@ export interface TopologyDeps extends StandupDeps {
 export class Topologies {
   constructor(private readonly deps: TopologyDeps) {}
 
-  /**
-   * Run `fn` holding the topology's lease: a second standup, teardown or activate of the same
-   * topology, from this process or another sharing the store, is refused while one runs. A lease
-   * whose process is gone (killed) is taken over.
-   */
-  async #leased<T>(name: string, op: string, fn: () => Promise<T>): Promise<T> {
-    const me = { op, pid: process.pid, host: hostname(), at: new Date().toISOString() };
-    await this.deps.store.update((s) => {
-      const r = s.topologies[name];
-      if (!r) throw notFound('topology', name);
-      const l = r.lease;
-      if (l && holderAlive(l)) {
-        throw conflict(
-          `a ${l.op} of '${name}' is already running (process ${l.pid} on ${l.host}, since ${l.at})`,
-          'wait for it to finish, then try again',
-        );
-      }
-      r.lease = me;
-    });
-    try {
-      return await fn();
-    } finally {
-      await this.deps.store
-        .update((s) => {
-          const r = s.topologies[name];
-          if (r?.lease?.pid === me.pid && r.lease.at === me.at) delete r.lease;
-        })
-        .catch(() => undefined);
-    }
+  /** Run `fn` holding the topology's lease (lease.ts). */
+  #leased<T>(name: string, op: string, fn: () => Promise<T>): Promise<T> {
+    return withLease(this.deps.store, name, op, fn);
   }
 
   async #record(name: string): Promise<TopologyRecord> {
@@ -134,16 +62,7 @@ export class Topologies {
       const old = s.topologies[spec.name];
       if (old && !input.replace)
         throw conflict(`topology '${spec.name}' already exists`, 'pass replace: true to change its file, or pick another name');
-      const r: TopologyRecord = {
-        name: spec.name,
-        spec: spec as unknown as Record<string, unknown>,
-        ...(input.yaml !== undefined ? { yaml: input.yaml } : {}),
-        created_at: old?.created_at ?? at,
-        updated_at: at,
-        deployed: old?.deployed ?? false,
-        ...(old?.active ? { active: true } : {}),
-        ...(old?.last_standup ? { last_standup: old.last_standup } : {}),
-      };
+      const r = newRecord(spec, input.yaml, old, at);
       s.topologies[spec.name] = r;
       return r;
     });
@@ -273,7 +192,7 @@ export class Topologies {
       ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}),
       duration_s: 0,
     };
-    if (opts.wait_established_s) result.established = await this.#waitEstablished(desired, opts.wait_established_s, ctx);
+    if (opts.wait_established_s) result.established = await waitEstablished(this.deps.daemons, desired, opts.wait_established_s, ctx);
     result.duration_s = Math.round((Date.now() - t0) / 100) / 10;
     ctx.progress?.(`${name} is up`, 1);
     return result;
@@ -284,69 +203,6 @@ export class Topologies {
       const r = s.topologies[name];
       if (r) r.last_standup = { at: new Date().toISOString(), ok, summary: summary.slice(0, 2000) };
     });
-  }
-
-  /**
-   * Poll until every session is Established from both ends. Each round asks only the daemons that
-   * still see a session down (a few at a time, so polling never starves a large lab of CPU), and a
-   * last round asks them all again before it reports success.
-   */
-  async #waitEstablished(desired: Desired, seconds: number, ctx: OpContext): Promise<NonNullable<StandupResult['established']>> {
-    const t0 = Date.now();
-    const limit = pLimit(4);
-    const names = [...new Set(desired.sessions.flatMap((s) => [s.a, s.b]))];
-    const seen = new Map<string, NeighborStatus[] | undefined>();
-    const ask = (list: string[]) =>
-      Promise.all(list.map((n) => limit(async () => seen.set(n, await this.deps.daemons.neighborStates(n).catch(() => undefined)))));
-    const sessions = () => this.#sessionStates(desired, seen);
-    const isDown = (s: Sessions[number]) => s.a_state !== 'Established' || s.b_state !== 'Established';
-    let pending = names;
-    let confirmed = false;
-    while (true) {
-      await ask(pending);
-      const down = sessions().filter(isDown);
-      const waited = (Date.now() - t0) / 1000;
-      ctx.progress?.(`${desired.sessions.length - down.length}/${desired.sessions.length} sessions Established`, 0.95);
-      if (down.length === 0 && !confirmed) {
-        confirmed = true;
-        pending = names;
-        continue;
-      }
-      if (down.length === 0 || waited >= seconds || ctx.signal?.aborted) {
-        return {
-          all: down.length === 0,
-          waited_s: Math.round(waited * 10) / 10,
-          not_established: down.map((s) => `${s.a} <-> ${s.b} (${s.a_state ?? 'unknown'}/${s.b_state ?? 'unknown'})`),
-        };
-      }
-      confirmed = false;
-      pending = [...new Set(down.flatMap((s) => [s.a, s.b]))];
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-
-  #sessionStates(desired: Desired, neighbors: Map<string, NeighborStatus[] | undefined>): Sessions {
-    return desired.sessions.map((s) => ({
-      a: s.a,
-      b: s.b,
-      via: s.via,
-      a_state: neighbors.get(s.a)?.find((n) => n.address === s.b_ip)?.state,
-      b_state: neighbors.get(s.b)?.find((n) => n.address === s.a_ip)?.state,
-    }));
-  }
-
-  /** Each desired session with the state each end reports for the other. */
-  async #sessions(desired: Desired, statuses?: Map<string, DaemonStatus | undefined>): Promise<Sessions> {
-    const names = [...new Set(desired.sessions.flatMap((s) => [s.a, s.b]))];
-    const limit = pLimit(4);
-    const neighbors = statuses
-      ? new Map([...statuses].map(([n, st]) => [n, st?.neighbors]))
-      : new Map(
-          await Promise.all(
-            names.map((n) => limit(async () => [n, await this.deps.daemons.neighborStates(n).catch(() => undefined)] as const)),
-          ),
-        );
-    return this.#sessionStates(desired, neighbors);
   }
 
   async teardown(
@@ -377,53 +233,10 @@ export class Topologies {
     return { ...r, ...(others.length ? { deactivated: others.map((o) => o.name).join(', ') } : {}) };
   }
 
-  async status(name: string): Promise<{
-    name: string;
-    deployed: boolean;
-    nodes: Array<{
-      name: string;
-      role: 'daemon' | 'host';
-      kind: string;
-      state: string;
-      daemon?: string;
-      interfaces: Array<{ network: string; ip: string }>;
-    }>;
-    sessions: Sessions;
-    tunnels: Array<{ name: string; state: string }>;
-  }> {
+  async status(name: string): Promise<TopologyStatus> {
     const r = await this.#record(name);
     const { desired, facts } = await this.#resolve(name);
-    // Nodes on an engine that does not answer are reported as such, not as missing.
-    const down = new Map(facts.down.map((d) => [d.name, d.error]));
-    const unseen = (n: { engine?: string | undefined }) => (n.engine !== undefined ? down.get(n.engine) : undefined);
-    const daemonNames = desired.nodes.filter((n) => n.role === 'daemon' && unseen(n) === undefined).map((n) => n.name);
-    const limit = pLimit(4);
-    const statuses = new Map(
-      await Promise.all(daemonNames.map((n) => limit(async () => [n, await this.deps.daemons.status(n).catch(() => undefined)] as const))),
-    );
-    const nodes = desired.nodes.map((n) => {
-      const why = unseen(n);
-      return {
-        name: n.name,
-        role: n.role,
-        kind: n.role === 'daemon' ? n.kind : 'host',
-        ...(n.engine ? { engine: n.engine } : {}),
-        state: why !== undefined ? 'engine_unreachable' : (facts.containers.get(n.name) ?? 'missing'),
-        ...(n.role === 'daemon' && why === undefined ? { daemon: statuses.get(n.name)?.daemon ?? 'stopped' } : {}),
-        ...(why !== undefined ? { note: `engine '${n.engine}' does not answer: ${why}` } : {}),
-        interfaces: n.interfaces,
-      };
-    });
-    const tunnels = await Promise.all(
-      desired.tunnels.map(async (t) => ({
-        name: t.name,
-        state: await this.deps.doctor
-          .state(t.a.container, t.name)
-          .then((s: TunnelState) => s.state)
-          .catch(() => 'missing'),
-      })),
-    );
-    return { name, deployed: r.deployed, nodes, sessions: await this.#sessions(desired, statuses), tunnels };
+    return { name, deployed: r.deployed, ...(await liveStatus(this.deps, desired, facts)) };
   }
 
   /** A drawing of the topology, coloured by live state when it is deployed. */
