@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 /** Request bodies are tool arguments: a topology file is the largest, far below this. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -31,6 +32,24 @@ export function bodyUnread(req: IncomingMessage): boolean {
   if (req.complete) return false;
   return (declaredLength(req) ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
 }
+
+/**
+ * After an answer with `Connection: close` to a request whose body is still arriving, close
+ * gently. Node destroys the socket as soon as the answer is written; a socket closed with unread
+ * bytes sends a reset, and a client still writing its body may see EPIPE or a reset before it has
+ * read the answer. Lingering a moment (the answer sent, the write side ended, what still comes
+ * dropped by Node's parser), as nginx and Apache do, lets it read the 413 or 401 first.
+ */
+export function lingerBeforeClose(res: ServerResponse, ms = LINGER_MS): void {
+  const socket = res.socket;
+  if (!socket) return;
+  socket.destroySoon = function lingering(this: Socket): void {
+    this.end();
+    const timer = setTimeout(() => this.destroy(), ms).unref();
+    this.once('close', () => clearTimeout(timer));
+  };
+}
+const LINGER_MS = 300;
 
 /** Media types whose bodies are read as JSON. curl -d sends form-urlencoded unless told otherwise: be kind and try. */
 function readable(contentType: string): boolean {

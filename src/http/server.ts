@@ -4,7 +4,7 @@ import { callsInFlight, drainCalls } from '../../tools/index.js';
 import type { Lab } from '../core/lab.js';
 import { withTimeout } from '../core/timeout.js';
 import { VERSION } from '../version.js';
-import { bodyUnread, declaredLength, MAX_BODY_BYTES } from './body.js';
+import { bodyUnread, declaredLength, lingerBeforeClose, MAX_BODY_BYTES } from './body.js';
 import { authorized, ConnectionCap, cors, foreignRequest, refuseUnauthorized } from './guard.js';
 import { McpSessions } from './mcp.js';
 import { type HttpOptions, httpLimits } from './options.js';
@@ -45,7 +45,10 @@ export async function startHttpServer(
   // A refusal that leaves a body unread closes the connection: kept alive, Node would read the
   // rest of the body, however large, to reach the next request.
   const closingIfUnread = (req: IncomingMessage, res: ServerResponse) => {
-    if (bodyUnread(req)) res.setHeader('Connection', 'close');
+    if (bodyUnread(req)) {
+      res.setHeader('Connection', 'close');
+      lingerBeforeClose(res);
+    }
     return res;
   };
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

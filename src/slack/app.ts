@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App, type Authorize, HTTPReceiver, type Logger, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import type { Lab } from '../core/lab.js';
-import { bodyUnread, HttpRefusal, readBody } from '../http/body.js';
+import { bodyUnread, HttpRefusal, lingerBeforeClose, readBody } from '../http/body.js';
 import { SLACK_BODY_TIMEOUT_MS, slackPrecheck } from '../http/guard.js';
 import { createLogger } from '../log.js';
 import { SlackApi } from './api.js';
@@ -136,6 +136,7 @@ function wire(app: App, commands: LabCommands, log: ReturnType<typeof createLogg
 /** `close`: the body was not read (all of it): the connection closes rather than reading the rest. */
 function refuse(res: ServerResponse, status: number, message?: string, close = false): void {
   if (res.headersSent || res.destroyed) return;
+  if (close) lingerBeforeClose(res);
   res
     .writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...(close ? { connection: 'close' } : {}) })
     .end(message ? `${message}\n` : undefined);
