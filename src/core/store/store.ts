@@ -10,6 +10,8 @@ import { bareRecords, emptyState, STORE_VERSION, StoreState } from './schema.js'
 /** lowdb adapter that refuses a file it cannot parse or validate, and never rewrites it. */
 class ValidatedFile {
   readonly #file: TextFile;
+  /** the text of the last read that passed validation */
+  lastGood: string | undefined;
   constructor(readonly path: string) {
     this.#file = new TextFile(path);
   }
@@ -42,6 +44,8 @@ class ValidatedFile {
       const where = first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'unknown';
       throw storeError(this.path, `it does not match the store schema (${where})`);
     }
+    // Kept as the last good copy an update saves as .bak, without reading the file again.
+    this.lastGood = text;
     return bareRecords(parsed.data);
   }
 
@@ -190,8 +194,8 @@ export class Store {
     try {
       const db = await this.#load();
       const result = await fn(db.data);
-      // The file just read passed validation: keep it as the last good copy before replacing it.
-      await writeAtomic(`${this.file}.bak`, await readFile(this.file, 'utf8'));
+      // The file just read (under this lock) passed validation: it is the last good copy.
+      await writeAtomic(`${this.file}.bak`, this.#adapter.lastGood ?? (await readFile(this.file, 'utf8')));
       await db.write();
       return result;
     } finally {
