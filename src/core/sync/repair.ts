@@ -3,28 +3,19 @@
  * (none for report-only kinds), and `repairSteps` makes those into steps for the executor
  * (../steps/run.ts), tried in order whatever the others did, nothing undone.
  */
+
 import type { Config } from '../../config.js';
-import type { Daemons } from '../daemons.js';
-import type { DockerEngine } from '../docker/engine.js';
 import { allowRouted, removeRoutedMany } from '../docker/firewall.js';
 import { LABELS } from '../docker/labels.js';
-import type { Owned, Placement } from '../engines/placement.js';
-import type { Hosts } from '../hosts.js';
-import type { Networks } from '../networks.js';
+import type { Owned } from '../engines/placement.js';
 import type { OpContext } from '../progress.js';
 import { keepRoutes } from '../routes-keep.js';
+import type { LabServices } from '../services.js';
 import type { Step } from '../steps/run.js';
 import type { NetworkRecord } from '../store/schema.js';
-import type { Store } from '../store/store.js';
 import type { Drift } from './drift.js';
 
-export interface SyncDeps {
-  engine: DockerEngine;
-  placement: Placement;
-  store: Store;
-  networks: Networks;
-  daemons: Daemons;
-  hosts: Hosts;
+export interface SyncDeps extends LabServices {
   /** the egress gate: a rebuilt network that reaches outside the machine needs it as a created one does */
   config: Pick<Config, 'allowExternal'>;
 }

@@ -3,28 +3,18 @@
  * and removed (`workOf`, pure), the removals that come before the reservation, and how a failed
  * step is told. The phases that make things are in ./standup-phases.ts.
  */
-import type { Daemons } from '../daemons.js';
-import type { DockerEngine } from '../docker/engine.js';
-import type { Placement } from '../engines/placement.js';
+
 import { LabError } from '../errors.js';
-import type { Hosts } from '../hosts.js';
-import type { Networks } from '../networks.js';
+import type { LabServices } from '../services.js';
 import type { Phase, Step } from '../steps/step.js';
 import type { StoreState, TunnelRecord } from '../store/schema.js';
-import type { Store } from '../store/store.js';
 import { endsOf } from '../tunnels/render.js';
 import type { Tunnels } from '../tunnels/service.js';
 import type { DockerFacts, Plan } from './plan.js';
 import type { Changes, Facts } from './records.js';
 import type { Desired } from './resolve.js';
 
-export interface StandupDeps {
-  engine: DockerEngine;
-  placement: Placement;
-  store: Store;
-  networks: Networks;
-  daemons: Daemons;
-  hosts: Hosts;
+export interface StandupDeps extends LabServices {
   tunnels: Tunnels;
 }
 
