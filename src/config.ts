@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseEngines } from './core/engines/parse.js';
 import { BOOLEAN_WORDS, booleanOf } from './core/text.js';
 
-export const TOOLSETS = ['daemons', 'hosts', 'networks', 'tunnels', 'topologies', 'sync', 'engines'] as const;
+export const TOOLSETS = ['daemons', 'hosts', 'networks', 'tunnels', 'topologies', 'sync', 'engines', 'checks', 'faults'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
 /** How an MCP server confirms a destructive tool: elicit (ask when the client can, else run), never ask, always (refuse when it cannot ask). */

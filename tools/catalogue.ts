@@ -1,8 +1,10 @@
 import type { Config } from '../src/config.js';
 import { auditTools, syncTools } from './audit.js';
+import { checkTools } from './checks.js';
 import { daemonTools } from './daemons.js';
 import type { AnyTool } from './define.js';
 import { engineTools } from './engines.js';
+import { faultTools } from './faults.js';
 import { hostTools } from './hosts.js';
 import { networkTools } from './networks.js';
 import { topologyTools } from './topologies.js';
@@ -18,6 +20,8 @@ export const catalogue: readonly AnyTool[] = [
   ...syncTools,
   ...auditTools,
   ...engineTools,
+  ...checkTools,
+  ...faultTools,
 ];
 
 export function findTool(name: string): AnyTool | undefined {

@@ -54,6 +54,7 @@ const DaemonStatus = z.object({
       uptime_s: z.number().optional(),
       prefixes_received: z.number().optional(),
       prefixes_sent: z.number().optional(),
+      bfd: z.enum(['up', 'down']).optional().describe('the BFD session with this peer, for FRR peers with bfd set'),
     }),
   ),
   routes: z

@@ -39,7 +39,7 @@ export const InterfaceInput = z.strictObject({
 export const NODE_INTERNALS = { container_id: true, desired: true, created_at: true, pending: true } as const;
 
 export const ContainerState = z
-  .enum(['running', 'stopped', 'restarting', 'missing'])
+  .enum(['running', 'paused', 'stopped', 'restarting', 'missing'])
   .describe('missing: the store knows it but Docker has no container');
 
 export const Deleted = z.object({ deleted: z.string(), warnings: z.array(z.string()).optional() });

@@ -53,4 +53,5 @@ wait "$exa_pid" 2>/dev/null
 status=${status:-1}
 [ "$status" -eq 0 ] && status=1
 log "exabgp exited (status $status)"
+nslab-held
 exit "$status"

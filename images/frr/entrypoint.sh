@@ -53,6 +53,7 @@ while :; do
   sleep_pid=''
   [ "$stopping" -eq 1 ] && break
   if ! pgrep -x watchfrr >/dev/null 2>&1; then
+    nslab-held
     log "watchfrr is gone: exiting so that the restart policy restarts the container"
     exit 1
   fi

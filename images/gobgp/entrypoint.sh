@@ -182,6 +182,7 @@ while :; do
     log "gobgpd exited (status $status): exiting so that the restart policy restarts the container"
     kill "$monitor_pid" 2>/dev/null
     flush_routes
+    nslab-held
     exit "$status"
   fi
   if [ $((ticks % 15)) -eq 0 ]; then sync_routes; fi

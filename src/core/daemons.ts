@@ -1,4 +1,6 @@
 import { drivers } from './bgp/index.js';
+import { neighborRefusals } from './bgp/refusals.js';
+import { timersProblem } from './bgp/states.js';
 import type { ApplyMode, BgpNeighbor, DaemonKind, NeighborStatus, RouteEntry } from './bgp/types.js';
 import { bgpConfig, type DaemonConfig } from './daemon-config.js';
 import type { ContainerInfo } from './docker/engine.js';
@@ -124,11 +126,27 @@ export class Daemons {
     const daemon = state.daemons[name];
     const engine = daemon && this.deps.placement.node(daemon);
     const info = engine && (await engine.ownedContainer(name, daemon.container_id));
-    if (!daemon || !engine || !info?.State.Running || info.State.Restarting) return undefined;
+    if (!daemon || !engine || !info?.State.Running || info.State.Restarting || info.State.Paused) return undefined;
     const driver = drivers[daemon.kind];
     const r = await engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10 });
     try {
       return r.exit_code === 0 ? driver.parseNeighbors(r.stdout, bgpConfig(daemon, state)) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The routes the daemon holds, normalised (prefix, next hop, AS path, best); undefined when it does not answer. */
+  async routes(name: string): Promise<RouteEntry[] | undefined> {
+    const state = await this.deps.store.read();
+    const daemon = state.daemons[name];
+    const engine = daemon && this.deps.placement.node(daemon);
+    const info = engine && (await engine.ownedContainer(name, daemon.container_id));
+    if (!daemon || !engine || !info?.State.Running || info.State.Restarting || info.State.Paused) return undefined;
+    const driver = drivers[daemon.kind];
+    const r = await engine.exec(info, name, { command: driver.routesCommand, timeoutS: 10, maxOutputBytes: 8 * 1024 * 1024 });
+    try {
+      return r.exit_code === 0 ? driver.parseRoutes(r.stdout) : undefined;
     } catch {
       return undefined;
     }
@@ -151,6 +169,9 @@ export class Daemons {
         daemon: 'restarting',
         note: `the ${daemon.kind} daemon keeps exiting (restarted ${info.RestartCount} times)${logs ? `; last output:\n${logs}` : ''}`,
       };
+    }
+    if (cstate === 'paused') {
+      return { ...base, daemon: 'not_answering', note: 'the container is paused (fault_list shows a node_pause; fault_clear resumes it)' };
     }
     if (cstate === 'stopped') {
       const how = info.State.ExitCode ? ` (it exited with code ${info.State.ExitCode})` : '';
@@ -251,15 +272,17 @@ export class Daemons {
   }
 }
 
+/** Refuse a neighbor whose timers BGP does not allow, or that sets what a `kind` daemon cannot configure. */
 function refuseUnsupported(kind: DaemonKind, n: BgpNeighbor, prefix: string): void {
-  const unsupported = drivers[kind].unsupported ?? {};
-  for (const [field, why] of Object.entries(unsupported)) {
-    const v = n[field as keyof BgpNeighbor];
-    if (v !== undefined && v !== false) {
-      throw new LabError('UNSUPPORTED', `${prefix ? `${prefix}.` : ''}${field}: not supported by ${kind}: ${why}`, {
-        hint: `leave ${field} out for a ${kind} daemon`,
-      });
-    }
+  const at = (field: string) => `${prefix ? `${prefix}.` : ''}${field}`;
+  const timers = timersProblem(n);
+  if (timers) throw invalid(at('keepalive_s'), timers);
+  const [refusal] = neighborRefusals(kind, n);
+  if (refusal) {
+    const { field, why } = refusal;
+    throw new LabError('UNSUPPORTED', `${at(field)}: not supported by ${kind}: ${why}`, {
+      hint: `leave ${field} out for a ${kind} daemon`,
+    });
   }
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LAB_TIMERS } from './bgp/states.js';
 import { ENGINE_NAME } from './engines/parse.js';
 import { isIpv4, parseCidr, parseSubnet, type Subnet } from './ipam.js';
 import { checkTunnelName } from './tunnels/names.js';
@@ -121,6 +122,32 @@ export const Description = SafeText('description', 80);
 /** eBGP multihop: the TTL of the session's packets, for peers not on a shared network. */
 export const Multihop = z.number().int().min(1).max(255);
 
+/** BGP hold time (RFC 4271): 0 turns keepalives and the hold timer off, else at least 3 seconds. */
+export const HoldTime = z
+  .number()
+  .int('must be a whole number of seconds')
+  .min(0, 'must be 0 or between 3 and 65535 seconds')
+  .max(65535, 'must be 0 or between 3 and 65535 seconds')
+  .refine((h) => h === 0 || h >= 3, { message: 'must be 0 (no hold timer) or between 3 and 65535 seconds' })
+  .describe(
+    `BGP hold time in seconds (3..65535, or 0 for none, which GoBGP cannot do; default ${LAB_TIMERS.hold}): the session goes down when nothing is heard from the peer for this long. The two ends use the lower of their values`,
+  );
+
+/** BGP keepalive interval: at most a third of the hold time (timersProblem in bgp/states.ts checks the pair). */
+export const Keepalive = z
+  .number()
+  .int('must be a whole number of seconds')
+  .min(1, 'must be between 1 and 21845 seconds')
+  .max(21845, 'must be between 1 and 21845 seconds')
+  .describe(
+    `seconds between BGP keepalives (1..21845, at most a third of hold_s; default ${LAB_TIMERS.keepalive}, or hold_s/3 when that is less)`,
+  );
+
+/** Bidirectional Forwarding Detection on a session: a dead link is noticed in about a second. */
+export const Bfd = z
+  .boolean()
+  .describe('run BFD with this peer (300 ms intervals, 3 missed = down): the session drops within a second of a dead link. FRR only');
+
 /**
  * One BGP neighbor's fields, as daemon_create and daemon_peer_add take them and as a daemon record
  * rebuilt from a container must have them (rebuild-check.ts): one rule for both.
@@ -132,6 +159,9 @@ export const NeighborFields = {
   description: Description.optional(),
   multihop: Multihop.optional().describe('eBGP multihop TTL, for peers not on a shared network'),
   next_hop_self: z.boolean().optional().describe('FRR only: announce routes to this peer with this router as next hop'),
+  bfd: Bfd.optional(),
+  hold_s: HoldTime.optional(),
+  keepalive_s: Keepalive.optional(),
 };
 
 /** A GRE key (32 bits) or a VXLAN VNI, which must also pass vniProblem. */

@@ -12,7 +12,7 @@ import type { Progress } from './progress.js';
 
 const run = promisify(execFile);
 
-export const IMAGE_KINDS = ['frr', 'gobgp', 'exabgp', 'host'] as const;
+export const IMAGE_KINDS = ['frr', 'gobgp', 'exabgp', 'bird', 'openbgpd', 'host'] as const;
 export type ImageKind = (typeof IMAGE_KINDS)[number];
 export const IMAGE_REPO = 'netstream-lab';
 

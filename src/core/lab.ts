@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { AuditLog } from './audit.js';
+import { Checks } from './checks/service.js';
 import { DaemonConfig } from './daemon-config.js';
 import { Daemons } from './daemons.js';
 import { dockerCallLog } from './docker/call-log.js';
@@ -8,6 +9,7 @@ import { DockerEngine } from './docker/engine.js';
 import { EventWatch, type EventWatchOptions } from './docker/events.js';
 import { Placement } from './engines/placement.js';
 import { Engines } from './engines/service.js';
+import { Faults } from './faults/service.js';
 import { Hosts } from './hosts.js';
 import { Images } from './images.js';
 import { Networks } from './networks.js';
@@ -36,6 +38,10 @@ export interface Lab {
   tunnels: Tunnels;
   doctor: TunnelDoctor;
   topologies: Topologies;
+  /** faults put in on purpose (fault_inject), undone by fault_clear, standup and teardown */
+  faults: Faults;
+  /** topology_verify, lab_check, topology_scenario */
+  checks: Checks;
   audit: AuditLog;
   sync: Sync;
   /**
@@ -85,20 +91,25 @@ export function createLab(config: Config): Lab {
     engines,
   };
   const sync = new Sync(core);
+  const faults = new Faults({ store, placement, daemons });
+  const topologies = new Topologies({
+    faults,
+    engine,
+    placement,
+    store,
+    networks,
+    daemons,
+    hosts,
+    tunnels,
+    engines,
+    doctor,
+    nodeLimits: config.nodeLimits,
+  });
   return {
     ...core,
-    topologies: new Topologies({
-      engine,
-      placement,
-      store,
-      networks,
-      daemons,
-      hosts,
-      tunnels,
-      engines,
-      doctor,
-      nodeLimits: config.nodeLimits,
-    }),
+    topologies,
+    faults,
+    checks: new Checks({ store, placement, daemons, hosts, doctor, topologies, faults }),
     audit: new AuditLog(config.dataDir),
     sync,
     // Every engine's stream: a node removed by hand on any of them is noticed.

@@ -13,7 +13,8 @@
  * a record past the create limits: the label (64 KiB) and the file read (1 MiB) bound it.
  */
 import { z } from 'zod';
-import { drivers } from './bgp/index.js';
+import { neighborRefusals } from './bgp/refusals.js';
+import { timersProblem } from './bgp/states.js';
 import { DAEMON_KINDS } from './bgp/types.js';
 import { LABELS } from './docker/labels.js';
 import type { FieldIssue } from './errors.js';
@@ -263,11 +264,11 @@ export function checkNode(
       problems,
     );
     dupes(rec.advertise, 'advertise', undefined, problems);
-    const unsupported = drivers[rec.kind].unsupported ?? {};
     rec.neighbors.forEach((n, i) => {
-      for (const [field, why] of Object.entries(unsupported)) {
-        const v = n[field as keyof typeof n];
-        if (v !== undefined && v !== false) problems.push(issue(`neighbors.${i}.${field}`, `not supported by ${rec.kind}: ${why}`));
+      const timers = timersProblem(n);
+      if (timers) problems.push(issue(`neighbors.${i}.keepalive_s`, timers));
+      for (const { field, why } of neighborRefusals(rec.kind, n)) {
+        problems.push(issue(`neighbors.${i}.${field}`, `not supported by ${rec.kind}: ${why}`));
       }
     });
   }

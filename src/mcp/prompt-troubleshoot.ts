@@ -11,6 +11,8 @@ const DETAIL: Record<DaemonKind, (peer: string) => string[][]> = {
   ],
   gobgp: (p) => [['gobgp', 'neighbor', p]],
   exabgp: () => [['exabgpcli', 'show', 'neighbor', 'extensive']],
+  bird: (p) => [['birdc', 'show', 'protocols', 'all', `peer_${p.replaceAll('.', '_')}`]],
+  openbgpd: (p) => [['bgpctl', 'show', 'neighbor', p]],
 };
 
 /** Which lab daemon (if any) holds this address, and over which network or tunnel the two meet. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EXABGP_CONF_PATH, exabgpDriver, exabgpString, parseTimedelta, renderExabgpConf } from '../../src/core/bgp/exabgp.js';
+import { neighborRefusals } from '../../src/core/bgp/refusals.js';
 import type { BgpConfig } from '../../src/core/bgp/types.js';
 import { LAB, PW_FRR_EXABGP } from '../fixtures/bgp/lab.js';
 
@@ -93,6 +94,34 @@ describe('exabgp render', () => {
     expect(blocks[0]).toContain('    peer-as 65001;\n');
     expect(conf).not.toMatch(/md5|description/);
     expect(renderExabgpConf({ ...base, interfaces: [] })).toContain('local-address auto;');
+  });
+
+  it("writes each neighbor's hold time (the lab's 9 s where it sets none)", () => {
+    const conf = renderExabgpConf({
+      ...base,
+      neighbors: [
+        { address: '10.0.0.1', asn: 65001, hold_s: 3, keepalive_s: 1 },
+        { address: '10.0.0.2', asn: 65002, hold_s: 0 },
+        { address: '10.0.0.4', asn: 65004 },
+      ],
+    });
+    expect(conf.split(/^neighbor /m).map((b) => /hold-time (\d+);/.exec(b)?.[1])).toEqual([undefined, '3', '0', '9']);
+  });
+
+  it('has no BFD and no keepalive setting: refused naming the field, unless keepalive_s is what ExaBGP does anyway', () => {
+    const refusals = (n: object) => neighborRefusals('exabgp', { address: '10.0.0.1', asn: 65001, ...n });
+    expect(refusals({ bfd: true })).toEqual([{ field: 'bfd', why: 'ExaBGP 4.2 has no BFD; only frr does' }]);
+    // ExaBGP sends a keepalive every third of the hold time
+    expect(refusals({ hold_s: 3, keepalive_s: 1 })).toEqual([]);
+    expect(refusals({ hold_s: 30 })).toEqual([]);
+    expect(refusals({ keepalive_s: 3 })).toEqual([]);
+    expect(refusals({ hold_s: 9, keepalive_s: 1 })).toEqual([
+      {
+        field: 'keepalive_s',
+        why: 'ExaBGP 4.2 has no keepalive setting: it sends one every third of the hold time (3 s here); leave keepalive_s out, or set hold_s to 3',
+      },
+    ]);
+    expect(refusals({ bfd: true, keepalive_s: 2 }).map((r) => r.field)).toEqual(['bfd', 'keepalive_s']);
   });
 
   it('gives the MD5 password in base64, whatever it contains', () => {

@@ -82,6 +82,48 @@ describe('frr render', () => {
   it('keeps a blank description out of the config', () => {
     expect(renderFrrConf({ ...base, neighbors: [{ address: '10.0.0.2', asn: 65002, description: '   ' }] })).not.toContain('description');
   });
+
+  it('writes per-neighbor timers and BFD with the lab profile, and the lab timers where none are set', () => {
+    const conf = renderFrrConf({
+      ...base,
+      neighbors: [
+        { address: '10.0.0.2', asn: 65002, bfd: true, hold_s: 3, keepalive_s: 1 },
+        { address: '10.0.0.3', asn: 65003, hold_s: 6 },
+        { address: '10.0.0.4', asn: 65004, hold_s: 0 },
+        { address: '10.0.0.5', asn: 65005, bfd: false },
+      ],
+    });
+    const lines = conf.split('\n');
+    for (const want of [
+      ' neighbor 10.0.0.2 timers 1 3',
+      ' neighbor 10.0.0.2 bfd profile nslab',
+      // keepalive follows a shorter hold time: a third of it
+      ' neighbor 10.0.0.3 timers 2 6',
+      ' neighbor 10.0.0.4 timers 0 0',
+      ' neighbor 10.0.0.5 timers 3 9',
+    ]) {
+      expect(lines).toContain(want);
+    }
+    expect(conf.match(/bfd profile/g)).toHaveLength(1);
+    // the profile: 300 ms both ways, 3 missed packets and the peer is down; defined before router bgp
+    expect(conf).toContain(
+      '!\nbfd\n profile nslab\n  detect-multiplier 3\n  receive-interval 300\n  transmit-interval 300\n exit\n !\nexit\n!\nrouter bgp 65001\n',
+    );
+    // no BFD peer, no bfd block
+    expect(renderFrrConf({ ...base, neighbors: [{ address: '10.0.0.2', asn: 65002, hold_s: 30 }] })).not.toMatch(/^bfd|bfd profile/m);
+  });
+
+  it('refuses timers BGP does not allow, naming the field', () => {
+    const bad = (n: object) => () => renderFrrConf({ ...base, neighbors: [{ address: '10.0.0.2', asn: 65002, ...n }] });
+    expect(bad({ hold_s: 2 })).toThrow(/neighbors\[0\]\.hold_s must be 0 or between 3 and 65535 seconds, got 2/);
+    expect(bad({ hold_s: 65536 })).toThrow(/neighbors\[0\]\.hold_s/);
+    expect(bad({ keepalive_s: 0 })).toThrow(/neighbors\[0\]\.keepalive_s must be between 1 and 21845/);
+    expect(bad({ hold_s: 6, keepalive_s: 3 })).toThrow(
+      /neighbors\[0\]\.keepalive_s: 3 is more than a third of hold_s \(6\): give at most 2/,
+    );
+    expect(bad({ keepalive_s: 4 })).toThrow(/more than a third of the lab's default hold time \(9 s\).*set hold_s to at least 12/);
+    expect(bad({ hold_s: 0, keepalive_s: 1 })).toThrow(/hold_s 0 turns keepalives off/);
+  });
 });
 
 describe('frr parse', () => {
@@ -111,6 +153,22 @@ describe('frr parse', () => {
     expect(frrDriver.parseNeighbors(out, cfg)).toEqual([
       { address: '10.0.0.2', asn: 65002, state: 'Idle' },
       { address: '10.0.0.3', asn: 65003, state: 'OpenSent' },
+    ]);
+  });
+
+  it('reads the BFD state of peers that run BFD, and leaves it out for the others', () => {
+    const out = JSON.stringify({
+      '10.0.0.2': { remoteAs: 65002, bgpState: 'Established', peerBfdInfo: { type: 'single hop', status: 'Up' } },
+      '10.0.0.3': { remoteAs: 65003, bgpState: 'Active', peerBfdInfo: { status: 'Down' } },
+      '10.0.0.4': { remoteAs: 65004, bgpState: 'Active', peerBfdInfo: { status: 'Init' } },
+      '10.0.0.5': { remoteAs: 65005, bgpState: 'Active' },
+    });
+    const cfg = { ...base, neighbors: ['2', '3', '4', '5'].map((x) => ({ address: `10.0.0.${x}`, asn: 65000 + Number(x) })) };
+    expect(frrDriver.parseNeighbors(out, cfg).map((n) => [n.address, n.bfd])).toEqual([
+      ['10.0.0.2', 'up'],
+      ['10.0.0.3', 'down'],
+      ['10.0.0.4', 'down'],
+      ['10.0.0.5', undefined],
     ]);
   });
 
@@ -148,5 +206,36 @@ describe('frr parse', () => {
     expect(() => frrDriver.parseNeighbors('', base)).toThrow(/empty output/);
     expect(() => frrDriver.parseNeighbors('[]', base)).toThrow(/expected a JSON object/);
     expect(() => frrDriver.parseRoutes('% Unknown command: show ip bgp jsn')).toThrow(/FRR show ip bgp json/);
+  });
+});
+
+describe('frr live changes with timers and BFD', () => {
+  it('adds a BFD peer live: the lab profile first, then the neighbor with its timers, both through vtysh', () => {
+    const n = { address: '10.0.0.3', asn: 65003, bfd: true, hold_s: 3, keepalive_s: 1 };
+    const after: BgpConfig = { ...base, neighbors: [...base.neighbors, n] };
+    const plan = frrDriver.apply({ op: 'peer_add', neighbor: n }, after);
+    expect(plan.mode).toBe('live');
+    expect(plan.commands).toHaveLength(2);
+    const [profile, peer] = plan.commands.map((argv) => argv.filter((_, i) => argv[i - 1] === '-c'));
+    expect(profile).toEqual([
+      'configure terminal',
+      'bfd',
+      'profile nslab',
+      'detect-multiplier 3',
+      'receive-interval 300',
+      'transmit-interval 300',
+      'end',
+    ]);
+    expect(peer).toEqual(expect.arrayContaining(['neighbor 10.0.0.3 timers 1 3', 'neighbor 10.0.0.3 bfd profile nslab']));
+    // what the live change enters is what the file says
+    const conf = renderFrrConf(after)
+      .split('\n')
+      .map((l) => l.trim());
+    for (const l of [...(profile ?? []).slice(2, 6), ...(peer ?? []).filter((x) => x.startsWith('neighbor'))]) expect(conf).toContain(l);
+    // a peer without BFD: one command, no bfd node
+    const plain = frrDriver.apply({ op: 'peer_add', neighbor: { address: '10.0.0.4', asn: 65004, hold_s: 30 } }, after);
+    expect(plain.commands).toHaveLength(1);
+    expect(plain.commands[0]).toContain('neighbor 10.0.0.4 timers 3 30');
+    expect(plain.commands[0]).not.toContain('bfd');
   });
 });

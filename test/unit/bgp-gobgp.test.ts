@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GOBGP_ADVERTISE_PATH, GOBGP_CONF_PATH, gobgpDriver, renderGobgpToml, tomlString } from '../../src/core/bgp/gobgp.js';
+import { neighborRefusals } from '../../src/core/bgp/refusals.js';
 import type { BgpConfig } from '../../src/core/bgp/types.js';
 import { LAB } from '../fixtures/bgp/lab.js';
 
@@ -75,6 +76,40 @@ describe('gobgp render', () => {
     expect(toml.match(/multihop-ttl/g)).toHaveLength(1);
     expect(toml.match(/afi-safi-name/g)).toHaveLength(2);
     expect(toml).not.toMatch(/description|auth-password/);
+  });
+
+  it("writes each neighbor's own hold time and keepalive, the lab's where it sets none", () => {
+    const toml = renderGobgpToml({
+      ...base,
+      neighbors: [
+        { address: '10.0.0.1', asn: 65001, hold_s: 3, keepalive_s: 1 },
+        { address: '10.0.0.3', asn: 65003, hold_s: 30 },
+        { address: '10.0.0.4', asn: 65004 },
+      ],
+    });
+    const timers = toml
+      .split('[[neighbors]]')
+      .slice(1)
+      .map((block) => [/hold-time = (\d+)/.exec(block)?.[1], /keepalive-interval = (\d+)/.exec(block)?.[1]]);
+    expect(timers).toEqual([
+      ['3', '1'],
+      ['30', '3'],
+      ['9', '3'],
+    ]);
+  });
+
+  it('has no BFD: a neighbor asking for it is refused naming the field, whatever way it comes in', () => {
+    expect(gobgpDriver.unsupported?.bfd).toBe('GoBGP 3.10 has no BFD; only frr does');
+    expect(neighborRefusals('gobgp', { address: '10.0.0.1', asn: 65001, bfd: true })).toEqual([
+      { field: 'bfd', why: 'GoBGP 3.10 has no BFD; only frr does' },
+    ]);
+    expect(neighborRefusals('gobgp', { address: '10.0.0.1', asn: 65001, bfd: false, hold_s: 3, keepalive_s: 1 })).toEqual([]);
+  });
+
+  it('cannot turn the hold timer off: hold_s 0 is refused naming the field', () => {
+    expect(neighborRefusals('gobgp', { address: '10.0.0.1', asn: 65001, hold_s: 0 })).toEqual([
+      { field: 'hold_s', why: 'GoBGP 3.10 cannot turn the hold timer off (it takes 0 as its default, 90 s); give 3 or more' },
+    ]);
   });
 
   it('an empty advertise list gives an empty advertise file', () => {

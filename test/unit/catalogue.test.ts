@@ -60,7 +60,7 @@ describe('input validation', () => {
   it('names the field and the rule for bad names, ASNs, addresses and prefixes', async () => {
     const e = await fails('daemon_create', {
       name: 'R1!',
-      kind: 'bird',
+      kind: 'quagga',
       asn: 0,
       router_id: '1.2.3',
       interfaces: [{ network: 'core', ip: '10.0.0.300' }],

@@ -123,6 +123,7 @@ describe('confirmation of destructive tools', () => {
         {
           name: 'tgt-1',
           container: 'tgt-1',
+          node: 'tgt-1',
           network: 'n1',
           address: '10.0.0.1',
           prefix: '10.9.0.0/24',

@@ -48,7 +48,7 @@ describe('one rule per field, whichever way a value comes in', () => {
     expect(Object.isFrozen(inputJsonSchema(tool).properties?.neighbors)).toBe(true);
   });
 
-  it('holds a topology session and daemon_peer_add to the same multihop and description limits', () => {
+  it('holds a topology session and daemon_peer_add to the same multihop, description and timer limits', () => {
     const peerAdd = findTool('daemon_peer_add')!;
     const session = (extra: object) =>
       TopologySpec.safeParse({ name: 't', networks: {}, nodes: {}, bgp: { sessions: [{ a: 'r1', b: 'r2', ...extra }] } }).success;
@@ -59,6 +59,15 @@ describe('one rule per field, whichever way a value comes in', () => {
       [{ multihop: 0 }, false],
       [{ description: 'x'.repeat(80) }, true],
       [{ description: 'x'.repeat(81) }, false],
+      [{ hold_s: 0 }, true],
+      [{ hold_s: 3, keepalive_s: 1, bfd: true }, true],
+      [{ hold_s: 65535, keepalive_s: 21845 }, true],
+      [{ hold_s: 2 }, false],
+      [{ hold_s: 65536 }, false],
+      [{ hold_s: 3.5 }, false],
+      [{ keepalive_s: 0 }, false],
+      [{ keepalive_s: 21846 }, false],
+      [{ bfd: 'yes' }, false],
     ] as const) {
       expect(session(extra)).toBe(ok);
       expect(peer(extra)).toBe(ok);

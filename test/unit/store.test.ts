@@ -31,6 +31,7 @@ describe('store', () => {
       hosts: {},
       tunnels: {},
       topologies: {},
+      faults: {},
     });
     await store.update((s) => {
       s.networks.shared = network;

@@ -182,7 +182,7 @@ describe('topology files', () => {
   it('checks the file shape with field paths: tunnel names, kinds, unknown fields', () => {
     const spec = base() as unknown as Record<string, any>;
     spec.tunnels[0].name = 'a-very-long-name';
-    spec.nodes.r2.kind = 'bird';
+    spec.nodes.r2.kind = 'quagga';
     spec.nodes.r1.colour = 'red';
     const e = parseError(spec);
     const paths = (e.issues ?? []).map((i) => i.path);
@@ -240,6 +240,45 @@ describe('topology files', () => {
     );
   });
 
+  it('carries BFD and timers of a session onto the neighbors of both ends', () => {
+    const spec = base() as unknown as Record<string, any>;
+    spec.nodes.r4 = { kind: 'frr', asn: 65004, interfaces: { core: 'auto' } };
+    spec.bgp.sessions = [{ a: 'r1', b: 'r4', bfd: true, hold_s: 3, keepalive_s: 1 }, { a: 'r1', b: 'r2', hold_s: 6 }, ['r1', 'r3']];
+    const d = resolveTopology(parseTopology({ spec }), emptyState());
+    const neighbors = (key: string) => (d.nodes.find((n) => n.key === key) as { neighbors: object[] }).neighbors;
+    expect(neighbors('r1')).toEqual([
+      { address: '10.10.0.4', asn: 65004, bfd: true, hold_s: 3, keepalive_s: 1 },
+      { address: '10.10.0.2', asn: 65002, hold_s: 6 },
+      { address: '10.10.0.3', asn: 65003 },
+    ]);
+    expect(neighbors('r4')).toEqual([{ address: '10.10.0.11', asn: 65001, bfd: true, hold_s: 3, keepalive_s: 1 }]);
+    expect(neighbors('r2')).toEqual([{ address: '10.10.0.11', asn: 65001, hold_s: 6 }]);
+  });
+
+  it('refuses BFD on a session with a GoBGP or ExaBGP end, and timers BGP does not allow, naming the field', () => {
+    const spec = base() as unknown as Record<string, any>;
+    spec.nodes.r4 = { kind: 'frr', asn: 65004, interfaces: { core: 'auto' } };
+    spec.bgp.sessions = [
+      { a: 'r1', b: 'r4', bfd: true },
+      { a: 'r1', b: 'r3', keepalive_s: 2, hold_s: 30 },
+      { a: 'r1', b: 'r2', bfd: true },
+      { a: 'r4', b: 'r2', hold_s: 6, keepalive_s: 3 },
+      { a: 'r2', b: 'r4', hold_s: 0 },
+    ];
+    expect(problems(spec)).toEqual([
+      'bgp.sessions.1.keepalive_s: r3 is exabgp: ExaBGP 4.2 has no keepalive setting: it sends one every third of the hold time (10 s here); leave keepalive_s out, or set hold_s to 6',
+      'bgp.sessions.2.bfd: r2 is gobgp: GoBGP 3.10 has no BFD; only frr does',
+      'bgp.sessions.3.keepalive_s: 3 is more than a third of hold_s (6): give at most 2',
+      'bgp.sessions.4.hold_s: r2 is gobgp: GoBGP 3.10 cannot turn the hold timer off (it takes 0 as its default, 90 s); give 3 or more',
+    ]);
+    // what BGP never allows is refused by the file's schema
+    spec.bgp.sessions = [{ a: 'r1', b: 'r4', hold_s: 2, keepalive_s: 0 }];
+    expect(parseError(spec).issues).toEqual([
+      { path: 'bgp.sessions.0.hold_s', message: expect.stringMatching(/must be 0 \(no hold timer\) or between 3 and 65535 seconds/) },
+      { path: 'bgp.sessions.0.keepalive_s', message: expect.stringMatching(/must be between 1 and 21845 seconds/) },
+    ]);
+  });
+
   it('refuses what a daemon configuration cannot say, before anything runs', () => {
     const spec = base() as unknown as Record<string, any>;
     spec.bgp.sessions = [{ a: 'r1', b: 'r3', description: 'it"s' }];
@@ -277,6 +316,21 @@ describe('plans', () => {
     expect(p.updates).toEqual([
       { name: 'triangle-r1', start: false, addPeers: [], removePeers: ['10.10.0.3'], advertise: [], withdraw: [] },
     ]);
+  });
+
+  it('updates the peers of both ends in place when a session gains BFD or new timers', () => {
+    const d = resolveTopology(triangle(), emptyState());
+    const { state, facts } = deployed(d);
+    const spec = base() as unknown as Record<string, any>;
+    spec.bgp.sessions[0] = { a: 'r1', b: 'r2', hold_s: 3, keepalive_s: 1 };
+    const p = planTopology(resolveTopology(parseTopology({ spec }), state), state, facts);
+    expect(p.updates.map((u) => [u.name, u.removePeers, u.addPeers])).toEqual([
+      ['triangle-r1', ['10.10.0.2'], [{ address: '10.10.0.2', asn: 65002, hold_s: 3, keepalive_s: 1 }]],
+      ['triangle-r2', ['10.10.0.11'], [{ address: '10.10.0.11', asn: 65001, hold_s: 3, keepalive_s: 1 }]],
+    ]);
+    // bfd: false is what no bfd means: nothing to change
+    spec.bgp.sessions[0] = { a: 'r1', b: 'r2', bfd: false };
+    expect(planTopology(resolveTopology(parseTopology({ spec }), state), state, facts).summary.update).toBe(0);
   });
 
   it('recreates a node whose container is gone, starts a stopped one, deletes what left the file', () => {

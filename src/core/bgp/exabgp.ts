@@ -3,8 +3,17 @@
  * exabgpcli, whose 4.2 answers are text only (its "json" encoder covers the process API, not
  * the CLI's show commands).
  */
-import { assertIPv4Cidr, checkCommonConfig, isIPv4, localInterfaceFor, mapBgpState, mergeWithConfigured, quoteEscaped } from './states.js';
-import type { ApplyPlan, BgpChange, BgpConfig, ConfigFile, DaemonDriver, NeighborStatus, RouteEntry } from './types.js';
+import {
+  assertIPv4Cidr,
+  checkCommonConfig,
+  isIPv4,
+  localInterfaceFor,
+  mapBgpState,
+  mergeWithConfigured,
+  neighborTimers,
+  quoteEscaped,
+} from './states.js';
+import type { ApplyPlan, BgpChange, BgpConfig, BgpNeighbor, ConfigFile, DaemonDriver, NeighborStatus, RouteEntry } from './types.js';
 
 export const EXABGP_CONF_PATH = '/etc/exabgp/exabgp.conf';
 
@@ -53,8 +62,8 @@ export function renderExabgpConf(cfg: BgpConfig): string {
       `    local-address ${local ? local.ip : 'auto'};`,
       `    local-as ${cfg.asn};`,
       `    peer-as ${n.asn};`,
-      // ExaBGP sends keepalives every hold-time/3 (3 s).
-      '    hold-time 9;',
+      // ExaBGP sends keepalives every third of the negotiated hold time; it has no setting of its own.
+      `    hold-time ${neighborTimers(n).hold};`,
     );
     if (n.password !== undefined) {
       // Base64 sidesteps every quoting question; ExaBGP decodes it before setting TCP_MD5SIG.
@@ -268,6 +277,20 @@ function applyExabgp(change: BgpChange, after: BgpConfig): ApplyPlan {
   }
 }
 
+/**
+ * ExaBGP sends a keepalive every third of the hold time and has no keepalive setting: a
+ * keepalive_s is taken only when it is what ExaBGP does anyway.
+ */
+function exabgpNeighborProblem(n: BgpNeighbor): { field: keyof BgpNeighbor; why: string } | undefined {
+  if (n.keepalive_s === undefined) return undefined;
+  const third = Math.floor(neighborTimers(n).hold / 3);
+  if (n.keepalive_s === third) return undefined;
+  return {
+    field: 'keepalive_s',
+    why: `ExaBGP 4.2 has no keepalive setting: it sends one every third of the hold time (${third} s here); leave keepalive_s out, or set hold_s to ${n.keepalive_s * 3}`,
+  };
+}
+
 export const exabgpDriver: DaemonDriver = {
   kind: 'exabgp',
   render(cfg: BgpConfig): ConfigFile[] {
@@ -284,5 +307,7 @@ export const exabgpDriver: DaemonDriver = {
   apply: applyExabgp,
   unsupported: {
     next_hop_self: 'ExaBGP originates routes only and always announces them with itself as next hop (next-hop self)',
+    bfd: 'ExaBGP 4.2 has no BFD; only frr does',
   },
+  neighborProblem: exabgpNeighborProblem,
 };

@@ -12,6 +12,7 @@ import {
   isRecord,
   LAB_TIMERS,
   mergeWithConfigured,
+  neighborTimers,
   num,
   parseJsonOutput,
   toBgpState,
@@ -19,6 +20,19 @@ import {
 import type { ApplyPlan, BgpChange, BgpConfig, BgpNeighbor, ConfigFile, DaemonDriver, NeighborStatus, RouteEntry } from './types.js';
 
 export const FRR_CONF_PATH = '/etc/frr/frr.conf';
+
+/** The BFD profile neighbors with `bfd` use: a dead link is noticed after 3 missed 300 ms packets. */
+export const FRR_BFD = { profile: 'nslab', intervalMs: 300, multiplier: 3 } as const;
+
+/** bfdd's lines defining FRR_BFD's profile (inside `bfd`). */
+function bfdProfileLines(): string[] {
+  return [
+    `profile ${FRR_BFD.profile}`,
+    `detect-multiplier ${FRR_BFD.multiplier}`,
+    `receive-interval ${FRR_BFD.intervalMs}`,
+    `transmit-interval ${FRR_BFD.intervalMs}`,
+  ];
+}
 
 /**
  * FRR's CLI splits a line on whitespace and `neighbor X description LINE...` joins the words
@@ -40,7 +54,7 @@ export function frrPassword(password: string, field: string): string {
 
 /** The `router bgp` lines (`router`) and `address-family ipv4 unicast` lines (`af`) of one neighbor. */
 export function frrNeighborLines(cfg: BgpConfig, n: BgpNeighbor, field: string): { router: string[]; af: string[] } {
-  const t = LAB_TIMERS;
+  const t = neighborTimers(n);
   const a = n.address;
   const router = [`neighbor ${a} remote-as ${n.asn}`];
   if (n.description !== undefined) {
@@ -52,9 +66,10 @@ export function frrNeighborLines(cfg: BgpConfig, n: BgpNeighbor, field: string):
   if (n.multihop !== undefined && n.asn !== cfg.asn) router.push(`neighbor ${a} ebgp-multihop ${n.multihop}`);
   router.push(
     `neighbor ${a} timers ${t.keepalive} ${t.hold}`,
-    `neighbor ${a} timers connect ${t.connectRetry}`,
+    `neighbor ${a} timers connect ${LAB_TIMERS.connectRetry}`,
     `neighbor ${a} advertisement-interval 0`,
   );
+  if (n.bfd) router.push(`neighbor ${a} bfd profile ${FRR_BFD.profile}`);
   const af = [`neighbor ${a} activate`];
   if (n.next_hop_self) af.push(`neighbor ${a} next-hop-self`);
   return { router, af };
@@ -72,13 +87,19 @@ export function renderFrrConf(cfg: BgpConfig): string {
     'log file /var/log/frr/frr.log informational',
     'service integrated-vtysh-config',
     '!',
+  ];
+  if (cfg.neighbors.some((n) => n.bfd)) {
+    const [profile, ...settings] = bfdProfileLines();
+    lines.push('bfd', ` ${profile}`, ...settings.map((l) => `  ${l}`), ' exit', ' !', 'exit', '!');
+  }
+  lines.push(
     `router bgp ${cfg.asn}`,
     ` bgp router-id ${cfg.router_id}`,
     ' no bgp ebgp-requires-policy',
     ' no bgp network import-check',
     ' bgp log-neighbor-changes',
     ` timers bgp ${t.keepalive} ${t.hold}`,
-  ];
+  );
   const afLines: string[] = [];
   for (const [i, n] of cfg.neighbors.entries()) {
     const { router, af } = frrNeighborLines(cfg, n, `neighbors[${i}]`);
@@ -109,7 +130,9 @@ function applyFrr(change: BgpChange, after: BgpConfig): ApplyPlan {
   switch (change.op) {
     case 'peer_add': {
       const { router, af } = frrNeighborLines(after, change.neighbor, 'neighbor');
-      return { mode: 'live', commands: [vtyshConfig(after, router, af)] };
+      // The profile first (bfdd keeps it; defining it again changes nothing), then the peer that uses it.
+      const bfd = ['vtysh', '-c', 'configure terminal', '-c', 'bfd', ...bfdProfileLines().flatMap((l) => ['-c', l]), '-c', 'end'];
+      return { mode: 'live', commands: [...(change.neighbor.bfd ? [bfd] : []), vtyshConfig(after, router, af)] };
     }
     case 'peer_remove':
       assertIPv4(change.address, 'address');
@@ -141,6 +164,9 @@ function parseFrrNeighbors(stdout: string, cfg: BgpConfig): NeighborStatus[] {
       const upMs = num(v.bgpTimerUpMsec);
       if (upMs !== undefined) st.uptime_s = Math.floor(upMs / 1000);
     }
+    // peerBfdInfo.status: Up, Down, Init or Unknown (only peers with bfd configured have it)
+    const bfd = isRecord(v.peerBfdInfo) ? v.peerBfdInfo.status : undefined;
+    if (typeof bfd === 'string') st.bfd = bfd.toLowerCase() === 'up' ? 'up' : 'down';
     const afi = isRecord(v.addressFamilyInfo) ? v.addressFamilyInfo : undefined;
     const v4 = afi && isRecord(afi.ipv4Unicast) ? afi.ipv4Unicast : undefined;
     if (v4) {

@@ -227,9 +227,43 @@ export function checkCommonConfig(cfg: BgpConfig): void {
     if (n.multihop !== undefined) assertMultihop(n.multihop, `${f}.multihop`);
     if (n.password !== undefined) checkPassword(n.password, `${f}.password`);
     if (n.description !== undefined) checkDescription(n.description, `${f}.description`);
+    checkTimers(n, f);
   }
   for (const [i, p] of cfg.advertise.entries()) assertIPv4Cidr(p, `advertise[${i}]`);
 }
 
 /** Lab timers shared by all drivers: sessions come up (and notice a dead peer) within seconds. */
 export const LAB_TIMERS = { keepalive: 3, hold: 9, connectRetry: 2 } as const;
+
+/** The hold time and keepalive interval a neighbor runs with: what it sets, else the lab's. */
+export function neighborTimers(n: { hold_s?: number | undefined; keepalive_s?: number | undefined }): { hold: number; keepalive: number } {
+  const hold = n.hold_s ?? LAB_TIMERS.hold;
+  const keepalive = n.keepalive_s ?? (hold === 0 ? 0 : Math.min(LAB_TIMERS.keepalive, Math.floor(hold / 3)));
+  return { hold, keepalive };
+}
+
+/** Why a neighbor's keepalive_s cannot go with its hold time (given or the lab's), or undefined. */
+export function timersProblem(n: { hold_s?: number | undefined; keepalive_s?: number | undefined }): string | undefined {
+  if (n.keepalive_s === undefined) return undefined;
+  const { hold } = neighborTimers(n);
+  const whose = n.hold_s === undefined ? `the lab's default hold time (${hold} s)` : `hold_s (${hold})`;
+  if (hold === 0) return 'hold_s 0 turns keepalives off: leave keepalive_s out';
+  if (n.keepalive_s * 3 > hold) {
+    return `${n.keepalive_s} is more than a third of ${whose}: give at most ${Math.floor(hold / 3)}${n.hold_s === undefined ? `, or set hold_s to at least ${n.keepalive_s * 3}` : ''}`;
+  }
+  return undefined;
+}
+
+/** Throw an Error naming the field unless the neighbor's timers are ones BGP allows. */
+export function checkTimers(n: { hold_s?: number | undefined; keepalive_s?: number | undefined }, field: string): void {
+  const h = n.hold_s;
+  if (h !== undefined && !(Number.isInteger(h) && (h === 0 || (h >= 3 && h <= 65535)))) {
+    throw new Error(`${field}.hold_s must be 0 or between 3 and 65535 seconds, got ${h}`);
+  }
+  const k = n.keepalive_s;
+  if (k !== undefined && !(Number.isInteger(k) && k >= 1 && k <= 21845)) {
+    throw new Error(`${field}.keepalive_s must be between 1 and 21845 seconds, got ${k}`);
+  }
+  const problem = timersProblem(n);
+  if (problem) throw new Error(`${field}.keepalive_s: ${problem}`);
+}

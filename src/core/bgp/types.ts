@@ -1,6 +1,6 @@
 /** Pure data the BGP drivers work on. Nothing here touches Docker. */
 
-export const DAEMON_KINDS = ['frr', 'gobgp', 'exabgp'] as const;
+export const DAEMON_KINDS = ['frr', 'gobgp', 'exabgp', 'bird', 'openbgpd'] as const;
 export type DaemonKind = (typeof DAEMON_KINDS)[number];
 
 export const BGP_STATES = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'] as const;
@@ -15,6 +15,12 @@ export interface BgpNeighbor {
   multihop?: number | undefined;
   /** announce routes to this peer with this router as next hop (FRR only) */
   next_hop_self?: boolean | undefined;
+  /** run BFD with this peer (FRR only) */
+  bfd?: boolean | undefined;
+  /** BGP hold time in seconds (0 or 3..65535); absent: LAB_TIMERS.hold */
+  hold_s?: number | undefined;
+  /** seconds between keepalives (at most hold_s/3); absent: LAB_TIMERS.keepalive, or hold_s/3 when less */
+  keepalive_s?: number | undefined;
 }
 
 export interface BgpInterface {
@@ -51,6 +57,8 @@ export interface NeighborStatus {
   uptime_s?: number;
   prefixes_received?: number;
   prefixes_sent?: number;
+  /** the BFD session with this peer, where the daemon runs one (FRR) */
+  bfd?: 'up' | 'down';
 }
 
 export interface RouteEntry {
@@ -104,6 +112,8 @@ export interface DaemonDriver {
   apply(change: BgpChange, after: BgpConfig): ApplyPlan;
   /** Per-neighbor options this kind cannot configure, by field name, with the reason. */
   unsupported?: Partial<Record<keyof BgpNeighbor, string>>;
+  /** Values of options it has that this kind still cannot configure: the field and why, else undefined. */
+  neighborProblem?(n: BgpNeighbor): { field: keyof BgpNeighbor; why: string } | undefined;
   /** Whether the output of an apply command is a refusal (some CLIs refuse with exit code 0). */
   refused(output: string): boolean;
 }

@@ -86,6 +86,26 @@ export class ContainersClient {
     }
   }
 
+  /** Freeze every process of the container (docker pause); one already paused is fine. */
+  async pause(id: string): Promise<void> {
+    this.dial.act(id);
+    try {
+      await this.dial.run('container.pause', id, (api) => api.getContainer(id).pause());
+    } catch (err) {
+      if (statusOf(err) !== 304 && !/already paused/i.test(String((err as Error).message))) throw err;
+    }
+  }
+
+  /** Thaw a paused container; one not paused is fine. */
+  async unpause(id: string): Promise<void> {
+    this.dial.act(id);
+    try {
+      await this.dial.run('container.unpause', id, (api) => api.getContainer(id).unpause());
+    } catch (err) {
+      if (statusOf(err) !== 304 && !/not paused/i.test(String((err as Error).message))) throw err;
+    }
+  }
+
   /** Remove by id (force, with its anonymous volumes); one already gone is fine. */
   async remove(id: string): Promise<void> {
     this.dial.act(id);

@@ -171,6 +171,14 @@ export class DockerEngine {
     return this.containers.stop(id, timeoutS);
   }
 
+  pauseContainer(id: string): Promise<void> {
+    return this.containers.pause(id);
+  }
+
+  unpauseContainer(id: string): Promise<void> {
+    return this.containers.unpause(id);
+  }
+
   putFiles(id: string, files: FileEntry[]): Promise<void> {
     return this.containers.putFiles(id, files);
   }

@@ -25,6 +25,8 @@ const CAPS: Record<ImageKind, string[]> = {
   frr: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'],
   gobgp: ['NET_ADMIN', 'NET_RAW'],
   exabgp: ['NET_ADMIN', 'NET_RAW'],
+  bird: ['NET_ADMIN', 'NET_RAW'],
+  openbgpd: ['NET_ADMIN', 'NET_RAW'],
   host: ['NET_ADMIN', 'NET_RAW'],
 };
 

@@ -6,7 +6,7 @@ export type NodeCollection = 'daemons' | 'hosts';
 export type NodeRecord = DaemonRecord | HostRecord;
 /** The store record of one node of a collection. */
 export type RecordOf<C extends NodeCollection> = StoreState[C][string];
-export type ContainerState = 'running' | 'stopped' | 'restarting' | 'missing';
+export type ContainerState = 'running' | 'paused' | 'stopped' | 'restarting' | 'missing';
 
 export interface InterfaceRequest {
   network: string;
@@ -26,8 +26,9 @@ export function recordFile(rec: NodeRecord): FileEntry {
   return { path: RECORD_FILE, content: `${JSON.stringify(kept)}\n`, mode: 0o600 };
 }
 
-export function containerState(info: { State: { Running: boolean; Restarting: boolean } } | undefined): ContainerState {
+export function containerState(info: { State: { Running: boolean; Restarting: boolean; Paused?: boolean } } | undefined): ContainerState {
   if (!info) return 'missing';
   if (info.State.Restarting) return 'restarting';
+  if (info.State.Paused) return 'paused';
   return info.State.Running ? 'running' : 'stopped';
 }

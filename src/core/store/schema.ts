@@ -45,6 +45,9 @@ export const NeighborRecord = z.object({
   description: z.string().optional(),
   multihop: z.number().int().optional(),
   next_hop_self: z.boolean().optional(),
+  bfd: z.boolean().optional(),
+  hold_s: z.number().int().optional(),
+  keepalive_s: z.number().int().optional(),
 });
 
 export const DaemonRecord = z.object({
@@ -132,6 +135,23 @@ export const TopologyRecord = z.object({
 });
 export type TopologyRecord = z.infer<typeof TopologyRecord>;
 
+/**
+ * A fault put into a running lab on purpose (fault_inject), kept until fault_clear, teardown or
+ * standup undoes it. What undoing needs is kept with it: the interface inside the container, and
+ * the routes through it that the kernel drops with the link (as `ip route` arguments).
+ */
+export const FaultRecord = z.object({
+  id: z.string(),
+  kind: z.enum(['link_down', 'node_pause', 'daemon_kill']),
+  node: z.string(),
+  network: z.string().optional(),
+  interface: z.string().optional(),
+  routes: z.array(z.array(z.string())).optional(),
+  topology: z.string().optional(),
+  at: z.string(),
+});
+export type FaultRecord = z.infer<typeof FaultRecord>;
+
 const storeShape = <N, D, H, T, P>(n: z.ZodType<N>, d: z.ZodType<D>, h: z.ZodType<H>, t: z.ZodType<T>, p: z.ZodType<P>) =>
   z
     .object({
@@ -143,6 +163,7 @@ const storeShape = <N, D, H, T, P>(n: z.ZodType<N>, d: z.ZodType<D>, h: z.ZodTyp
       hosts: z.record(z.string(), h),
       tunnels: z.record(z.string(), t).default({}),
       topologies: z.record(z.string(), p).default({}),
+      faults: z.record(z.string(), FaultRecord.loose()).default({}),
     })
     .loose();
 
@@ -164,6 +185,7 @@ export const emptyState = (): StoreState => ({
   hosts: bareMap(),
   tunnels: bareMap(),
   topologies: bareMap(),
+  faults: bareMap(),
 });
 
 /**
@@ -177,5 +199,6 @@ export function bareRecords(s: StoreState): StoreState {
   s.hosts = toBareMap(s.hosts);
   s.tunnels = toBareMap(s.tunnels);
   s.topologies = toBareMap(s.topologies);
+  s.faults = toBareMap(s.faults);
   return s;
 }

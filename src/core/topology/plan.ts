@@ -37,14 +37,24 @@ export interface Plan {
 
 /** What Docker says about the topology's objects, by name. */
 export interface DockerFacts {
-  containers: Map<string, 'running' | 'stopped' | 'restarting'>;
+  containers: Map<string, 'running' | 'paused' | 'stopped' | 'restarting'>;
   networks: Set<string>;
   /** Docker's ids, to tell the container a standup recorded from one made or left otherwise */
   containerIds?: Map<string, string>;
 }
 
 const neighborKey = (n: BgpNeighbor) =>
-  JSON.stringify([n.address, n.asn, n.password ?? null, n.description ?? null, n.multihop ?? null, n.next_hop_self ?? null]);
+  JSON.stringify([
+    n.address,
+    n.asn,
+    n.password ?? null,
+    n.description ?? null,
+    n.multihop ?? null,
+    n.next_hop_self ?? null,
+    n.bfd === true,
+    n.hold_s ?? null,
+    n.keepalive_s ?? null,
+  ]);
 const ifaceKey = (i: Array<{ network: string; ip: string }>) => JSON.stringify([...i].map((x) => `${x.network}=${x.ip}`).sort());
 
 function nodeDiff(

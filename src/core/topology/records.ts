@@ -30,12 +30,12 @@ export async function dockerFacts(
   }
 > {
   const owned = await placement.listOwned(topology);
-  const containers = new Map<string, 'running' | 'stopped' | 'restarting'>();
+  const containers = new Map<string, 'running' | 'paused' | 'stopped' | 'restarting'>();
   const containerIds = new Map<string, string>();
   const engineOf = new Map<string, string>();
   for (const c of owned.containers) {
     const name = (c.Names[0] ?? '').replace(/^\//, '');
-    containers.set(name, c.State === 'running' ? 'running' : c.State === 'restarting' ? 'restarting' : 'stopped');
+    containers.set(name, c.State === 'running' || c.State === 'paused' || c.State === 'restarting' ? c.State : 'stopped');
     containerIds.set(name, c.Id);
     engineOf.set(name, owned.engineOf.get(c.Id) ?? placement.defaultName);
   }

@@ -1,4 +1,7 @@
 /** Resolving a topology's BGP sessions: the addresses each end peers on, and neighbors on both ends. */
+import { neighborRefusals } from '../bgp/refusals.js';
+import { timersProblem } from '../bgp/states.js';
+import type { BgpNeighbor } from '../bgp/types.js';
 import type { DesiredDaemon, DesiredNode, DesiredSession, DesiredTunnel, ResolveContext } from './resolve-types.js';
 import { fullName } from './resolve-types.js';
 import type { SessionSpec } from './spec.js';
@@ -27,12 +30,50 @@ export function resolveSessions(ctx: ResolveContext, byKey: Map<string, DesiredN
     const extra = {
       ...(s.password !== undefined ? { password: s.password } : {}),
       ...(s.multihop !== undefined ? { multihop: s.multihop } : {}),
+      ...(s.bfd !== undefined ? { bfd: s.bfd } : {}),
+      ...(s.hold_s !== undefined ? { hold_s: s.hold_s } : {}),
+      ...(s.keepalive_s !== undefined ? { keepalive_s: s.keepalive_s } : {}),
     };
+    if (
+      !sessionOptionsFit(
+        ctx,
+        path,
+        [
+          [s.a, a],
+          [s.b, b],
+        ],
+        extra,
+      )
+    )
+      continue;
     a.neighbors.push({ address: bIp, asn: b.asn, ...extra, ...(s.description !== undefined ? { description: s.description } : {}) });
     b.neighbors.push({ address: aIp, asn: a.asn, ...extra, ...(s.description !== undefined ? { description: s.description } : {}) });
     sessions.push({ a: a.name, b: b.name, a_ip: aIp, b_ip: bIp, via });
   }
   return sessions;
+}
+
+/** The session's timers are ones BGP allows, and the kinds of both ends can configure what it sets. */
+function sessionOptionsFit(
+  { bad }: ResolveContext,
+  path: string,
+  ends: Array<[key: string, end: DesiredDaemon]>,
+  options: Omit<BgpNeighbor, 'address' | 'asn'>,
+): boolean {
+  const timers = timersProblem(options);
+  if (timers) {
+    bad(`${path}.keepalive_s`, timers);
+    return false;
+  }
+  const said = new Set<string>();
+  for (const [key, end] of ends) {
+    for (const { field, why } of neighborRefusals(end.kind, { address: '0.0.0.0', asn: 1, ...options })) {
+      // Both ends of one kind: said once.
+      if (!said.has(`${field} ${end.kind}`)) bad(`${path}.${field}`, `${key} is ${end.kind}: ${why}`);
+      said.add(`${field} ${end.kind}`);
+    }
+  }
+  return said.size === 0;
 }
 
 /** Both ends: nodes of the file, routers, and not the same one. */

@@ -9,6 +9,7 @@
  */
 import type { StoreState } from '../store/schema.js';
 import { invalidInput } from '../validation.js';
+import { resolveChecks } from './resolve-checks.js';
 import { resolveNetworks } from './resolve-networks.js';
 import { resolveNodes } from './resolve-nodes.js';
 import { checkRendering } from './resolve-render.js';
@@ -42,6 +43,7 @@ export function resolveTopology(spec: TopologySpec, state: StoreState, opts: { s
   const tunnels = resolveTunnels(ctx, nets.subnets, byKey);
   const sessions = resolveSessions(ctx, byKey, tunnels);
   checkRendering(ctx, nets.networks, nodes, tunnels);
+  resolveChecks(ctx, byKey, tunnels);
   if (ctx.issues.length) throw invalidInput('topology', ctx.issues);
   return { topology: spec.name, networks: nets.networks, nodes, tunnels, sessions };
 }

@@ -6,6 +6,7 @@
 
 import type { Engines } from '../engines/service.js';
 import { conflict, type FieldIssue, LabError, notFound } from '../errors.js';
+import type { Faults } from '../faults/service.js';
 import { ownValue } from '../keys.js';
 import type { NodeLimits } from '../nodes/container.js';
 import type { OpContext } from '../progress.js';
@@ -33,6 +34,8 @@ export interface TopologyDeps extends StandupDeps {
   doctor: Pick<TunnelDoctor, 'state'>;
   /** the memory each node is given, for placement */
   nodeLimits: Pick<NodeLimits, 'memoryMb'>;
+  /** standup undoes the faults put into the lab (it converges to the file); teardown forgets them */
+  faults?: Pick<Faults, 'clearTopology' | 'forgetTopology'>;
 }
 
 export class Topologies {
@@ -143,6 +146,13 @@ export class Topologies {
     return { desired, plan: planTopology(desired, state, facts), facts };
   }
 
+  /** A saved topology's file resolved against the store: names, addresses, sessions (nothing read from Docker). */
+  async resolved(name: string): Promise<{ record: TopologyRecord; spec: TopologySpec; desired: Desired }> {
+    const record = await this.#record(name);
+    const spec = parseTopology({ spec: record.spec });
+    return { record, spec, desired: resolveTopology(spec, await this.deps.store.read(), this.#swarm) };
+  }
+
   async plan(name: string): Promise<{ name: string; items: PlanItem[]; summary: Plan['summary'] }> {
     const { plan } = await this.#resolve(name);
     return { name, items: plan.items, summary: plan.summary };
@@ -162,6 +172,8 @@ export class Topologies {
     ctx: OpContext,
   ): Promise<StandupResult> {
     const t0 = Date.now();
+    // Faults put in on purpose are undone first: standup converges the lab to its file.
+    const undone = opts.dry_run ? [] : ((await this.deps.faults?.clearTopology(name)) ?? []);
     const { desired, plan, facts } = await this.#resolve(name);
     const shown = { items: plan.items, summary: plan.summary };
     ctx.progress?.(
@@ -189,7 +201,7 @@ export class Topologies {
       name,
       dry_run: false,
       plan: shown,
-      ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}),
+      ...(outcome.warnings.length || undone.length ? { warnings: [...undone, ...outcome.warnings] } : {}),
       duration_s: 0,
     };
     if (opts.wait_established_s) result.established = await waitEstablished(this.deps.daemons, desired, opts.wait_established_s, ctx);
@@ -211,7 +223,11 @@ export class Topologies {
   ): Promise<{ name: string; removed: { containers: number; networks: number; tunnels: number } }> {
     await this.deps.engine.ready();
     await this.#record(name);
-    return this.#leased(name, 'teardown', async () => ({ name, removed: await runTeardown(this.deps, name, ctx) }));
+    return this.#leased(name, 'teardown', async () => {
+      const removed = await runTeardown(this.deps, name, ctx);
+      await this.deps.faults?.forgetTopology(name);
+      return { name, removed };
+    });
   }
 
   /** Tear down the active topology if it is another one, then stand this one up and mark it active. */
@@ -225,6 +241,7 @@ export class Topologies {
     for (const o of others) {
       ctx.progress?.(`tearing down ${o.name}`);
       await this.#leased(o.name, 'teardown', () => runTeardown(this.deps, o.name, ctx));
+      await this.deps.faults?.forgetTopology(o.name);
     }
     const r = await this.standup(name, opts, ctx);
     await this.deps.store.update((s) => {

@@ -5,13 +5,17 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DAEMON_KINDS } from '../bgp/types.js';
+import { CHECK_LIMITS, checkSchema, stepSchema } from '../checks/spec.js';
 import {
   AddressOrAuto,
   Asn,
+  Bfd,
   Cidr,
   Description,
   EngineName,
+  HoldTime,
   Ipv4,
+  Keepalive,
   Multihop,
   Password,
   Prefix,
@@ -78,6 +82,9 @@ const SessionObject = z.strictObject({
   password: Password.optional(),
   multihop: Multihop.optional(),
   description: Description.optional(),
+  bfd: Bfd.optional(),
+  hold_s: HoldTime.optional(),
+  keepalive_s: Keepalive.optional(),
 });
 
 const Session = z.union([z.tuple([LocalName, LocalName]), SessionObject]).describe('[a, b] or {a, b, network?, tunnel?, password?}');
@@ -108,6 +115,16 @@ export const TopologySpec = z
       .refine((r) => Object.keys(r).length <= TOPOLOGY_LIMITS.nodes, { message: `at most ${TOPOLOGY_LIMITS.nodes} nodes` }),
     bgp: z.strictObject({ sessions: z.array(Session).max(TOPOLOGY_LIMITS.sessions).optional() }).optional(),
     tunnels: z.array(TunnelSpec).max(TOPOLOGY_LIMITS.tunnels).optional(),
+    expect: z
+      .array(checkSchema(LocalName))
+      .max(CHECK_LIMITS.checks)
+      .optional()
+      .describe('what working means: session, route, ping and path checks, run by topology_verify'),
+    scenarios: z
+      .record(LocalName, z.array(stepSchema(LocalName, LocalName)).min(1).max(CHECK_LIMITS.steps))
+      .refine((r) => Object.keys(r).length <= CHECK_LIMITS.scenarios, { message: `at most ${CHECK_LIMITS.scenarios} scenarios` })
+      .optional()
+      .describe('named lists of fault, clear, verify and sleep steps, run by topology_scenario'),
   })
   .describe('A netstream-lab topology: networks, BGP routers and hosts, sessions and tunnels');
 
@@ -124,7 +141,12 @@ function oversized(raw: Record<string, unknown>): { path: string[]; message: str
     [['networks'], raw.networks, TOPOLOGY_LIMITS.networks],
     [['tunnels'], raw.tunnels, TOPOLOGY_LIMITS.tunnels],
     [['bgp', 'sessions'], bgp, TOPOLOGY_LIMITS.sessions],
+    [['expect'], raw.expect, CHECK_LIMITS.checks],
+    [['scenarios'], raw.scenarios, CHECK_LIMITS.scenarios],
   ];
+  if (raw.scenarios && typeof raw.scenarios === 'object' && !Array.isArray(raw.scenarios)) {
+    for (const [k, steps] of Object.entries(raw.scenarios)) checks.push([['scenarios', k], steps, CHECK_LIMITS.steps]);
+  }
   for (const [path, v, max] of checks) if (count(v) > max) return { path, message: `at most ${max} entries (${count(v)} given)` };
   return undefined;
 }
@@ -178,6 +200,7 @@ function bareMaps(spec: TopologySpec): TopologySpec {
   spec.networks = toBareMap(spec.networks);
   spec.nodes = toBareMap(spec.nodes);
   for (const node of Object.values(spec.nodes)) node.interfaces = toBareMap(node.interfaces);
+  if (spec.scenarios) spec.scenarios = toBareMap(spec.scenarios);
   return spec;
 }
 
