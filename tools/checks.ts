@@ -46,6 +46,7 @@ export const checkTools = [
     effect: 'read',
     idempotent: true,
     http: { method: 'POST', path: '/topologies/{id}/verify' },
+    chatOmits: ['checks'],
     input: z.strictObject({
       name: TopologyName,
       wait_s: WaitS.optional(),
@@ -63,6 +64,7 @@ export const checkTools = [
     effect: 'read',
     idempotent: true,
     http: { method: 'POST', path: '/checks' },
+    chatOmits: ['checks'],
     input: z.strictObject({
       checks: z.array(LabCheck).min(1).max(CHECK_LIMITS.checks, `at most ${CHECK_LIMITS.checks} checks`),
       wait_s: WaitS.optional(),

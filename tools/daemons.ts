@@ -89,7 +89,8 @@ export const daemonTools = [
   defineTool({
     name: 'daemon_list',
     title: 'List BGP daemons',
-    description: 'List the lab BGP daemons (FRR, GoBGP, ExaBGP) with AS, router id, addresses and whether their container runs.',
+    description:
+      'List the lab BGP daemons (FRR, GoBGP, ExaBGP, BIRD, OpenBGPD) with AS, router id, addresses and whether their container runs.',
     toolset: 'daemons',
     effect: 'read',
     idempotent: true,
@@ -114,14 +115,14 @@ export const daemonTools = [
     name: 'daemon_create',
     title: 'Create BGP daemon',
     description:
-      'Start an FRR, GoBGP or ExaBGP container on lab networks with a generated BGP configuration (lab timers: sessions come up in seconds). Addresses are allocated when omitted. Builds the lab image on first use. Check sessions with daemon_status.',
+      'Start an FRR, GoBGP, ExaBGP, BIRD or OpenBGPD container on lab networks with a generated BGP configuration (lab timers: sessions come up in seconds). Addresses are allocated when omitted. Builds the lab image on first use. Check sessions with daemon_status.',
     toolset: 'daemons',
     effect: 'write',
     idempotent: false,
     http: { method: 'POST', path: '/daemons' },
     input: z.strictObject({
       name: Name,
-      kind: z.enum(DAEMON_KINDS).describe('frr, gobgp or exabgp'),
+      kind: z.enum(DAEMON_KINDS).describe('frr, gobgp, exabgp, bird or openbgpd'),
       asn: Asn,
       router_id: RouterId.optional(),
       interfaces: z
@@ -196,7 +197,7 @@ export const daemonTools = [
     name: 'daemon_peer_add',
     title: 'Add a BGP peer',
     description:
-      "Add a BGP neighbor to a running daemon without restarting its container (FRR live through vtysh; GoBGP and ExaBGP re-read their configuration, other sessions stay up). The peer's address must be on one of the daemon's networks or tunnels unless multihop is set. Check the session with daemon_status.",
+      "Add a BGP neighbor to a running daemon without restarting its container (FRR live through vtysh; GoBGP, ExaBGP, BIRD (birdc configure) and OpenBGPD (bgpctl reload) re-read their configuration, other sessions stay up). The peer's address must be on one of the daemon's networks or tunnels unless multihop is set. Check the session with daemon_status.",
     toolset: 'daemons',
     effect: 'write',
     idempotent: false,

@@ -32,6 +32,8 @@ export interface ToolDef<I extends z.ZodType = z.ZodType, O extends z.ZodType = 
    */
   confirm?: (input: z.output<I>, lab: Lab) => string | Promise<string>;
   http?: HttpRoute;
+  /** output fields a chat message leaves out (long per-item detail; the summary fields say enough) */
+  chatOmits?: string[];
   input: I;
   output: O;
   handle: (lab: Lab, input: z.output<I>, ctx: OpContext) => Promise<z.input<O>>;

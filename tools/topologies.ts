@@ -85,7 +85,7 @@ export const topologyTools = [
     name: 'topology_create',
     title: 'Save a topology',
     description:
-      'Save a topology file (YAML text or an object): networks, routers (frr, gobgp, exabgp) and hosts with addresses or auto, BGP sessions ([a, b] or {a, b, network, password}), tunnels. It is validated (every error names its field, e.g. nodes.r2.interfaces.core) but nothing is started: use topology_standup. An existing name is a conflict unless replace is true.',
+      'Save a topology file (YAML text or an object): networks, routers (frr, gobgp, exabgp, bird, openbgpd) and hosts with addresses or auto, BGP sessions ([a, b] or {a, b, network, password}), tunnels. It is validated (every error names its field, e.g. nodes.r2.interfaces.core) but nothing is started: use topology_standup. An existing name is a conflict unless replace is true.',
     toolset: 'topologies',
     effect: 'write',
     idempotent: false,

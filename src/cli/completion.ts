@@ -61,7 +61,14 @@ export async function candidates(program: Command, lab: () => Lab, words: string
       return [FILES];
     case 'topology down':
     case 'topology status':
+    case 'topology verify':
       return positional.length === 0 ? pick(await store('topologies')) : [];
+    case 'topology scenario': {
+      if (positional.length === 0) return pick(await store('topologies'));
+      const t = (await lab().store.read()).topologies[positional[0] ?? ''];
+      const scenarios = t && typeof t.spec.scenarios === 'object' && t.spec.scenarios ? Object.keys(t.spec.scenarios) : [];
+      return positional.length === 1 ? pick(scenarios) : [];
+    }
     case 'images build':
       return pick(['base', ...IMAGE_KINDS].filter((k) => !positional.includes(k)));
     case 'nslab completion':

@@ -25,6 +25,34 @@ interface StatusResult {
   tunnels: Array<{ name: string; state: string }>;
 }
 
+interface CheckRow {
+  check: string;
+  target: string;
+  ok: boolean;
+  observed: string;
+  detail: string;
+}
+interface Verified {
+  passed: boolean;
+  summary: string;
+  duration_ms: number;
+  checks: CheckRow[];
+}
+interface Scenario {
+  scenario: string;
+  passed: boolean;
+  skipped: number;
+  steps: Array<{ step: string; ok: boolean; took_ms: number; converged_ms?: number; detail?: string }>;
+}
+
+function printChecks(checks: CheckRow[], heading: string): void {
+  process.stdout.write(
+    table([['', 'CHECK', 'TARGET', 'OBSERVED'], ...checks.map((c) => [c.ok ? 'ok' : 'FAIL', c.check, c.target, c.observed])]),
+  );
+  for (const c of checks.filter((x) => !x.ok)) process.stdout.write(`FAIL ${c.check} ${c.target}: ${c.detail}\n`);
+  process.stdout.write(`${heading}\n`);
+}
+
 function printStatus(s: StatusResult): void {
   process.stdout.write(
     table([
@@ -115,6 +143,57 @@ export function topologyCommands(program: Command, lab: () => Lab, fail: Fail): 
           `${name}: removed ${result.removed.containers} containers, ${result.removed.networks} networks, ${result.removed.tunnels} tunnels\n`,
         ),
       );
+    });
+
+  topo
+    .command('verify')
+    .description("check a deployed topology against its file's expect: and every session, node and tunnel (exit 1 when a check fails)")
+    .argument('<name>', 'topology name')
+    .option('--wait <seconds>', 'retry until every check holds, for up to this long', '0')
+    .option('--no-implicit', 'only the checks of expect:')
+    .option('--json', 'print the JSON result')
+    .action(async (name: string, o: { wait: string; implicit: boolean; json?: boolean }) => {
+      const json = wantsJson(o.json);
+      const r = (await run(
+        lab(),
+        fail,
+        'topology_verify',
+        { name, wait_s: Number(o.wait), implicit: o.implicit },
+        json,
+      )) as unknown as Verified;
+      out(json, r, () => printChecks(r.checks, `${name}: ${r.summary} (${r.duration_ms} ms)`));
+      if (!r.passed) process.exitCode = 1;
+    });
+
+  topo
+    .command('scenario')
+    .description('run a scenario of the file (faults, clears, timed verifies) on a deployed topology (exit 1 when a step fails)')
+    .argument('<name>', 'topology name')
+    .argument('<scenario>', 'a scenario of its file (scenarios:)')
+    .option('--keep-faults', 'leave the faults in when a step fails')
+    .option('--json', 'print the JSON result')
+    .action(async (name: string, scenario: string, o: { keepFaults?: boolean; json?: boolean }) => {
+      const json = wantsJson(o.json);
+      const args = { name, scenario, ...(o.keepFaults ? { keep_faults: true } : {}) };
+      const r = (await run(lab(), fail, 'topology_scenario', args, json)) as unknown as Scenario;
+      out(json, r, () => {
+        process.stdout.write(
+          table([
+            ['STEP', 'RESULT', 'TOOK', 'CONVERGED', 'DETAIL'],
+            ...r.steps.map((s) => [
+              s.step,
+              s.ok ? 'ok' : 'FAILED',
+              `${(s.took_ms / 1000).toFixed(1)} s`,
+              s.converged_ms !== undefined ? `${(s.converged_ms / 1000).toFixed(1)} s` : '-',
+              (s.detail ?? '').slice(0, 100),
+            ]),
+          ]),
+        );
+        process.stdout.write(
+          `${name} ${r.scenario}: ${r.passed ? 'passed' : 'failed'}${r.skipped ? ` (${r.skipped} steps not run)` : ''}\n`,
+        );
+      });
+      if (!r.passed) process.exitCode = 1;
     });
 
   topo

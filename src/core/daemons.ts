@@ -50,7 +50,7 @@ export interface DaemonChange {
   daemon: DaemonView;
 }
 
-/** BGP daemons (FRR, GoBGP, ExaBGP) on the shared node lifecycle, with status and live changes of their own. */
+/** BGP daemons (FRR, GoBGP, ExaBGP, BIRD, OpenBGPD) on the shared node lifecycle, with status and live changes of their own. */
 export class Daemons {
   readonly #nodes: NodeLifecycle<'daemons', DaemonView>;
   /** brings a daemon's BGP files and running config in line with its record */

@@ -24,12 +24,17 @@ export const isSecretKey = (key: string): boolean => SECRET_KEY.test(key);
 const KEY_WORDS = String.raw`[\w.-]*(?:password|passwd|secret|token)`;
 /**
  * `password: x`, `"password": "x"`, `password=x`, `auth-password = "x"` (GoBGP), `md5-password "x"`
- * (ExaBGP), `neighbor 10.0.0.2 password x` (FRR). The key and its quotes stay, the value goes.
+ * (ExaBGP), `neighbor 10.0.0.2 password x` (FRR), `password "x";` (BIRD), `tcp md5sig password "x"`
+ * (OpenBGPD). The key and its quotes stay, the value goes.
  */
 const IN_TEXT: RegExp[] = [
   new RegExp(String.raw`(["']?\b${KEY_WORDS}["']?[ \t]*[:=][ \t]*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;}\]"']+)`, 'gi'),
   /(\bmd5-password[ \t]+)("[^"\n]*"|\S+)/gi,
   /(\bneighbor[ \t]+\S+[ \t]+password[ \t]+)(\S+)/gi,
+  // BIRD: `password "x";` (its strings have no escapes)
+  /(?<!md5sig[ \t]+)(\bpassword[ \t]+)("[^"\n]*")(?=[ \t]*;)/gi,
+  // OpenBGPD: `tcp md5sig password "x"` / `tcp md5sig key HEX` (a backslash escapes only a quote or a blank)
+  /(\bmd5sig[ \t]+(?:password|key)[ \t]+)("(?:\\["\t ]|\\(?!["\t ])|[^"\\\n])*"|\S+)/gi,
 ];
 
 /** The mask in the value's own quotes; after a YAML `key:` always quoted (a bare `*` is an alias). */

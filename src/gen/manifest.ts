@@ -9,12 +9,12 @@ export function buildManifest(version: string): Record<string, unknown> {
     name: 'netstream-lab',
     display_name: 'netstream-lab',
     version,
-    description: 'Container BGP labs (FRR, GoBGP, ExaBGP), hosts and networks on Docker, driven by an AI assistant.',
+    description: 'Container BGP labs (FRR, GoBGP, ExaBGP, BIRD, OpenBGPD), hosts and networks on Docker, driven by an AI assistant.',
     long_description:
-      'netstream-lab creates Docker networks with address allocation, BGP daemons (FRR, GoBGP, ExaBGP) and hosts, and reports live BGP session state. Needs a Docker engine on the machine (or DOCKER_HOST). Lab images are built locally on first use.',
+      'netstream-lab creates Docker networks with address allocation, BGP daemons (FRR, GoBGP, ExaBGP, BIRD, OpenBGPD) and hosts, and reports live BGP session state. Needs a Docker engine on the machine (or DOCKER_HOST). Lab images are built locally on first use.',
     author: { name: 'netstream-lab' },
     license: 'MIT',
-    keywords: ['bgp', 'docker', 'frr', 'gobgp', 'exabgp', 'network-lab'],
+    keywords: ['bgp', 'docker', 'frr', 'gobgp', 'exabgp', 'bird', 'openbgpd', 'network-lab'],
     server: {
       type: 'node',
       entry_point: ENTRY_POINT,

@@ -15,7 +15,7 @@ export function buildSlackManifest(): Record<string, unknown> {
     _metadata: { major_version: 1, minor_version: 1 },
     display_information: {
       name: 'netstream-lab',
-      description: 'Container BGP labs (FRR, GoBGP, ExaBGP) on Docker, from a /lab command',
+      description: 'Container BGP labs (FRR, GoBGP, ExaBGP, BIRD, OpenBGPD) on Docker, from a /lab command',
       long_description: `Run netstream-lab from Slack: ${resources.join(', ')}, with the same operations as over MCP, REST and the CLI. Everyone in an allowed channel may read; operators may change the lab, and admins may also remove, after confirming with a button. Type /lab help to start.`,
       background_color: '#1d3557',
     },

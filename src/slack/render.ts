@@ -67,7 +67,7 @@ export function renderResult(tool: AnyTool, raw: Record<string, unknown>, headin
   const fields: string[] = [];
   for (const [key, s] of Object.entries(schema.properties ?? {})) {
     const value = result[key];
-    if (value === undefined || key === 'data_base64') continue;
+    if (value === undefined || key === 'data_base64' || tool.chatOmits?.includes(key)) continue;
     if (isScalar(s) && !(typeof value === 'string' && (value.includes('\n') || value.length > 200))) {
       fields.push(`*${key}*\n${scalar(key, value)}`);
     } else if (typeof value === 'string') {

@@ -9,7 +9,7 @@ const SYNONYMS: Record<string, string[]> = {
   teardown: ['down', 'destroy', 'stop'],
   status: ['state', 'health', 'check'],
   exec: ['run', 'sh', 'cmd'],
-  daemon: ['router', 'bgp', 'rtr', 'frr', 'gobgp', 'exabgp'],
+  daemon: ['router', 'bgp', 'rtr', 'frr', 'gobgp', 'exabgp', 'bird', 'openbgpd', 'bgpd'],
   topology: ['topo', 'lab'],
   network: ['net', 'subnet', 'lan'],
 };

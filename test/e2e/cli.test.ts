@@ -78,7 +78,7 @@ describe('nslab on the command line', () => {
     expect(words('call', 'network_c')).toEqual(['network_create', 'network_connect']);
     expect(words('topology', 'up', '--d')).toEqual(['--dry-run']);
     expect(words('topology', 'up', 'ex')).toEqual([':files']);
-    expect(words('images', 'build', 'frr', '')).toEqual(['base', 'gobgp', 'exabgp', 'host']);
+    expect(words('images', 'build', 'frr', '')).toEqual(['base', 'gobgp', 'exabgp', 'bird', 'openbgpd', 'host']);
     const bash = spawnSync('bash', ['-c', `eval "$(${process.execPath} ${main} completion bash)"; complete -p nslab`], {
       encoding: 'utf8',
       env,

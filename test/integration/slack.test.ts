@@ -87,7 +87,7 @@ describe('Slack /lab over HTTP (real Bolt, signed requests)', () => {
     expect(asOperator.text).toMatch(/\*network\*: list, get, create ✏️/);
     expect(asOperator.text).not.toContain('delete');
     const resource = await lab_('daemon help', ADMIN);
-    expect(resource.text).toContain('`/lab daemon create <name> kind=frr|gobgp|exabgp asn=N');
+    expect(resource.text).toContain('`/lab daemon create <name> kind=frr|gobgp|exabgp|bird|openbgpd asn=N');
     expect(resource.text).toContain('/lab daemon delete <name>` ⚠️');
     const tool = await lab_('daemon create --help', OPERATOR);
     expect(tool.text).toContain('`interfaces` (required): list of `network[:ip]`');

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BIRD_CONF_PATH, birdDriver, birdProtocolName, birdString, renderBirdConf } from '../../src/core/bgp/bird.js';
 import { neighborRefusals } from '../../src/core/bgp/refusals.js';
 import type { BgpConfig } from '../../src/core/bgp/types.js';
+import { maskText } from '../../src/core/secrets.js';
 import { BIRD_AT_CAPTURE, BIRD_NOW } from '../fixtures/bgp/lab-bird-openbgpd.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/bgp/${name}`, import.meta.url), 'utf8');
@@ -110,6 +111,14 @@ describe('bird render', () => {
     expect(birdString('é✓ \\ ; }', 'd')).toBe('"é✓ \\ ; }"');
   });
 
+  it('hides passwords wherever the file is shown (the same masking as the other kinds)', () => {
+    const conf = renderBirdConf({ ...base, neighbors: [{ address: '10.0.0.2', asn: 65002, password: 'p\\w;}#{' }] });
+    const masked = maskText(conf);
+    expect(masked).not.toContain('p\\w');
+    expect(block(masked, '10.0.0.2')).toContain('password "***";');
+    expect(maskText(fixture('rendered/nsx-bird.conf'))).not.toContain('a\\b~');
+  });
+
   it('names protocols after the neighbor address (a BIRD symbol)', () => {
     expect(birdProtocolName('10.252.0.12')).toBe('peer_10_252_0_12');
   });
@@ -122,14 +131,19 @@ describe('bird render', () => {
       expect: { present: ['10.0.0.9'] },
     });
     expect(birdDriver.apply({ op: 'peer_remove', address: '10.0.0.2' }, base).expect).toEqual({ absent: ['10.0.0.2'] });
-    expect(birdDriver.apply({ op: 'advertise', prefix: '192.0.2.0/24' }, base)).toEqual({ mode: 'reload', commands: [['birdc', 'configure']] });
+    expect(birdDriver.apply({ op: 'advertise', prefix: '192.0.2.0/24' }, base)).toEqual({
+      mode: 'reload',
+      commands: [['birdc', 'configure']],
+    });
     expect(() => birdDriver.apply({ op: 'withdraw', prefix: '192.0.2.0/33' }, base)).toThrow(/prefix/);
   });
 
   it("tells BIRD's refusal of a file from its success (as birdc printed them)", () => {
     expect(birdDriver.refused(fixture('bird-configure-refused.stdout'))).toBe(true);
     expect(birdDriver.refused(fixture('bird-configure-ok.stdout'))).toBe(false);
-    expect(birdDriver.refused('BIRD 2.0.12 ready.\nReading configuration from /etc/bird/bird.conf\nReconfiguration in progress')).toBe(false);
+    expect(birdDriver.refused('BIRD 2.0.12 ready.\nReading configuration from /etc/bird/bird.conf\nReconfiguration in progress')).toBe(
+      false,
+    );
   });
 });
 
@@ -157,6 +171,25 @@ describe('bird parse', () => {
     expect(got.map((n) => n.address)).toEqual(['10.252.0.13', '10.252.0.99', '10.252.0.12']);
     // its AS comes from BIRD ("Neighbor AS")
     expect(got[2]?.asn).toBe(65002);
+  });
+
+  it('reads the BFD session of a neighbor that runs one (FRR at the other end, config rendered by this driver)', () => {
+    const cfg: BgpConfig = {
+      name: 'nsx-bfd-bird',
+      kind: 'bird',
+      asn: 65001,
+      router_id: '10.246.0.11',
+      interfaces: [{ network: 'nsx-bfdnet', subnet: '10.246.0.0/24', ip: '10.246.0.11' }],
+      neighbors: [{ address: '10.246.0.13', asn: 65003, bfd: true }],
+      advertise: [],
+    };
+    expect(renderBirdConf(cfg)).toBe(fixture('rendered/nsx-bfd-bird.conf'));
+    const out = fixture('bird-protocols-bfd.stdout');
+    expect(birdDriver.parseNeighbors(out, cfg)).toMatchObject([{ address: '10.246.0.13', state: 'Established', bfd: 'up' }]);
+    expect(birdDriver.parseNeighbors(out.replace(/\bUp\b(?=\s+2026)/, 'Down'), cfg)[0]?.bfd).toBe('down');
+    // where no BFD protocol runs, birdc says so and no neighbor gets a bfd field
+    const none = `${fixture('bird-protocols.stdout')}BIRD 2.0.12 ready.\nThere is no BFD protocol running\n`;
+    expect(birdDriver.parseNeighbors(none, BIRD_AT_CAPTURE).map((n) => n.bfd)).toEqual([undefined, undefined, undefined]);
   });
 
   it('maps every state name BIRD prints to the six FSM names', () => {

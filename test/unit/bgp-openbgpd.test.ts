@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { OPENBGPD_CONF_PATH, openbgpdDriver, openbgpdString, renderBgpdConf } from '../../src/core/bgp/openbgpd.js';
 import { neighborRefusals } from '../../src/core/bgp/refusals.js';
 import type { BgpConfig } from '../../src/core/bgp/types.js';
+import { maskText } from '../../src/core/secrets.js';
 import { OPENBGPD_NOW, PW_OBGPD_FRR } from '../fixtures/bgp/lab-bird-openbgpd.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/bgp/${name}`, import.meta.url), 'utf8');
@@ -101,6 +102,15 @@ describe('openbgpd render', () => {
     }
   });
 
+  it('hides passwords wherever the file is shown, escaped quotes and all', () => {
+    const masked = maskText(fixture('rendered/nsx-obgpd-bgpd.conf'));
+    expect(block(masked, '10.252.0.11')).toContain('tcp md5sig password "***"');
+    expect(block(masked, '10.252.0.13')).toContain('tcp md5sig password "***"');
+    expect(masked).not.toMatch(/a\\b~|y\\z/);
+    const tricky = renderBgpdConf({ ...base, neighbors: [{ address: '10.0.0.1', asn: 65001, password: 'x\\"; y\\ z"' }] });
+    expect(block(maskText(tricky), '10.0.0.1')).toEqual(['neighbor 10.0.0.1 {', 'remote-as 65001', 'tcp md5sig password "***"', '}']);
+  });
+
   it('refuses what bgpd.conf or bgpctl cannot hold', () => {
     const one = (n: Partial<BgpConfig['neighbors'][number]>) => () =>
       renderBgpdConf({ ...base, neighbors: [{ address: '10.0.0.1', asn: 65001, ...n }] });
@@ -176,7 +186,9 @@ describe('openbgpd parse', () => {
   });
 
   it('throws a clear error when bgpctl cannot reach bgpd', () => {
-    expect(() => openbgpdDriver.parseNeighbors(fixture('openbgpd-no-daemon.stdout'), base)).toThrow(/bgpctl -j show neighbor: output is not JSON/);
+    expect(() => openbgpdDriver.parseNeighbors(fixture('openbgpd-no-daemon.stdout'), base)).toThrow(
+      /bgpctl -j show neighbor: output is not JSON/,
+    );
     expect(() => openbgpdDriver.parseNeighbors('{"status": "FAILED", "error": "whatever"}', base)).toThrow(/show neighbor: whatever/);
     expect(() => openbgpdDriver.parseRoutes('')).toThrow(/bgpctl -j show rib: empty output/);
   });

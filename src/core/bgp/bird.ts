@@ -132,7 +132,9 @@ const READY = /^BIRD [\d.]+ ready\.$/m;
 function assertBirdAnswered(stdout: string, what: string): void {
   if (!READY.test(stdout)) {
     const text = stdout.trim();
-    throw new Error(`${what}: ${text === '' ? 'empty output (is bird running?)' : `not an answer from BIRD: ${JSON.stringify(text.slice(0, 120))}`}`);
+    throw new Error(
+      `${what}: ${text === '' ? 'empty output (is bird running?)' : `not an answer from BIRD: ${JSON.stringify(text.slice(0, 120))}`}`,
+    );
   }
 }
 
@@ -147,13 +149,32 @@ function isoSeconds(s: string): number | undefined {
 const PROTOCOL_LINE = /^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+((?:\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d)(?:\.\d+)?\s*(.*)$/;
 
 /**
- * `date -u +%s` then `birdc show protocols all`: the container's clock, so an uptime is the
- * container's now minus the Since column (BIRD prints no uptime of its own).
+ * What NEIGHBORS_SCRIPT prints: `date -u +%s` (the container's clock: an uptime is its now minus
+ * the Since column, BIRD prints no uptime of its own), `birdc show protocols all`, then `birdc
+ * show bfd sessions` (an error where no BFD protocol runs).
  */
+const NEIGHBORS_SCRIPT = 'date -u +%s && birdc show protocols all && { birdc show bfd sessions 2>&1 || true; }';
+
+/** The BFD session state per neighbor address from `birdc show bfd sessions` (rows under its header). */
+function bfdStates(lines: string[]): Map<string, 'up' | 'down'> {
+  const out = new Map<string, 'up' | 'down'>();
+  const header = lines.findIndex((l) => /^IP address\s+Interface\s+State\s+Since/.test(l));
+  if (header < 0) return out;
+  for (const l of lines.slice(header + 1)) {
+    const m = /^(\d+\.\d+\.\d+\.\d+)\s+\S+\s+(\S+)\s/.exec(l);
+    if (m?.[1] && isIPv4(m[1])) out.set(m[1], m[2] === 'Up' ? 'up' : 'down');
+  }
+  return out;
+}
+
 function parseBirdNeighbors(stdout: string, cfg: BgpConfig): NeighborStatus[] {
   const what = 'birdc show protocols all';
   assertBirdAnswered(stdout, what);
-  const lines = stdout.split('\n');
+  const all = stdout.split('\n');
+  // The BFD table, if any, follows the second "BIRD ... ready." line.
+  const second = all.map((l, i) => (READY.test(l) ? i : -1)).filter((i) => i >= 0)[1] ?? -1;
+  const lines = second > 0 ? all.slice(0, second) : all;
+  const bfd = bfdStates(second > 0 ? all.slice(second) : []);
   const first = lines[0]?.trim() ?? '';
   const now = /^\d+$/.test(first) ? Number(first) : Math.floor(Date.now() / 1000);
   if (!lines.some((l) => /^Name\s+Proto\s+Table\s+State\s+Since/.test(l))) throw new Error(`${what}: no protocol table in the output`);
@@ -206,6 +227,8 @@ function parseBirdNeighbors(stdout: string, cfg: BgpConfig): NeighborStatus[] {
   finish();
   for (const st of reported) {
     if (st.asn === 0) st.asn = cfg.neighbors.find((n) => n.address === st.address)?.asn ?? 0;
+    const b = bfd.get(st.address);
+    if (b) st.bfd = b;
     if (st.state !== 'Established') {
       delete st.prefixes_received;
       delete st.prefixes_sent;
@@ -286,7 +309,7 @@ export const birdDriver: DaemonDriver = {
     // passwords may be in it: not world-readable.
     return [{ path: BIRD_CONF_PATH, content: renderBirdConf(cfg), mode: 0o600 }];
   },
-  neighborsCommand: ['sh', '-c', 'date -u +%s && birdc show protocols all'],
+  neighborsCommand: ['sh', '-c', NEIGHBORS_SCRIPT],
   parseNeighbors: parseBirdNeighbors,
   routesCommand: ['birdc', 'show', 'route', 'all'],
   parseRoutes: parseBirdRoutes,

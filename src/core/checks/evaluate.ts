@@ -237,7 +237,7 @@ export function pathCheck(id: string, from: string, to: { ip: string; shown: str
     target: `${F} -> ${to.shown}`,
     async run(probe) {
       const expected = `via ${shownVia.join(', ')}`;
-      const r = await probe.exec(from, ['traceroute', '-n', '-q', '1', '-w', '1', '-m', '16', to.ip], 25);
+      const r = await probe.exec(from, ['traceroute', '-I', '-n', '-q', '1', '-w', '1', '-m', '16', to.ip], 25);
       if (!r)
         return {
           ok: false,

@@ -7,7 +7,7 @@ export const LABELS = {
   managed: `${LABEL_PREFIX}.managed`,
   /** daemon | host | network | image | helper */
   role: `${LABEL_PREFIX}.role`,
-  /** frr | gobgp | exabgp | host, on node containers */
+  /** frr | gobgp | exabgp | bird | openbgpd | host, on node containers */
   nodeKind: `${LABEL_PREFIX}.kind`,
   topology: `${LABEL_PREFIX}.topology`,
   /** the random id of the store that owns the object (kept in its state.json), so two stores on one

@@ -6,6 +6,7 @@
  * once it is undone; fault_clear, teardown and standup undo them.
  */
 import { randomBytes } from 'node:crypto';
+import { birdProtocolName } from '../bgp/bird.js';
 import type { DaemonKind } from '../bgp/types.js';
 import type { FaultSpec } from '../checks/spec.js';
 import type { Daemons } from '../daemons.js';
@@ -48,7 +49,7 @@ const RESET: Record<DaemonKind, ((peer: string) => string[]) | undefined> = {
   frr: (peer) => ['vtysh', '-c', `clear bgp ${peer}`],
   gobgp: (peer) => ['gobgp', 'neighbor', peer, 'reset'],
   exabgp: undefined,
-  bird: undefined,
+  bird: (peer) => ['birdc', 'restart', birdProtocolName(peer)],
   openbgpd: (peer) => ['bgpctl', 'neighbor', peer, 'clear'],
 };
 
@@ -130,7 +131,7 @@ export class Faults {
       // Routes the kernel drops with the link and nobody puts back (a host's default route):
       // daemons' own (zebra, bgp, GoBGP's proto 186) come back by themselves.
       const kept = parseRoutesSafe(routes.stdout)
-        .filter((r) => r.gateway && (r.protocol === 'static' || r.protocol === 'boot'))
+        .filter((r) => r.gateway && (r.protocol === undefined || r.protocol === 'static' || r.protocol === 'boot'))
         .flatMap((r) => {
           const t = routeSpec(r, true);
           return t ? [t] : [];

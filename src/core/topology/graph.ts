@@ -17,7 +17,14 @@ export interface GraphState {
   nodes: Array<{ name: string; state: string }>;
 }
 
-const KIND_FILL: Record<string, string> = { frr: '#fde2e4', gobgp: '#d8f3dc', exabgp: '#fff3bf', host: '#e9ecef' };
+const KIND_FILL: Record<string, string> = {
+  frr: '#fde2e4',
+  gobgp: '#d8f3dc',
+  exabgp: '#fff3bf',
+  bird: '#dbeafe',
+  openbgpd: '#ede9fe',
+  host: '#e9ecef',
+};
 export const COLOUR = { established: '#2b9348', down: '#d00000', unknown: '#6c757d', tunnel: '#1d4ed8', link: '#adb5bd' } as const;
 
 const short = (topology: string, name: string) => (name.startsWith(`${topology}-`) ? name.slice(topology.length + 1) : name);
