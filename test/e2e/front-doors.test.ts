@@ -239,4 +239,48 @@ describe('shared front doors under attack', () => {
     }
     expect((await rest('GET', '/daemons/door-rid')).status).toBe(404);
   });
+
+  it('checks and faults refuse hostile input on REST, MCP and Slack alike; nothing is sent, nothing is recorded', async () => {
+    // REST: 10,000 checks, an address outside the lab, an unknown node: 400 naming each field.
+    const many = Array.from({ length: 10_000 }, () => ({ check: 'ping', from: 'h1', to: 'h2' }));
+    const big = await rest('POST', '/checks', { checks: many });
+    expect(big.status).toBe(400);
+    expect(await big.text()).toContain('at most 500 checks');
+    const out = await rest('POST', '/checks', { checks: [{ check: 'ping', from: 'door-none', to: '8.8.8.8' }] });
+    expect(out.status).toBe(400);
+    const outText = await out.text();
+    expect(outText).toContain("checks.0.from: no node 'door-none' in the lab");
+    expect(outText).toContain("checks.0.to: 8.8.8.8 is outside the lab's networks");
+    // MCP over HTTP: a thousand scenario steps, __proto__ inside a check, a fault on nothing.
+    const client = await mcp();
+    try {
+      const steps = Array.from({ length: 1000 }, () => ({ sleep_s: 1 }));
+      const sc = (await client.callTool({ name: 'topology_scenario', arguments: { name: 'door-none', steps } })) as {
+        isError?: boolean;
+        content: Array<{ text?: string }>;
+      };
+      expect(sc.isError).toBe(true);
+      expect(sc.content[0]?.text).toContain('at most 100 steps');
+      const proto = (await client.callTool({
+        name: 'lab_check',
+        arguments: { checks: [JSON.parse('{"check":"session","a":"x1","b":"x2","__proto__":{"polluted":1}}')] },
+      })) as { isError?: boolean; content: Array<{ text?: string }> };
+      expect(proto.isError).toBe(true);
+      const fault = (await client.callTool({ name: 'fault_inject', arguments: { kind: 'node_pause', node: 'door-none' } })) as {
+        isError?: boolean;
+        content: Array<{ text?: string }>;
+      };
+      expect(fault.isError).toBe(true);
+      expect(fault.content[0]?.text).toMatch(/node 'door-none' not found|Declined|confirm/);
+    } finally {
+      await client.close();
+    }
+    // Slack: a reader may verify (a read) but not inject a fault (destructive: admins only).
+    const f = await slash('fault inject kind=node_pause node=door-none', READER);
+    expect(f.all()).toMatch(/🚫/);
+    const v = await slash('topology verify door-none', READER);
+    expect(v.all()).toContain("topology 'door-none' not found");
+    expect(JSON.parse(await (await rest('GET', '/faults')).text())).toEqual({ faults: [] });
+    await everyFrontEndWorks();
+  });
 });
