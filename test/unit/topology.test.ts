@@ -234,10 +234,38 @@ describe('topology files', () => {
 
   it('refuses an oversized file by counting, before it checks each entry', () => {
     const nodes = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`n${i}`, { kind: 'host', interfaces: { core: 'auto' } }]));
-    expect(() => parseTopology({ spec: { name: 'x', networks: {}, nodes } })).toThrow(/nodes: at most 250 entries \(100000 given\)/);
-    expect(() => parseTopology({ spec: { name: 'x', networks: {}, nodes: {}, bgp: { sessions: Array(3000).fill(['a', 'b']) } } })).toThrow(
-      /bgp\.sessions: at most 2000 entries/,
+    expect(() => parseTopology({ spec: { name: 'x', networks: {}, nodes } })).toThrow(/nodes: at most 1000 entries \(100000 given\)/);
+    expect(() => parseTopology({ spec: { name: 'x', networks: {}, nodes: {}, bgp: { sessions: Array(6000).fill(['a', 'b']) } } })).toThrow(
+      /bgp\.sessions: at most 5000 entries/,
     );
+  });
+
+  it('takes a lab of 1,000 nodes on 2,000 networks (a ring of 500 routers, each with a host on its own LAN), and no more', () => {
+    const n = 500;
+    const networks: Record<string, unknown> = {};
+    const nodes: Record<string, unknown> = {};
+    const sessions: string[][] = [];
+    for (let i = 0; i < n; i++) {
+      const next = (i + 1) % n;
+      // 10.128.0.0/9 holds 500 links (/29) and 500 LANs (/24); 1,000 more spare networks fill the count
+      networks[`l${i}`] = { subnet: `10.${128 + Math.floor(i / 32)}.${(i % 32) * 8}.0/29` };
+      networks[`lan${i}`] = { subnet: `10.${200 + Math.floor(i / 250)}.${i % 250}.0/24` };
+      nodes[`r${i}`] = { kind: i % 2 ? 'gobgp' : 'frr', asn: 'auto', interfaces: { [`l${i}`]: 'auto', [`l${(i + n - 1) % n}`]: 'auto', [`lan${i}`]: 'auto' } };
+      nodes[`h${i}`] = { kind: 'host', interfaces: { [`lan${i}`]: 'auto' }, gateway: `r${i}` };
+      sessions.push([`r${i}`, `r${next}`]);
+    }
+    for (let i = 0; i < 1000; i++) networks[`spare${i}`] = { subnet: `172.${16 + Math.floor(i / 256)}.${i % 256}.0/24` };
+    const spec = { name: 'big', networks, nodes, bgp: { sessions } };
+    const d = resolveTopology(parseTopology({ spec }), emptyState());
+    expect([d.nodes.length, d.networks.length, d.sessions.length]).toEqual([1000, 2000, 500]);
+    // every bridge name is distinct and fits Linux's 15 characters
+    const bridges = new Set(d.networks.map((x) => networkRecord(x, 'big').bridge));
+    expect(bridges.size).toBe(2000);
+    expect([...bridges].every((b) => typeof b === 'string' && b.length <= 15)).toBe(true);
+    const more = { ...spec, nodes: { ...nodes, extra: { kind: 'host', interfaces: { lan0: 'auto' } } } };
+    expect(() => parseTopology({ spec: more })).toThrow(/nodes: at most 1000 entries \(1001 given\)/);
+    const moreNets = { ...spec, networks: { ...networks, extra: { subnet: '192.168.250.0/24' } } };
+    expect(() => parseTopology({ spec: moreNets })).toThrow(/networks: at most 2000 entries \(2001 given\)/);
   });
 
   it('carries BFD and timers of a session onto the neighbors of both ends', () => {

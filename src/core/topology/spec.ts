@@ -30,8 +30,18 @@ import { toBareMap } from '../keys.js';
 import { TUNNEL_MODES } from '../store/schema.js';
 import { formatZodError } from '../validation.js';
 
-/** Limits that keep one file's work bounded (a 100-node lab fits with room to spare). */
-export const TOPOLOGY_LIMITS = { nodes: 250, networks: 100, sessions: 2000, tunnels: 500, advertise: 256, yamlBytes: 1_000_000 } as const;
+/**
+ * Limits that keep one file's work bounded: sized for 1,000 nodes and 2,000 networks (a router
+ * and a host per LAN, or an imported lab with one network per link), refused by counting beyond.
+ */
+export const TOPOLOGY_LIMITS = {
+  nodes: 1000,
+  networks: 2000,
+  sessions: 5000,
+  tunnels: 2000,
+  advertise: 256,
+  yamlBytes: 1_000_000,
+} as const;
 
 /** Topology names become name prefixes (`triangle-r1`), so they stay short and plain. */
 export const TopologyName = z
