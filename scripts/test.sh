@@ -12,7 +12,8 @@ npm run -s lint
 mkdir -p .nslab-test
 rc=0
 rm -f .nslab-test/results.json
-npx vitest run --reporter=default --reporter=json --outputFile.json=.nslab-test/results.json || rc=$?
+# Arguments, if any, name test files to run instead of all of them (.ci/run uses this for its second run).
+npx vitest run --reporter=default --reporter=json --outputFile.json=.nslab-test/results.json "$@" || rc=$?
 # One plain closing line: "tests: N passed, N failed".
 node -e 'const r=require("./.nslab-test/results.json");console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`+(r.numPendingTests?`, ${r.numPendingTests} skipped`:""))' || true
 exit "$rc"

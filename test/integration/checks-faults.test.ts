@@ -313,6 +313,12 @@ describe('checks, faults and scenarios on a real engine', () => {
     const v = await call<Verify>(lab, 'topology_verify', { name: T });
     expect(byId(v, 'node:r4')).toMatchObject({ ok: false, observed: 'paused' });
     expect(byId(v, 'node:r4').detail).toMatch(/r4 is not running: it is paused/);
+    // standup converges to the file: the pause is undone first, nothing is recreated
+    const up = await call<{ plan: { summary: Record<string, number> } }>(lab, 'topology_standup', { name: T });
+    expect(up.plan.summary).toMatchObject({ create: 0, recreate: 0, delete: 0 });
+    expect((await docker.getContainer(c('r4')).inspect()).State.Paused).toBe(false);
+    expect(await call(lab, 'fault_list', {})).toEqual({ faults: [] });
+    await call(lab, 'fault_inject', { kind: 'node_pause', node: 'r4', topology: T });
     await call(lab, 'topology_teardown', { name: T });
     expect(await labelled()).toEqual({ containers: [], networks: [] });
     expect(await call(lab, 'fault_list', {})).toEqual({ faults: [] });
