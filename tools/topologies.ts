@@ -219,7 +219,7 @@ export const topologyTools = [
           role: z.enum(['daemon', 'host']),
           kind: z.string(),
           engine: z.string().optional().describe('the engine (NSLAB_ENGINES) it runs on'),
-          state: z.string().describe('running, stopped, restarting, missing, or engine_unreachable (its engine does not answer)'),
+          state: z.string().describe('running, paused, stopped, restarting, missing, or engine_unreachable (its engine does not answer)'),
           daemon: z.string().optional(),
           note: z.string().optional(),
           interfaces: z.array(z.object({ network: z.string(), ip: z.string() })),
@@ -229,6 +229,10 @@ export const topologyTools = [
         z.object({ a: z.string(), b: z.string(), via: z.string(), a_state: z.string().optional(), b_state: z.string().optional() }),
       ),
       tunnels: z.array(z.object({ name: z.string(), state: z.string() })),
+      faults: z
+        .array(z.object({ id: z.string(), kind: z.string(), target: z.string(), at: z.string() }))
+        .optional()
+        .describe('faults put into this lab on purpose and not cleared (fault_list, fault_clear)'),
     }),
     handle: (lab, i) => lab.topologies.status(i.name),
   }),

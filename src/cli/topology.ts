@@ -23,6 +23,7 @@ interface StatusResult {
   nodes: Array<{ name: string; kind: string; state: string; daemon?: string; interfaces: Array<{ ip: string }> }>;
   sessions: Array<{ a: string; b: string; via: string; a_state?: string; b_state?: string }>;
   tunnels: Array<{ name: string; state: string }>;
+  faults?: Array<{ id: string; kind: string; target: string }>;
 }
 
 interface CheckRow {
@@ -66,6 +67,7 @@ function printStatus(s: StatusResult): void {
     );
   }
   if (s.tunnels.length) process.stdout.write(`\n${table([['TUNNEL', 'STATE'], ...s.tunnels.map((t) => [t.name, t.state])])}`);
+  if (s.faults?.length) process.stdout.write(`\n${table([['FAULT', 'KIND', 'TARGET'], ...s.faults.map((f) => [f.id, f.kind, f.target])])}`);
 }
 
 export function topologyCommands(program: Command, lab: () => Lab, fail: Fail): void {

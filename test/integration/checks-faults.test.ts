@@ -308,8 +308,15 @@ describe('checks, faults and scenarios on a real engine', () => {
   it('a paused node is named by verify, and teardown after a pause leaves nothing behind', async () => {
     await call(lab, 'fault_inject', { kind: 'node_pause', node: 'r4', topology: T });
     expect((await docker.getContainer(c('r4')).inspect()).State.Paused).toBe(true);
-    const st = await call<{ nodes: Array<{ name: string; state: string }> }>(lab, 'topology_status', { name: T });
+    const st = await call<{ nodes: Array<{ name: string; state: string }>; faults?: Array<{ kind: string; target: string }> }>(
+      lab,
+      'topology_status',
+      {
+        name: T,
+      },
+    );
     expect(st.nodes.find((n) => n.name === c('r4'))?.state).toBe('paused');
+    expect(st.faults).toEqual([expect.objectContaining({ kind: 'node_pause', target: c('r4') })]);
     const v = await call<Verify>(lab, 'topology_verify', { name: T });
     expect(byId(v, 'node:r4')).toMatchObject({ ok: false, observed: 'paused' });
     expect(byId(v, 'node:r4').detail).toMatch(/r4 is not running: it is paused/);

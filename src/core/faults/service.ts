@@ -73,8 +73,9 @@ export class Faults {
 
   async list(topology?: string): Promise<FaultView[]> {
     const state = await this.deps.store.read();
+    const of = (f: FaultRecord) => f.topology ?? (state.daemons[f.node] ?? state.hosts[f.node])?.topology;
     return Object.values(state.faults ?? {})
-      .filter((f) => topology === undefined || f.topology === topology)
+      .filter((f) => topology === undefined || of(f) === topology)
       .sort((a, b) => a.at.localeCompare(b.at))
       .map((f) => view(f));
   }

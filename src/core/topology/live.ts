@@ -32,6 +32,8 @@ export interface TopologyStatus {
   }>;
   sessions: Sessions;
   tunnels: Array<{ name: string; state: string }>;
+  /** faults put in on purpose and not cleared */
+  faults?: Array<{ id: string; kind: string; target: string; at: string }>;
 }
 
 type LiveDaemons = Pick<Daemons, 'neighborStates' | 'status'>;

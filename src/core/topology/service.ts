@@ -12,7 +12,7 @@ import type { NodeLimits } from '../nodes/container.js';
 import type { OpContext } from '../progress.js';
 import type { StoreState, TopologyRecord } from '../store/schema.js';
 import type { TunnelDoctor } from '../tunnels/diagnose.js';
-import { type GraphFormat, toDot, toMermaid, toPng, toSvg } from './graph.js';
+import { type GraphFormat, type GraphLayout, toDot, toLayout, toMermaid, toPng, toSvg } from './graph.js';
 import { withLease } from './lease.js';
 import { liveStatus, type TopologyStatus, waitEstablished } from './live.js';
 import { restoreMaskedPasswords } from './masked.js';
@@ -35,7 +35,7 @@ export interface TopologyDeps extends StandupDeps {
   /** the memory each node is given, for placement */
   nodeLimits: Pick<NodeLimits, 'memoryMb'>;
   /** standup undoes the faults put into the lab (it converges to the file); teardown forgets them */
-  faults?: Pick<Faults, 'clearTopology' | 'forgetTopology'>;
+  faults?: Pick<Faults, 'clearTopology' | 'forgetTopology' | 'list'>;
 }
 
 export class Topologies {
@@ -253,7 +253,16 @@ export class Topologies {
   async status(name: string): Promise<TopologyStatus> {
     const r = await this.#record(name);
     const { desired, facts } = await this.#resolve(name);
-    return { name, deployed: r.deployed, ...(await liveStatus(this.deps, desired, facts)) };
+    const faults = ((await this.deps.faults?.list(name)) ?? []).map((f) => ({ id: f.id, kind: f.kind, target: f.target, at: f.at }));
+    return { name, deployed: r.deployed, ...(await liveStatus(this.deps, desired, facts)), ...(faults.length ? { faults } : {}) };
+  }
+
+  /** The drawing of graph() as data (positions, names, states), for the web view at /ui. */
+  async layout(name: string): Promise<GraphLayout & { deployed: boolean }> {
+    const r = await this.#record(name);
+    const desired = resolveTopology(parseTopology({ spec: r.spec }), await this.deps.store.read(), this.#swarm);
+    const live = r.deployed ? await this.status(name) : undefined;
+    return { ...(await toLayout(desired, live)), deployed: r.deployed };
   }
 
   /** A drawing of the topology, coloured by live state when it is deployed. */
