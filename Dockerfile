@@ -38,13 +38,14 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
  && npm install --prefix /opt/ts --no-audit --no-fund --loglevel=error \
       "typescript@$(node -p "require('./package-lock.json').packages['node_modules/typescript'].version")"
-COPY scripts/prune-modules.mjs ./scripts/
+COPY scripts/prune-modules.mjs scripts/copy-assets.mjs ./scripts/
 RUN node scripts/prune-modules.mjs node_modules
 COPY tsconfig.json ./
 COPY src ./src
 COPY tools ./tools
 RUN echo '{"extends":"./tsconfig.json","compilerOptions":{"types":[],"noCheck":true,"sourceMap":false}}' >tsconfig.build.json \
- && node /opt/ts/node_modules/typescript/bin/tsc -p tsconfig.build.json
+ && node /opt/ts/node_modules/typescript/bin/tsc -p tsconfig.build.json \
+ && node scripts/copy-assets.mjs dist
 
 FROM ${BASE_IMAGE}
 # iptables: the forwarding rule each lab bridge needs (only effective with host networking and

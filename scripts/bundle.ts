@@ -23,6 +23,7 @@ try {
   const t0 = Date.now();
   // A fresh compile into the stage: never a dist/ that another build is rewriting, and no maps.
   run(bin('tsc'), ['-p', 'tsconfig.json', '--outDir', join(stage, 'dist'), '--sourceMap', 'false']);
+  run('node', [join(root, 'scripts', 'copy-assets.mjs'), join(stage, 'dist')]);
   for (const f of ['manifest.json', 'package.json', 'package-lock.json', 'README.md', 'LICENSE']) {
     if (existsSync(join(root, f))) cpSync(join(root, f), join(stage, f));
   }

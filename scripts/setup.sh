@@ -29,4 +29,11 @@ if [ ! -x /usr/sbin/sshd ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/nul
     >/dev/null || echo "could not install openssh-server: the ssh:// engine test will fail; netstream-lab itself does not need it"
   if [ -n "$made_policy" ]; then rm -f "$policy"; fi
 fi
+# The web view's browser test (test/e2e/web-ui.test.ts) drives Debian's chromium with
+# puppeteer-core (browser downloads of its own are not used); installed when missing and root may.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing chromium for the web view's browser test"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } \
+    >/dev/null || echo "could not install chromium: the web view's browser test will fail; netstream-lab itself does not need it"
+fi
 node dist/src/cli/main.js images build >/dev/null

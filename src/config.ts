@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseEngines } from './core/engines/parse.js';
 import { BOOLEAN_WORDS, booleanOf } from './core/text.js';
 
-export const TOOLSETS = ['daemons', 'hosts', 'networks', 'tunnels', 'topologies', 'sync', 'engines', 'checks', 'faults'] as const;
+export const TOOLSETS = ['daemons', 'hosts', 'networks', 'tunnels', 'topologies', 'sync', 'engines', 'checks', 'faults', 'events'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
 /** How an MCP server confirms a destructive tool: elicit (ask when the client can, else run), never ask, always (refuse when it cannot ask). */
@@ -35,6 +35,8 @@ const ConfigSchema = z.object({
   logLevel: z.string(),
   /** NSLAB_CONFIRM_DESTRUCTIVE: confirmation of destructive tools over MCP */
   confirmDestructive: z.enum(CONFIRM_MODES),
+  /** NSLAB_WATCH_INTERVAL_S: seconds between reads of the BGP session states while someone follows the event stream */
+  watchIntervalS: z.number().min(0.5).max(3600),
   /** Limits of every lab container (NSLAB_NODE_MEMORY_MB, NSLAB_NODE_PIDS, NSLAB_NODE_CPUS). */
   nodeLimits: z.object({
     memoryMb: z.number().int().min(32).max(65_536),
@@ -90,6 +92,12 @@ function parseNumber(name: string, raw: string | undefined, fallback: number): n
   return n;
 }
 
+function parseWatchInterval(raw: string | undefined): number {
+  const n = parseNumber('NSLAB_WATCH_INTERVAL_S', raw, 5);
+  if (n < 0.5 || n > 3600) throw new Error(`NSLAB_WATCH_INTERVAL_S=${raw} is out of range: give seconds between 0.5 and 3600 (default 5)`);
+  return n;
+}
+
 /** defaults <- environment <- flags. Throws a plain Error naming the variable on bad values. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<Config> = {}, rootDir: string = defaultRoot()): Config {
   const engines = parseEngines(env.NSLAB_ENGINES, env.DOCKER_HOST?.trim() || undefined);
@@ -104,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     extraLabels: parseLabels(env.NSLAB_EXTRA_LABELS),
     logLevel: env.NSLAB_LOG_LEVEL?.trim() || 'info',
     confirmDestructive: parseConfirm(env.NSLAB_CONFIRM_DESTRUCTIVE),
+    watchIntervalS: parseWatchInterval(env.NSLAB_WATCH_INTERVAL_S),
     nodeLimits: {
       memoryMb: parseNumber('NSLAB_NODE_MEMORY_MB', env.NSLAB_NODE_MEMORY_MB, 512),
       pids: parseNumber('NSLAB_NODE_PIDS', env.NSLAB_NODE_PIDS, 256),

@@ -4,6 +4,7 @@ import { checkTools } from './checks.js';
 import { daemonTools } from './daemons.js';
 import type { AnyTool } from './define.js';
 import { engineTools } from './engines.js';
+import { eventTools } from './events.js';
 import { faultTools } from './faults.js';
 import { hostTools } from './hosts.js';
 import { networkTools } from './networks.js';
@@ -22,6 +23,7 @@ export const catalogue: readonly AnyTool[] = [
   ...engineTools,
   ...checkTools,
   ...faultTools,
+  ...eventTools,
 ];
 
 export function findTool(name: string): AnyTool | undefined {

@@ -136,6 +136,12 @@ export const daemonTools = [
         .max(LIMITS.prefixes, `at most ${LIMITS.prefixes} prefixes`)
         .optional()
         .describe('prefixes this daemon originates'),
+      route_server: z
+        .boolean()
+        .optional()
+        .describe(
+          'act as a route server for every neighbor: its AS stays out of the AS path and the next hop is passed on unchanged (bird, frr, gobgp, openbgpd; not exabgp)',
+        ),
       engine: EngineName.optional().describe('the Docker engine (NSLAB_ENGINES) to run on; default: the first'),
     }),
     output: Daemon,

@@ -6,6 +6,7 @@ import { formatZodError } from '../src/core/validation.js';
 import { createLogger } from '../src/log.js';
 import { findTool } from './catalogue.js';
 import type { AnyTool } from './define.js';
+import { recordCall } from './events.js';
 import { type Call, type CallPolicy, checks, gates, pass } from './policy.js';
 import { phraseError, vocabularyOf } from './vocabulary.js';
 
@@ -44,6 +45,8 @@ function runAudited(lab: Lab, name: string, args: unknown, ctx: OpContext, polic
     if (refused) return { ok: false, error: refused };
     try {
       const result = (await tool.handle(lab, call.input, ctx)) as Record<string, unknown>;
+      // The lab's event stream hears what calls did (faults, verify results, standup, teardown) here, once.
+      recordCall(lab, tool.name, tool.effect, call.input, result);
       return { ok: true, result };
     } catch (err) {
       return { ok: false, error: asLabError(err) };

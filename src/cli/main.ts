@@ -15,6 +15,7 @@ import { serveCommand } from './serve.js';
 import { slackCommand } from './slack.js';
 import { topologyCommands } from './topology.js';
 import { startUpkeep, stopOnSignals } from './upkeep.js';
+import { watchCommand } from './watch.js';
 
 function fail(message: string): never {
   process.stderr.write(`error: ${message}\n`);
@@ -104,6 +105,7 @@ slackCommand(program, lab, fail);
 completionCommands(program, lab, fail);
 engineCommands(program, lab, fail);
 topologyCommands(program, lab, fail);
+watchCommand(program, lab, fail);
 
 const images = program.command('images').description('lab images');
 images

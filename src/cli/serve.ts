@@ -41,6 +41,9 @@ export function serveCommand(program: Command, lab: () => Lab, fail: (message: s
           ? { slack: (req: IncomingMessage, res: ServerResponse) => (slack as SlackFrontEnd).handle(req, res) }
           : {}),
       };
+      // The event stream's history is read back before anyone can follow it (GET /events, MCP subscriptions).
+      const stopUpkeep = startUpkeep(l, log);
+      await l.events.start();
       const running = await startHttpServer(l, opts, fronts, (m) => log.error(m)).catch((err: Error) =>
         fail(`cannot listen on ${opts.host}:${opts.port}: ${err.message}`),
       );
@@ -49,7 +52,6 @@ export function serveCommand(program: Command, lab: () => Lab, fail: (message: s
       await slack
         ?.start()
         .catch((err: unknown) => log.error({ err: String(err) }, 'Slack did not start; /slack/events will answer once it does'));
-      const stopUpkeep = startUpkeep(l, log);
       log.info(
         { url: running.url, mcp: `${running.url}/mcp`, slack: slack?.mode ?? 'off', token: Boolean(opts.token), dataDir: l.config.dataDir },
         'netstream-lab serving',
@@ -58,7 +60,7 @@ export function serveCommand(program: Command, lab: () => Lab, fail: (message: s
       process.stdout.write(`${JSON.stringify({ listening: running.url })}\n`);
       stopOnSignals(log, 'shutting down: waiting for calls in flight', async () => {
         await running.close();
-        stopUpkeep();
+        await stopUpkeep();
         await slack?.stop();
       });
     });

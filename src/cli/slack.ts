@@ -31,8 +31,9 @@ export function slackCommand(program: Command, lab: () => Lab, fail: (message: s
       }
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(`--port ${flags.port} is not a TCP port`);
-      await slack.start().catch((err: Error) => fail(err.message));
+      // Upkeep first: it starts the lab's event stream with its logging, which the alerts follow.
       const stopUpkeep = startUpkeep(l, log);
+      await slack.start().catch((err: Error) => fail(err.message));
       let close = async () => {};
       if (slack.mode === 'socket') {
         process.stdout.write(`${JSON.stringify({ socket_mode: true })}\n`);

@@ -5,21 +5,26 @@ import type { createLogger } from '../log.js';
  * What every long-running server does beside answering calls: a cheap sync at start (forwarding
  * rules a reboot or a firewall reload dropped come back) and Docker's event stream, so that a lab
  * object removed or stopped by hand is noticed (and logged with its repair) as it happens.
- * Returns the function that stops watching.
+ * It also starts the lab's event stream (src/core/events), whose history is kept in the data folder.
+ * Returns the function that stops watching (it resolves once the history is written).
  */
-export function startUpkeep(lab: Lab, log: ReturnType<typeof createLogger>): () => void {
+export function startUpkeep(lab: Lab, log: ReturnType<typeof createLogger>): () => Promise<void> {
   void lab.sync
     .restoreRules()
     .then((r) => r.length && log.info({ bridges: r }, 'restored forwarding rules of lab networks'))
     .catch((err: unknown) => log.warn({ err: String(err) }, 'could not check the forwarding rules at start'));
-  const watch = lab.watchEvents({
-    onEvent: (e) => {
+  const started = lab.events.start({
+    onDocker: (e) => {
       if (e.drift) log.warn({ object: e.object, name: e.name, action: e.action }, e.drift);
       else log.debug({ object: e.object, name: e.name, action: e.action }, 'docker event');
     },
-    onError: (err) => log.warn({ err: String(err) }, 'Docker event stream broke; reconnecting'),
+    onError: (err) => log.warn({ err: String(err) }, 'Docker event stream broke, or the event journal could not be written; going on'),
+    onNote: (message) => log.warn(message),
   });
-  return () => watch.stop();
+  return async () => {
+    const stop = await started.catch(() => undefined);
+    await stop?.();
+  };
 }
 
 /**

@@ -32,6 +32,7 @@ export function bgpConfig(rec: DaemonRecord, state: StoreState): BgpConfig {
     interfaces: connectedSubnets(rec, state).map((c) => ({ network: c.via, ip: c.ip, subnet: c.subnet })),
     neighbors: rec.neighbors,
     advertise: rec.advertise,
+    ...(rec.route_server ? { route_server: true } : {}),
   };
 }
 
@@ -50,11 +51,15 @@ function inverse(change: BgpChange, before: DaemonRecord): BgpChange {
       return { op: 'advertise', prefix: change.prefix };
     case 'reload':
       return { op: 'reload' };
+    case 'route_server':
+      // applied against the configuration before, it turns the flag back
+      return { op: 'route_server' };
   }
 }
 
 const sameConfig = (a: DaemonRecord, b: DaemonRecord): boolean =>
-  JSON.stringify([a.neighbors, a.advertise, a.interfaces]) === JSON.stringify([b.neighbors, b.advertise, b.interfaces]);
+  JSON.stringify([a.neighbors, a.advertise, a.interfaces, a.route_server === true]) ===
+  JSON.stringify([b.neighbors, b.advertise, b.interfaces, b.route_server === true]);
 
 const MODE_NOTE: Record<ApplyMode, string> = {
   live: 'applied to the running daemon; nothing was restarted',
@@ -104,6 +109,8 @@ export class DaemonConfig {
           }
           r.neighbors = next.neighbors;
           r.advertise = next.advertise;
+          if (next.route_server) r.route_server = true;
+          else delete r.route_server;
         });
       } catch (err) {
         await this.#apply(name, inverse(change, before), next, before, state).catch(() => undefined);

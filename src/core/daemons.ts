@@ -24,6 +24,8 @@ export interface DaemonCreateInput {
   interfaces: InterfaceRequest[];
   neighbors?: BgpNeighbor[] | undefined;
   advertise?: string[] | undefined;
+  /** a route server for all its neighbors (not exabgp) */
+  route_server?: boolean | undefined;
   topology?: string | undefined;
   engine?: string | undefined;
 }
@@ -98,6 +100,10 @@ export class Daemons {
 
   async create(input: DaemonCreateInput, ctx: OpContext = {}): Promise<DaemonView> {
     for (const [i, n] of (input.neighbors ?? []).entries()) refuseUnsupported(input.kind, n, `neighbors.${i}`);
+    const noRs = drivers[input.kind].noRouteServer;
+    if (input.route_server && noRs) {
+      throw new LabError('UNSUPPORTED', `route_server: ${noRs}`, { hint: `leave route_server out for a ${input.kind} daemon` });
+    }
     return this.#nodes.create(
       input.name,
       this.deps.placement.recordName(input.engine),
@@ -111,6 +117,7 @@ export class Daemons {
           interfaces,
           neighbors: input.neighbors ?? [],
           advertise: input.advertise ?? [],
+          ...(input.route_server ? { route_server: true } : {}),
           ...(input.topology ? { topology: input.topology } : {}),
           desired: 'running',
           created_at: new Date().toISOString(),
@@ -257,6 +264,17 @@ export class Daemons {
     const out = await this.config.change(name, (rec) => {
       if (rec.advertise.includes(prefix)) throw conflict(`daemon '${name}' already advertises ${prefix}`);
       return { change: { op: 'advertise', prefix }, next: { ...rec, advertise: [...rec.advertise, prefix] } };
+    });
+    return this.#changed(name, out);
+  }
+
+  /** Turn route server mode on or off: the files rewritten and re-read (FRR: live through vtysh). */
+  async setRouteServer(name: string, on: boolean): Promise<DaemonChange> {
+    const out = await this.config.change(name, (rec) => {
+      const noRs = drivers[rec.kind].noRouteServer;
+      if (on && noRs) throw new LabError('UNSUPPORTED', `route_server: ${noRs}`);
+      const { route_server: _, ...rest } = rec;
+      return { change: { op: 'route_server' }, next: on ? { ...rest, route_server: true } : rest };
     });
     return this.#changed(name, out);
   }

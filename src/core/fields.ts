@@ -162,6 +162,10 @@ export const NeighborFields = {
   bfd: Bfd.optional(),
   hold_s: HoldTime.optional(),
   keepalive_s: Keepalive.optional(),
+  route_server: z
+    .boolean()
+    .optional()
+    .describe("the peer is a route server (its paths start with another AS than its own): don't reject them for that"),
 };
 
 /** A GRE key (32 bits) or a VXLAN VNI, which must also pass vniProblem. */

@@ -9,6 +9,7 @@ import { DockerEngine } from './docker/engine.js';
 import { EventWatch, type EventWatchOptions } from './docker/events.js';
 import { Placement } from './engines/placement.js';
 import { Engines } from './engines/service.js';
+import { LabEvents } from './events/index.js';
 import { Faults } from './faults/service.js';
 import { Hosts } from './hosts.js';
 import { Images } from './images.js';
@@ -50,6 +51,8 @@ export interface Lab {
    * from a dockerd restart, the forwarding rules are restored. Call stop() on the result at shutdown.
    */
   watchEvents(opts?: Omit<EventWatchOptions, 'onReconnect'>): EventWatch;
+  /** The lab's event stream (src/core/events): started by long-running servers, followed by every front end. */
+  events: LabEvents;
 }
 
 export function createLab(config: Config): Lab {
@@ -105,6 +108,19 @@ export function createLab(config: Config): Lab {
     doctor,
     nodeLimits: config.nodeLimits,
   });
+  // Every engine's stream: a node removed by hand on any of them is noticed.
+  const watchEvents = (opts: Omit<EventWatchOptions, 'onReconnect'> = {}) =>
+    new EventWatch(
+      placement.all().map((e) => e.engine),
+      { ...opts, onReconnect: () => sync.restoreRules() },
+    );
+  const events = new LabEvents({
+    dataDir: config.dataDir,
+    intervalS: config.watchIntervalS,
+    read: () => store.read(),
+    neighborStates: (name) => daemons.neighborStates(name),
+    watch: watchEvents,
+  });
   return {
     ...core,
     topologies,
@@ -112,11 +128,7 @@ export function createLab(config: Config): Lab {
     checks: new Checks({ store, placement, daemons, hosts, doctor, topologies, faults }),
     audit: new AuditLog(config.dataDir),
     sync,
-    // Every engine's stream: a node removed by hand on any of them is noticed.
-    watchEvents: (opts = {}) =>
-      new EventWatch(
-        placement.all().map((e) => e.engine),
-        { ...opts, onReconnect: () => sync.restoreRules() },
-      ),
+    watchEvents,
+    events,
   };
 }

@@ -13,6 +13,7 @@
  * a record past the create limits: the label (64 KiB) and the file read (1 MiB) bound it.
  */
 import { z } from 'zod';
+import { drivers } from './bgp/index.js';
 import { neighborRefusals } from './bgp/refusals.js';
 import { timersProblem } from './bgp/states.js';
 import { DAEMON_KINDS } from './bgp/types.js';
@@ -59,6 +60,7 @@ const DaemonFields = z.object({
   interfaces: z.array(InterfaceField),
   neighbors: z.array(NeighborField),
   advertise: z.array(Prefix),
+  route_server: z.boolean().optional(),
   topology: TopologyName.optional(),
   engine: EngineName.optional(),
   created_at: CreatedAt,
@@ -264,6 +266,8 @@ export function checkNode(
       problems,
     );
     dupes(rec.advertise, 'advertise', undefined, problems);
+    const noRs = drivers[rec.kind].noRouteServer;
+    if (rec.route_server && noRs) problems.push(issue('route_server', noRs));
     rec.neighbors.forEach((n, i) => {
       const timers = timersProblem(n);
       if (timers) problems.push(issue(`neighbors.${i}.keepalive_s`, timers));

@@ -3,15 +3,21 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import { type HttpOptions, isLoopback } from './options.js';
 import { sendError } from './reply.js';
+import { safeMethod, sameOrigin, sessionOf, validSession } from './session.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
-/** Bearer token, compared in constant time (hashes of equal length, so the length leaks nothing either). */
+/**
+ * Bearer token, compared in constant time (hashes of equal length, so the length leaks nothing
+ * either), or the web view's session cookie (session.ts), which stands for the token on every
+ * route; a cookie-authenticated request that may change something must come from our own page.
+ */
 export function authorized(req: IncomingMessage, opts: HttpOptions): boolean {
   if (!opts.token) return true;
   const header = req.headers.authorization ?? '';
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return timingSafeEqual(digest(m?.[1] ?? ''), digest(opts.token));
+  if (timingSafeEqual(digest(m?.[1] ?? ''), digest(opts.token))) return true;
+  return validSession(sessionOf(req), opts.token) && (safeMethod(req.method) || sameOrigin(req));
 }
 
 /** The name part of a Host header ("[::1]:5010" -> "[::1]", "lab:80" -> "lab"). */
@@ -35,7 +41,8 @@ export function foreignRequest(req: IncomingMessage, opts: HttpOptions): string 
   if (opts.corsOrigins.includes(origin)) return undefined;
   try {
     const url = new URL(origin);
-    if (url.host.toLowerCase() === host.toLowerCase() && isLoopback(hostName(url.host))) return undefined;
+    // Our own page (the web view at /ui), on a loopback name or one NSLAB_HTTP_ALLOWED_HOSTS lists.
+    if (url.host.toLowerCase() === host.toLowerCase() && knownHost) return undefined;
   } catch {
     return `Origin '${origin}' is not a URL`;
   }

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { SSE_LIMITS, type SseLimits } from './events.js';
 
 /** Settings of `nslab serve`, from flags over the environment. Throws a plain Error naming the setting. */
 export interface HttpOptions {
@@ -13,7 +14,7 @@ export interface HttpOptions {
   /** how long in-flight calls may run on after SIGTERM before they are cancelled */
   drainMs: number;
   /** tests shorten the bounds on slow clients here; `nslab serve` uses HTTP_LIMITS (no env: they are not for tuning) */
-  limits?: Partial<HttpLimits>;
+  limits?: Partial<Omit<HttpLimits, 'sse'>> & { sse?: Partial<SseLimits> };
 }
 
 /**
@@ -33,6 +34,8 @@ export interface HttpLimits {
   maxConnections: number;
   /** connections from one address (an IPv6 /64) that are not being answered: idle, or still sending */
   maxIdlePerAddress: number;
+  /** GET /events readers: how many, heartbeats, how far one may fall behind (events.ts) */
+  sse: SseLimits;
 }
 
 export const HTTP_LIMITS: HttpLimits = {
@@ -51,10 +54,12 @@ export const HTTP_LIMITS: HttpLimits = {
   // A browser opens 6, an MCP client a few, a reverse proxy pools tens; connections being answered
   // (long calls, MCP streams) do not count, so a proxy's many calls in flight are not limited.
   maxIdlePerAddress: 64,
+  // An SSE reader is a connection being answered: 200 of them leave room under maxConnections.
+  sse: SSE_LIMITS,
 };
 
 export function httpLimits(opts: HttpOptions): HttpLimits {
-  return { ...HTTP_LIMITS, ...opts.limits };
+  return { ...HTTP_LIMITS, ...opts.limits, sse: { ...HTTP_LIMITS.sse, ...opts.limits?.sse } };
 }
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);

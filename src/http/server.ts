@@ -5,10 +5,12 @@ import type { Lab } from '../core/lab.js';
 import { withTimeout } from '../core/timeout.js';
 import { VERSION } from '../version.js';
 import { bodyUnread, declaredLength, lingerBeforeClose, MAX_BODY_BYTES } from './body.js';
+import { EventFeeds } from './events.js';
 import { authorized, ConnectionCap, cors, foreignRequest, refuseUnauthorized } from './guard.js';
 import { McpSessions } from './mcp.js';
 import { type HttpOptions, httpLimits } from './options.js';
 import { sendError, sendJson } from './reply.js';
+import { WebView } from './ui.js';
 
 /**
  * A front end mounted on the server: answers a request, or returns false when the path is not its.
@@ -40,6 +42,10 @@ export async function startHttpServer(
   const mcp = new McpSessions(lab);
   const shutdown = new AbortController();
   const limits = httpLimits(opts);
+  // GET /events: the lab's event stream as Server-Sent Events, token as for REST.
+  const feeds = new EventFeeds(lab, limits.sse);
+  // GET /ui: the web view (ui.ts); its cookie stands for the token on every route (guard.ts).
+  const webView = new WebView(lab, opts);
   let closing = false;
 
   // A refusal that leaves a body unread closes the connection: kept alive, Node would read the
@@ -53,12 +59,14 @@ export async function startHttpServer(
   };
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === '/healthz') return health(lab, res, mcp);
+    if (url.pathname === '/healthz') return health(lab, res, mcp, feeds);
     // Slack signs its requests: the front end checks the headers before it reads a body.
     if (url.pathname === '/slack/events' && fronts.slack) return fronts.slack(req, res);
     const foreign = foreignRequest(req, opts);
     if (foreign) return sendError(closingIfUnread(req, res), 403, 'FORBIDDEN', foreign);
     if (cors(req, res, opts)) return;
+    // The web view's page and sign-in hold no lab data; it checks the token (or cookie) for the rest.
+    if (await webView.handle(req, res, url)) return;
     // The API's description is public (it holds no lab data); everything else needs the token.
     const isPublic = url.pathname === '/openapi.json' && req.method === 'GET';
     if (!isPublic && !authorized(req, opts)) return refuseUnauthorized(closingIfUnread(req, res));
@@ -72,6 +80,7 @@ export async function startHttpServer(
       return sendError(closingIfUnread(req, res), 413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${MAX_BODY_BYTES} bytes`);
     }
     if (url.pathname === '/mcp') return mcp.handle(req, res);
+    if (url.pathname === '/events') return feeds.handle(req, res, url);
     if (fronts.rest && (await fronts.rest(req, res, url, shutdown.signal))) return;
     sendError(
       closingIfUnread(req, res),
@@ -134,6 +143,7 @@ export async function startHttpServer(
     async close() {
       closing = true;
       clearInterval(report);
+      feeds.closeAll();
       const stopped = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       // In-flight calls finish on their own first; after the grace time they are cancelled, and
@@ -154,7 +164,7 @@ export async function startHttpServer(
   };
 }
 
-async function health(lab: Lab, res: ServerResponse, mcp: McpSessions): Promise<void> {
+async function health(lab: Lab, res: ServerResponse, mcp: McpSessions, feeds: EventFeeds): Promise<void> {
   const started = Date.now();
   let docker = 'ok';
   try {
@@ -167,6 +177,7 @@ async function health(lab: Lab, res: ServerResponse, mcp: McpSessions): Promise<
     version: VERSION,
     docker,
     mcp_sessions: mcp.size,
+    event_readers: feeds.size,
     calls_in_flight: callsInFlight(),
     checked_in_ms: Date.now() - started,
   });

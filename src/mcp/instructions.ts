@@ -19,6 +19,10 @@ const SENTENCES: Array<{ needs: string[]; text: string }> = [
     needs: ['topology_get'],
     text: 'Resources: nslab://topology/{name}/file and nslab://topology/{name}/status, nslab://daemon/{name}/config (the rendered BGP files).',
   },
+  {
+    needs: ['event_list', 'topology_status'],
+    text: 'Watching: event_list (since_seq) and nslab://events give the lab event stream (sessions up and down, nodes died, drift, faults, verify results); resources/subscribe on nslab://topology/{name}/status or nslab://daemon/{name}/status sends notifications/resources/updated when they change.',
+  },
 ];
 
 const CONFIRM: Record<ConfirmMode, string> = {
@@ -30,7 +34,7 @@ const CONFIRM: Record<ConfirmMode, string> = {
 /** The server's instructions, kept true to what this server offers (toolsets, read-only mode). */
 export function instructions(visible: Set<string>, readOnly: boolean, confirm: ConfirmMode): string {
   const parts = [
-    'netstream-lab runs container BGP labs (FRR, GoBGP, ExaBGP daemons, hosts, networks, GRE/VXLAN tunnels).',
+    'netstream-lab runs container BGP labs (FRR, GoBGP, ExaBGP, BIRD and OpenBGPD daemons, hosts, networks, GRE/VXLAN tunnels).',
     ...SENTENCES.filter((s) => s.needs.every((t) => visible.has(t))).map((s) => s.text),
     readOnly ? 'This server is read-only: only tools that change nothing are offered.' : CONFIRM[confirm],
   ];

@@ -21,6 +21,8 @@ interface Kind {
   tool: string;
   /** concrete resources/list entries: one per name, or none for per-file templates */
   listed: boolean;
+  /** one resource with no variables (listed as is, not offered as a template) */
+  fixed?: boolean;
   /** candidates for a template variable, given the others already chosen */
   complete(lab: Lab, variable: string, vars: Vars): Promise<string[]>;
   read(lab: Lab, vars: Vars, uri: string, frontEnd: string): Promise<Contents>;
@@ -55,6 +57,10 @@ async function daemonFiles(lab: Lab, name: string, uri: string) {
 
 const fileMime = (path: string) => (path.endsWith('.toml') ? 'application/toml' : 'text/plain');
 const configUri = (name: string, path: string) => `nslab://daemon/${encodeURIComponent(name)}/config/${basename(path)}`;
+
+const jsonOf = async (lab: Lab, tool: string, args: unknown, uri: string, fe: string): Promise<Contents> => [
+  { uri, mimeType: 'application/json', text: JSON.stringify(await viaTool(lab, tool, args, uri, fe), null, 2) },
+];
 
 export const RESOURCE_KINDS: readonly Kind[] = [
   {
@@ -91,7 +97,7 @@ export const RESOURCE_KINDS: readonly Kind[] = [
     template: 'nslab://daemon/{name}/config',
     title: 'Daemon configuration',
     description:
-      'The configuration files netstream-lab renders for a daemon (frr.conf, gobgpd.toml, exabgp.conf, ...), one content per file, from the store (passwords hidden).',
+      'The configuration files netstream-lab renders for a daemon (frr.conf, gobgpd.toml, exabgp.conf, bird.conf, bgpd.conf), one content per file, from the store (passwords hidden).',
     mimeType: 'text/plain',
     tool: 'daemon_get',
     listed: true,
@@ -121,6 +127,29 @@ export const RESOURCE_KINDS: readonly Kind[] = [
       if (!f) throw notFound(uri, `daemon '${v.name}' has no configuration file '${v.file}'`);
       return [{ uri, mimeType: fileMime(f.path), text: f.text }];
     },
+  },
+  {
+    template: 'nslab://events',
+    title: 'Lab events',
+    description:
+      'The newest 100 events of the lab event stream (event_list): sessions up and down, nodes died or started, drift, faults, verify results, standups and teardowns. Subscribe to hear of each new one.',
+    mimeType: 'application/json',
+    tool: 'event_list',
+    listed: true,
+    fixed: true,
+    complete: async () => [],
+    read: (lab, _v, uri, fe) => jsonOf(lab, 'event_list', { limit: 100 }, uri, fe),
+  },
+  {
+    template: 'nslab://daemon/{name}/status',
+    title: 'Daemon status',
+    description:
+      "A daemon as it runs (daemon_status): its container's state, whether the BGP daemon answers, each neighbor's state, its routes. Subscribe to hear when its sessions or container change.",
+    mimeType: 'application/json',
+    tool: 'daemon_status',
+    listed: true,
+    complete: (lab) => daemonNames(lab),
+    read: (lab, v, uri, fe) => jsonOf(lab, 'daemon_status', { name: v.name }, uri, fe),
   },
 ];
 
@@ -155,18 +184,24 @@ export class Resources {
   }
 
   templates(): ResourceTemplate[] {
-    return this.kinds().map((k) => ({
-      uriTemplate: k.template,
-      name: k.template,
-      title: k.title,
-      description: k.description,
-      mimeType: k.mimeType,
-    }));
+    return this.kinds()
+      .filter((k) => !k.fixed)
+      .map((k) => ({
+        uriTemplate: k.template,
+        name: k.template,
+        title: k.title,
+        description: k.description,
+        mimeType: k.mimeType,
+      }));
   }
 
   async list(): Promise<Resource[]> {
     const out: Resource[] = [];
     for (const k of this.kinds().filter((x) => x.listed)) {
+      if (k.fixed) {
+        out.push({ uri: k.template, name: k.title.toLowerCase(), title: k.title, description: k.description, mimeType: k.mimeType });
+        continue;
+      }
       for (const name of await k.complete(this.lab, 'name', {})) {
         out.push({
           uri: expand(k.template, { name }),

@@ -9,6 +9,8 @@ import {
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { runTool, visibleTools } from '../../tools/index.js';
 import type { ConfirmMode } from '../config.js';
@@ -22,6 +24,7 @@ import { Prompts } from './prompts.js';
 import { Resources } from './resources.js';
 import { toolResult } from './result.js';
 import { annotations, inputJsonSchema, outputJsonSchema } from './schema.js';
+import { ResourceWatch } from './subscriptions.js';
 
 export const SERVER_INFO = { name: 'netstream-lab', version: VERSION };
 
@@ -45,7 +48,7 @@ export function createMcpServer(lab: Lab, frontEnd = 'mcp-stdio', opts: McpServe
   const server = new Server(SERVER_INFO, {
     capabilities: {
       tools: { listChanged: false },
-      resources: { listChanged: false },
+      resources: { listChanged: true, subscribe: true },
       prompts: { listChanged: false },
       completions: {},
       logging: {},
@@ -112,6 +115,17 @@ export function createMcpServer(lab: Lab, frontEnd = 'mcp-stdio', opts: McpServe
   server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: await resources.list() }));
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: resources.templates() }));
   server.setRequestHandler(ReadResourceRequestSchema, (req) => resources.read(req.params.uri));
+  // Subscriptions follow the lab's event stream (src/core/events); they end with the client.
+  const watch = new ResourceWatch(server, lab);
+  server.setRequestHandler(SubscribeRequestSchema, async (req) => {
+    watch.subscribe(req.params.uri);
+    return {};
+  });
+  server.setRequestHandler(UnsubscribeRequestSchema, async (req) => {
+    watch.unsubscribe(req.params.uri);
+    return {};
+  });
+  server.onclose = () => watch.dispose();
 
   server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: prompts.list() }));
   server.setRequestHandler(GetPromptRequestSchema, (req) => prompts.get(req.params.name, req.params.arguments ?? {}));

@@ -4,6 +4,7 @@ import type { Lab } from '../core/lab.js';
 import { bodyUnread, HttpRefusal, lingerBeforeClose, readBody } from '../http/body.js';
 import { SLACK_BODY_TIMEOUT_MS, slackPrecheck } from '../http/guard.js';
 import { createLogger } from '../log.js';
+import { SlackAlerts, type SlackAlertsOptions } from './alerts.js';
 import { SlackApi } from './api.js';
 import { type CommandOptions, LabCommands, type Reply, type Send } from './commands.js';
 import { loadSlackConfig, type SlackConfig } from './settings.js';
@@ -18,21 +19,27 @@ export interface SlackFrontEnd {
   start(): Promise<void>;
   stop(): Promise<void>;
   commands: LabCommands;
+  /** lab alerts in NSLAB_SLACK_ALERT_CHANNEL (started by start()), when it is set */
+  alerts: SlackAlerts | undefined;
 }
 
 /** Undefined when Slack is not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN). */
 export function createSlack(
   lab: Lab,
   env: NodeJS.ProcessEnv = process.env,
-  opts: CommandOptions & { /** tests shorten SLACK_BODY_TIMEOUT_MS */ bodyTimeoutMs?: number } = {},
+  opts: CommandOptions & {
+    /** tests shorten SLACK_BODY_TIMEOUT_MS */ bodyTimeoutMs?: number;
+    /** tests shorten the alerts' flap window and rate limit */ alerts?: SlackAlertsOptions;
+  } = {},
 ): SlackFrontEnd | undefined {
   const cfg = loadSlackConfig(env);
   if (!cfg) return undefined;
   const pino = createLogger(lab.config.logLevel).child({ front_end: 'slack' });
   const logger = boltLogger(pino);
   const api = new SlackApi(cfg.botToken, cfg.apiUrl);
-  const { bodyTimeoutMs = SLACK_BODY_TIMEOUT_MS, ...commandOptions } = opts;
+  const { bodyTimeoutMs = SLACK_BODY_TIMEOUT_MS, alerts: alertOptions, ...commandOptions } = opts;
   const commands = new LabCommands(lab, cfg, api, { log: (m) => pino.warn(m), ...commandOptions });
+  const alerts = cfg.alertChannel ? new SlackAlerts(lab, api, cfg.alertChannel, { log: (m) => pino.warn(m), ...alertOptions }) : undefined;
   const clientOptions = cfg.apiUrl ? { slackApiUrl: cfg.apiUrl } : {};
   // The bot token is checked once at start (auth.test), not by Bolt at construction, where a
   // refusal would be an unhandled rejection.
@@ -49,6 +56,7 @@ export function createSlack(
   return {
     mode: socket ? 'socket' : 'http',
     commands,
+    alerts,
     async handle(req, res) {
       if (!http)
         return refuse(res, 404, 'Slack runs in Socket Mode here (SLACK_APP_TOKEN); set SLACK_SIGNING_SECRET to take HTTP requests');
@@ -91,8 +99,13 @@ export function createSlack(
       });
       pino.info({ team: who.team, bot: who.user, mode: socket ? 'socket' : 'http' }, 'Slack ready');
       if (socketApp) await socketApp.start();
+      if (alerts) {
+        await alerts.start();
+        pino.info({ channel: alerts.channel }, 'Slack alerts on');
+      }
     },
     async stop() {
+      await alerts?.stop();
       if (socketApp) await socketApp.stop();
     },
   };
@@ -122,6 +135,23 @@ function wire(app: App, commands: LabCommands, log: ReturnType<typeof createLogg
         await commands.button(action, id, body.user.id, (r) => respond(r as Reply & Parameters<typeof respond>[0]));
       } catch (err) {
         log.error({ err }, 'a /lab button failed');
+        await respond({ response_type: 'ephemeral', replace_original: false, text: `❌ internal error: ${(err as Error).message}` }).catch(
+          () => undefined,
+        );
+      }
+    });
+  }
+  // The buttons under a lab alert: the read they name runs for whoever clicked, as /lab would.
+  for (const id of ['nslab_alert_diagnose', 'nslab_alert_verify']) {
+    app.action({ action_id: id }, async ({ ack, body, action: a, respond }) => {
+      await ack();
+      const channel = (body as { channel?: { id?: string } }).channel?.id ?? '';
+      try {
+        await commands.alertButton((a as { value?: string }).value ?? '', body.user.id, channel, (r) =>
+          respond(r as Reply & Parameters<typeof respond>[0]),
+        );
+      } catch (err) {
+        log.error({ err }, 'an alert button failed');
         await respond({ response_type: 'ephemeral', replace_original: false, text: `❌ internal error: ${(err as Error).message}` }).catch(
           () => undefined,
         );

@@ -82,7 +82,36 @@ export class LabCommands {
       return void (await ack(ephemeral(text)));
     }
     if (cmd.kind === 'error') return void (await ack(ephemeral(`❌ ${cmd.message}${cmd.hint ? `\n${cmd.hint}` : ''}`)));
-    const shown = shownCommand(inv.text);
+    return this.dispatch(cmd.tool, cmd.args, { yes: cmd.yes, public: cmd.public }, inv, shownCommand(inv.text), ack, respond);
+  }
+
+  /**
+   * A button under a lab alert (src/slack/alerts.ts): the read it names runs for whoever clicked,
+   * down the same path as `/lab` (the channel, the member's role, the tool's schema, in-flight
+   * limits). Only the tools alerts offer are taken; the answer goes to the clicker alone.
+   */
+  async alertButton(value: string, user: string, channel: string, respond: Send): Promise<void> {
+    const asked = alertCall(value);
+    const say: Send = async (r) => (r ? respond({ ...r, replace_original: false }) : undefined);
+    if (!asked) return void (await say(ephemeral('🚫 this button does not name a diagnosis this app offers')));
+    const tool = catalogue.find((t) => t.name === asked.tool);
+    if (!tool) return void (await say(ephemeral(`🚫 ${asked.tool} is not a tool of this server`)));
+    const { name, ...rest } = asked.args;
+    const text = [asked.tool.replace('_', ' '), ...(name ? [name] : []), ...Object.entries(rest).map(([k, v]) => `${k}=${v}`)].join(' ');
+    const inv = { text, user, channel };
+    return this.dispatch(tool, asked.args, { yes: false, public: false }, inv, shownCommand(text), say, say);
+  }
+
+  private async dispatch(
+    tool: AnyTool,
+    args: Record<string, unknown>,
+    flags: { yes: boolean; public: boolean },
+    inv: Invocation,
+    shown: string,
+    ack: Send,
+    respond: Send,
+  ): Promise<void> {
+    const cmd = { tool, args, ...flags };
     // The policy (the tool is on, this member's role allows it, the input is valid) answers before
     // anything is shown in the channel; a refused change is audited there, as on every front end.
     const checked = await checkCall(this.lab, cmd.tool.name, cmd.args, this.ctx(inv), this.policy(inv));
@@ -206,6 +235,28 @@ export class LabCommands {
       ...errorView(outcome.error, head, took && ` after${took.slice(3)}`),
     };
   }
+}
+
+/** The reads an alert's buttons may ask for (src/slack/alerts.ts), with string arguments only. */
+export const ALERT_TOOLS = ['daemon_status', 'host_get', 'tunnel_diagnose', 'topology_verify'] as const;
+
+/** `{"tool": ..., "args": {...}}` from a button's value, or undefined when it is not one of ALERT_TOOLS with string args. */
+export function alertCall(value: string): { tool: string; args: Record<string, string> } | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  const o = v as { tool?: unknown; args?: unknown };
+  if (!o || typeof o !== 'object' || typeof o.tool !== 'string' || !(ALERT_TOOLS as readonly string[]).includes(o.tool)) return undefined;
+  if (!o.args || typeof o.args !== 'object' || Array.isArray(o.args)) return undefined;
+  const args: Record<string, string> = Object.create(null);
+  for (const [k, x] of Object.entries(o.args)) {
+    if (typeof x !== 'string' || k === '__proto__') return undefined;
+    args[k] = x;
+  }
+  return { tool: o.tool, args };
 }
 
 /** Refused before its input is looked at (the tool is off here, or the member's role): one line. */

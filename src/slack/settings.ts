@@ -17,6 +17,8 @@ export interface SlackConfig {
   /** `--yes` may skip the confirmation button of a destructive command */
   allowYes: boolean;
   confirmTtlS: number;
+  /** NSLAB_SLACK_ALERT_CHANNEL: the channel id lab alerts are posted in (src/slack/alerts.ts); unset: no alerts */
+  alertChannel: string | undefined;
 }
 
 const ids = (raw: string | undefined): string[] => (raw ?? '').split(/[\s,]+/).filter(Boolean);
@@ -33,6 +35,18 @@ export function loadSlackConfig(env: NodeJS.ProcessEnv = process.env): SlackConf
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600) {
     throw new Error(`NSLAB_SLACK_CONFIRM_TTL_S=${rawTtl} must be a whole number of seconds between 1 and 3600`);
   }
+  const alertChannel = env.NSLAB_SLACK_ALERT_CHANNEL?.trim() || undefined;
+  const channels = ids(env.NSLAB_SLACK_CHANNELS);
+  if (alertChannel !== undefined && !/^[CGD][A-Z0-9]{2,30}$/.test(alertChannel)) {
+    throw new Error(
+      `NSLAB_SLACK_ALERT_CHANNEL=${alertChannel} is not a channel id: give the id (like C0123ABCD: the channel's details show it at the bottom), not its name`,
+    );
+  }
+  if (alertChannel !== undefined && channels.length && !channels.includes(alertChannel)) {
+    throw new Error(
+      `NSLAB_SLACK_ALERT_CHANNEL=${alertChannel} is not in NSLAB_SLACK_CHANNELS, so the buttons of its alerts would be refused: add it there, or post alerts in one of ${channels.join(', ')}`,
+    );
+  }
   return {
     signingSecret,
     botToken,
@@ -40,8 +54,9 @@ export function loadSlackConfig(env: NodeJS.ProcessEnv = process.env): SlackConf
     apiUrl: env.SLACK_API_URL?.trim() || undefined,
     admins: ids(env.NSLAB_SLACK_ADMINS),
     operators: ids(env.NSLAB_SLACK_OPERATORS),
-    channels: ids(env.NSLAB_SLACK_CHANNELS),
+    channels,
     allowYes: parseBool('NSLAB_SLACK_ALLOW_YES', env.NSLAB_SLACK_ALLOW_YES, false),
     confirmTtlS: ttl,
+    alertChannel,
   };
 }

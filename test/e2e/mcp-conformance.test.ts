@@ -49,6 +49,8 @@ describe('MCP conformance suite against nslab serve', () => {
         'completion-complete',
         'tools-list',
         'resources-list',
+        'resources-subscribe',
+        'resources-unsubscribe',
         'prompts-list',
         'server-sse-multiple-streams',
         'dns-rebinding-protection',

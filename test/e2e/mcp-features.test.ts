@@ -108,6 +108,7 @@ describe('MCP features over stdio (client with elicitation)', () => {
       'nslab://topology/{name}/status',
       'nslab://daemon/{name}/config',
       'nslab://daemon/{name}/config/{file}',
+      'nslab://daemon/{name}/status',
     ]);
     const { resources } = await client.listResources();
     expect(resources.map((r) => r.uri)).toEqual([
@@ -115,6 +116,9 @@ describe('MCP features over stdio (client with elicitation)', () => {
       'nslab://topology/mcpx-t1/status',
       'nslab://daemon/mcpx-r1/config',
       'nslab://daemon/mcpx-r2/config',
+      'nslab://events',
+      'nslab://daemon/mcpx-r1/status',
+      'nslab://daemon/mcpx-r2/status',
     ]);
     const file = await client.readResource({ uri: 'nslab://topology/mcpx-t1/file' });
     expect(file.contents).toEqual([{ uri: 'nslab://topology/mcpx-t1/file', mimeType: 'application/yaml', text: TOPOLOGY }]);
@@ -342,8 +346,8 @@ describe('MCP confirmation and read-only without elicitation', () => {
       expect((await mcpError(c.getPrompt({ name: 'plan-and-apply-topology', arguments: { topology: 'x' } }))).message).toContain(
         "unknown prompt 'plan-and-apply-topology'",
       );
-      expect((await c.listResourceTemplates()).resourceTemplates).toHaveLength(4);
-      expect((await c.listResources()).resources).toEqual([]);
+      expect((await c.listResourceTemplates()).resourceTemplates).toHaveLength(5);
+      expect((await c.listResources()).resources.map((r) => r.uri)).toEqual(['nslab://events']);
     } finally {
       await c.close();
     }

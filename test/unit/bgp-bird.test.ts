@@ -227,3 +227,31 @@ describe('bird parse', () => {
     expect(() => birdDriver.parseNeighbors('', base)).toThrow(/empty output \(is bird running\?\)/);
   });
 });
+
+describe('bird as a route server', () => {
+  it('puts `rs client` (transparent AS path, next hop kept) in every BGP protocol, and nothing otherwise', () => {
+    const neighbors = [
+      { address: '10.0.0.2', asn: 65002 },
+      { address: '10.0.0.3', asn: 65003 },
+    ];
+    const rs = renderBirdConf({ ...base, route_server: true, neighbors });
+    for (const n of neighbors) expect(block(rs, n.address)).toContain('rs client;');
+    expect(rs.match(/rs client;/g)).toHaveLength(2);
+    // `rs client` implies `next hop keep`; nothing may set the next hop to itself
+    expect(rs).not.toMatch(/next hop self/);
+    expect(renderBirdConf({ ...base, neighbors })).not.toMatch(/rs client/);
+    expect(renderBirdConf({ ...base, route_server: false, neighbors })).not.toMatch(/rs client/);
+  });
+
+  it('needs nothing as the client of a route server (BIRD does not enforce the first AS by default)', () => {
+    const conf = renderBirdConf({ ...base, neighbors: [{ address: '10.0.0.2', asn: 65002, route_server: true }] });
+    expect(block(conf, '10.0.0.2').join('\n')).not.toMatch(/rs client|enforce first as/);
+  });
+
+  it('turns the flag on or off with birdc configure', () => {
+    expect(birdDriver.apply({ op: 'route_server' }, { ...base, route_server: true })).toEqual({
+      mode: 'reload',
+      commands: [['birdc', 'configure']],
+    });
+  });
+});

@@ -211,3 +211,15 @@ describe('exabgp parse', () => {
     expect(exabgpDriver.routesCommand.slice(0, 3)).toEqual(['timeout', '-s', 'KILL']);
   });
 });
+
+describe('exabgp and route_server', () => {
+  it('refuses to be a route server, naming the field', () => {
+    expect(exabgpDriver.noRouteServer).toMatch(/^exabgp cannot be a route server/);
+    expect(() => renderExabgpConf({ ...base, route_server: true })).toThrow(/^route_server: exabgp cannot be a route server/);
+    expect(() => exabgpDriver.apply({ op: 'route_server' }, base)).toThrow(/^route_server: exabgp cannot be a route server/);
+    // a client of a route server needs nothing
+    expect(renderExabgpConf({ ...base, neighbors: [{ address: '10.0.0.1', asn: 65001, route_server: true }] })).toBe(
+      renderExabgpConf(base),
+    );
+  });
+});

@@ -239,3 +239,50 @@ describe('frr live changes with timers and BFD', () => {
     expect(plain.commands[0]).not.toContain('bfd');
   });
 });
+
+describe('frr as a route server', () => {
+  const neighbors = [
+    { address: '10.0.0.2', asn: 65002 },
+    { address: '10.0.0.3', asn: 65003 },
+  ];
+
+  it('makes every neighbor a route-server-client in the IPv4 unicast address family', () => {
+    const conf = renderFrrConf({ ...base, route_server: true, neighbors });
+    const af = conf.slice(conf.indexOf(' address-family ipv4 unicast'), conf.indexOf(' exit-address-family'));
+    for (const n of neighbors) expect(af).toContain(`  neighbor ${n.address} route-server-client\n`);
+    expect(conf.match(/route-server-client/g)).toHaveLength(2);
+    expect(renderFrrConf({ ...base, neighbors })).not.toMatch(/route-server-client/);
+  });
+
+  it('turns enforce-first-as off for a peer that is a route server (its paths start with the client AS)', () => {
+    const conf = renderFrrConf({ ...base, neighbors: [{ address: '10.0.0.9', asn: 65000, route_server: true }] });
+    expect(conf).toContain(' no neighbor 10.0.0.9 enforce-first-as\n');
+    expect(conf).not.toMatch(/route-server-client/);
+    expect(renderFrrConf(base)).not.toMatch(/enforce-first-as/);
+  });
+
+  it('switches the flag live through vtysh on every neighbor', () => {
+    const on = frrDriver.apply({ op: 'route_server' }, { ...base, route_server: true, neighbors });
+    expect(on.mode).toBe('live');
+    expect(on.commands).toEqual([
+      [
+        'vtysh',
+        '-c',
+        'configure terminal',
+        '-c',
+        'router bgp 65001',
+        '-c',
+        'address-family ipv4 unicast',
+        '-c',
+        'neighbor 10.0.0.2 route-server-client',
+        '-c',
+        'neighbor 10.0.0.3 route-server-client',
+        '-c',
+        'end',
+      ],
+    ]);
+    const off = frrDriver.apply({ op: 'route_server' }, { ...base, neighbors });
+    expect(off.commands[0]).toContain('no neighbor 10.0.0.2 route-server-client');
+    expect(frrDriver.apply({ op: 'route_server' }, { ...base, neighbors: [], route_server: true }).commands).toEqual([]);
+  });
+});

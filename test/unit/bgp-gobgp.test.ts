@@ -198,3 +198,28 @@ describe('gobgp parse', () => {
     expect(() => gobgpDriver.parseRoutes('[1]')).toThrow(/expected a JSON object/);
   });
 });
+
+describe('gobgp as a route server', () => {
+  it('makes every neighbor a route-server-client inside its own [[neighbors]] entry', () => {
+    const toml = renderGobgpToml({
+      ...base,
+      route_server: true,
+      neighbors: [
+        { address: '10.0.0.1', asn: 65001 },
+        { address: '10.0.0.3', asn: 65003 },
+      ],
+    });
+    const entries = toml.split('[[neighbors]]').slice(1);
+    expect(entries).toHaveLength(2);
+    for (const e of entries) expect(e).toContain('  [neighbors.route-server.config]\n    route-server-client = true\n');
+    // before the afi-safis array of tables, so it belongs to the neighbor
+    for (const e of entries) expect(e.indexOf('route-server-client')).toBeLessThan(e.indexOf('[[neighbors.afi-safis]]'));
+    expect(renderGobgpToml(base)).not.toMatch(/route-server/);
+    // a client of a route server needs nothing (GoBGP does not check a path's first AS)
+    expect(renderGobgpToml({ ...base, neighbors: [{ address: '10.0.0.1', asn: 65001, route_server: true }] })).toBe(renderGobgpToml(base));
+  });
+
+  it('cannot switch the flag on a running gobgpd (a topology recreates the node)', () => {
+    expect(() => gobgpDriver.apply({ op: 'route_server' }, { ...base, route_server: true })).toThrow(/cannot switch route_server/);
+  });
+});

@@ -193,3 +193,37 @@ describe('openbgpd parse', () => {
     expect(() => openbgpdDriver.parseRoutes('')).toThrow(/bgpctl -j show rib: empty output/);
   });
 });
+
+describe('openbgpd as a route server', () => {
+  it('sends paths without its AS and with the next hop unmodified, per neighbor', () => {
+    const conf = renderBgpdConf({
+      ...base,
+      route_server: true,
+      neighbors: [
+        { address: '10.0.0.1', asn: 65001 },
+        { address: '10.0.0.3', asn: 65003 },
+      ],
+    });
+    for (const a of ['10.0.0.1', '10.0.0.3']) {
+      const start = conf.indexOf(`neighbor ${a} {`);
+      const body = conf.slice(start, conf.indexOf('}', start));
+      expect(body).toContain('  transparent-as yes\n');
+      expect(body).toContain('  set nexthop no-modify\n');
+    }
+    expect(conf).not.toMatch(/enforce neighbor-as/);
+    expect(renderBgpdConf(base)).not.toMatch(/transparent-as|no-modify/);
+  });
+
+  it('accepts paths from a route server that do not start with its AS (enforce neighbor-as no)', () => {
+    const conf = renderBgpdConf({ ...base, neighbors: [{ address: '10.0.0.9', asn: 65000, route_server: true }] });
+    expect(conf).toContain('neighbor 10.0.0.9 {\n  remote-as 65000\n  enforce neighbor-as no\n}');
+    expect(conf).not.toMatch(/transparent-as/);
+  });
+
+  it('turns the flag on or off with bgpctl reload', () => {
+    expect(openbgpdDriver.apply({ op: 'route_server' }, { ...base, route_server: true })).toEqual({
+      mode: 'reload',
+      commands: [['bgpctl', 'reload']],
+    });
+  });
+});

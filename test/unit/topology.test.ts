@@ -250,7 +250,11 @@ describe('topology files', () => {
       // 10.128.0.0/9 holds 500 links (/29) and 500 LANs (/24); 1,000 more spare networks fill the count
       networks[`l${i}`] = { subnet: `10.${128 + Math.floor(i / 32)}.${(i % 32) * 8}.0/29` };
       networks[`lan${i}`] = { subnet: `10.${200 + Math.floor(i / 250)}.${i % 250}.0/24` };
-      nodes[`r${i}`] = { kind: i % 2 ? 'gobgp' : 'frr', asn: 'auto', interfaces: { [`l${i}`]: 'auto', [`l${(i + n - 1) % n}`]: 'auto', [`lan${i}`]: 'auto' } };
+      nodes[`r${i}`] = {
+        kind: i % 2 ? 'gobgp' : 'frr',
+        asn: 'auto',
+        interfaces: { [`l${i}`]: 'auto', [`l${(i + n - 1) % n}`]: 'auto', [`lan${i}`]: 'auto' },
+      };
       nodes[`h${i}`] = { kind: 'host', interfaces: { [`lan${i}`]: 'auto' }, gateway: `r${i}` };
       sessions.push([`r${i}`, `r${next}`]);
     }
@@ -447,5 +451,59 @@ describe('graphs', () => {
     expect(dot).toMatch(/^graph "triangle" \{/);
     for (const id of ['net_core', 'net_lan1', 'node_r1', 'node_r2', 'node_r3', 'node_h1']) expect(dot).toContain(`  ${id} [`);
     expect(dot.match(/ -- /g)).toHaveLength(5 + 2 + 1);
+  });
+});
+
+describe('route_server on a router', () => {
+  const ix = (rs: boolean, kind = 'bird') => ({
+    name: 'ixp',
+    networks: { ix: { subnet: '10.178.0.0/24' } },
+    nodes: {
+      rs: { kind, asn: 65000, route_server: rs, interfaces: { ix: '10.178.0.10' } },
+      c1: { kind: 'frr', asn: 65001, interfaces: { ix: '10.178.0.11' } },
+      c2: { kind: 'openbgpd', asn: 65002, interfaces: { ix: '10.178.0.12' } },
+    },
+    bgp: {
+      sessions: [
+        ['rs', 'c1'],
+        ['rs', 'c2'],
+      ],
+    },
+  });
+
+  it('is carried to the record, and each client marks its route server peer', () => {
+    const d = resolveTopology(parseTopology({ spec: ix(true) }), emptyState());
+    const node = (k: string) => d.nodes.find((n) => n.key === k) as Extract<Desired['nodes'][number], { role: 'daemon' }>;
+    expect(node('rs').route_server).toBe(true);
+    expect(nodeRecord(node('rs'), 'ixp')).toMatchObject({ route_server: true });
+    expect(node('rs').neighbors.every((n) => n.route_server === undefined)).toBe(true);
+    expect(node('c1').neighbors).toEqual([{ address: '10.178.0.10', asn: 65000, route_server: true }]);
+    expect(node('c2').neighbors).toEqual([{ address: '10.178.0.10', asn: 65000, route_server: true }]);
+    expect(node('c1').route_server).toBeUndefined();
+    expect('route_server' in nodeRecord(node('c1'), 'ixp')).toBe(false);
+  });
+
+  it('refuses exabgp as a route server, naming the field', () => {
+    expect(problems(ix(true, 'exabgp'))).toEqual([expect.stringMatching(/^nodes\.rs\.route_server: exabgp cannot be a route server/)]);
+    expect(problems(ix(false, 'exabgp'))).toEqual([]);
+  });
+
+  it('is changed in place (peers of the clients re-made), except GoBGP which is recreated', () => {
+    for (const [kind, action, how] of [
+      ['bird', 'update', /route_server turns on \(birdc configure/],
+      ['frr', 'update', /route_server turns on \(live through vtysh/],
+      ['openbgpd', 'update', /route_server turns on \(bgpctl reload/],
+      ['gobgp', 'recreate', /route_server turns on \(GoBGP cannot change it in a running daemon/],
+    ] as const) {
+      const { state, facts } = deployed(resolveTopology(parseTopology({ spec: ix(false, kind) }), emptyState()));
+      const plan = planTopology(resolveTopology(parseTopology({ spec: ix(true, kind) }), state), state, facts);
+      const rs = plan.items.find((i) => i.name === 'ixp-rs');
+      expect(rs?.action, kind).toBe(action);
+      expect(rs?.reason, kind).toMatch(how);
+      // the clients' neighbor changes too: removed and added again with route_server
+      const c1 = plan.updates.find((u) => u.name === 'ixp-c1');
+      expect(c1?.addPeers, kind).toEqual([{ address: '10.178.0.10', asn: 65000, route_server: true }]);
+      if (action === 'update') expect(plan.updates.find((u) => u.name === 'ixp-rs')?.routeServer).toBe(true);
+    }
   });
 });

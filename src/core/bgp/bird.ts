@@ -6,7 +6,8 @@
  * prefixes are unreachable routes of one static protocol, exported to every peer; a kernel
  * protocol installs the BGP routes BIRD selects into the container's main table. Live changes
  * rewrite the file and run `birdc configure`, which restarts only the protocols whose
- * configuration changed (the other sessions stay up).
+ * configuration changed (the other sessions stay up). A route server (`route_server`) has
+ * `rs client` on every peer.
  */
 import {
   asNumbersInPath,
@@ -59,6 +60,10 @@ function birdNeighborLines(cfg: BgpConfig, n: BgpNeighbor, field: string): strin
     lines.push(`  description ${birdString(n.description, `${field}.description`)};`);
   }
   lines.push(`  local as ${cfg.asn};`, `  neighbor ${n.address} as ${n.asn};`);
+  // A route server: its AS stays out of the path and the next hop is passed on as received
+  // (`rs client` implies `next hop keep`). A client of one needs nothing: BIRD does not check
+  // that the first AS of a path is the peer's unless `enforce first as` is set.
+  if (cfg.route_server) lines.push('  rs client;');
   if (n.password !== undefined) lines.push(`  password ${birdString(n.password, `${field}.password`)};`);
   // multihop for eBGP only (BIRD already treats iBGP as multihop).
   if (n.multihop !== undefined && n.asn !== cfg.asn) lines.push(`  multihop ${n.multihop};`);
@@ -299,6 +304,8 @@ function applyBird(change: BgpChange, after: BgpConfig): ApplyPlan {
       assertIPv4Cidr(change.prefix, 'prefix');
       return { mode: 'reload', commands: [configure] };
     case 'reload':
+    case 'route_server':
+      // `rs client` changed in every BGP protocol: BIRD restarts those sessions, not the container.
       return { mode: 'reload', commands: [configure] };
   }
 }

@@ -70,8 +70,13 @@ export function frrNeighborLines(cfg: BgpConfig, n: BgpNeighbor, field: string):
     `neighbor ${a} advertisement-interval 0`,
   );
   if (n.bfd) router.push(`neighbor ${a} bfd profile ${FRR_BFD.profile}`);
+  // A route server's paths start with the AS of the client that sent them, not its own: FRR
+  // (enforce-first-as on by default) would drop them.
+  if (n.route_server) router.push(`no neighbor ${a} enforce-first-as`);
   const af = [`neighbor ${a} activate`];
   if (n.next_hop_self) af.push(`neighbor ${a} next-hop-self`);
+  // As a route server: no own AS in the path, next hop and MED passed on as received.
+  if (cfg.route_server) af.push(`neighbor ${a} route-server-client`);
   return { router, af };
 }
 
@@ -146,6 +151,12 @@ function applyFrr(change: BgpChange, after: BgpConfig): ApplyPlan {
     case 'reload':
       // The integrated config is applied on top of the running one (vtysh -b, as at boot).
       return { mode: 'reload', commands: [['vtysh', '-b']] };
+    case 'route_server': {
+      // Live on every peer (FRR resets each session for it), then the tables sent again.
+      const no = after.route_server ? '' : 'no ';
+      const af = after.neighbors.map((n) => `${no}neighbor ${n.address} route-server-client`);
+      return { mode: 'live', commands: after.neighbors.length ? [vtyshConfig(after, [], af)] : [] };
+    }
   }
 }
 

@@ -50,6 +50,10 @@ export function renderGobgpToml(cfg: BgpConfig): string {
     if (n.multihop !== undefined && n.asn !== cfg.asn) {
       lines.push('  [neighbors.ebgp-multihop.config]', '    enabled = true', `    multihop-ttl = ${n.multihop}`);
     }
+    // A route server keeps a RIB per client (`gobgp neighbor ADDR local`), passes paths on without
+    // its AS and with their next hop. GoBGP does not check a path's first AS, so a client of a
+    // route server (n.route_server) needs nothing.
+    if (cfg.route_server) lines.push('  [neighbors.route-server.config]', '    route-server-client = true');
     lines.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', '      afi-safi-name = "ipv4-unicast"');
   }
   lines.push('');
@@ -184,6 +188,10 @@ function applyGobgp(change: BgpChange, after: BgpConfig): ApplyPlan {
       return { mode: 'live', commands: [['gobgp', 'global', 'rib', 'del', '-a', 'ipv4', change.prefix]] };
     case 'reload':
       return { mode: 'reload', commands: [hup] };
+    case 'route_server':
+      // gobgpd sets up a peer's RIBs when it adds the peer and does not change route-server-client
+      // on a reload: a topology recreates the node instead (plan.ts); refused here.
+      throw new Error('GoBGP cannot switch route_server on a running daemon; recreate it (topology_standup does)');
   }
 }
 

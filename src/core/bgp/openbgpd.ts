@@ -68,6 +68,12 @@ function openbgpdNeighborLines(cfg: BgpConfig, n: BgpNeighbor, field: string): s
   // bgpd has no keepalive setting: it sends one every third of the hold time.
   if (n.hold_s !== undefined) lines.push(`  holdtime ${neighborTimers(n).hold}`);
   if (n.next_hop_self) lines.push('  set nexthop self');
+  // A route server: its AS stays out of the paths it sends, the next hop as received (bgpd keeps a
+  // next hop on the shared network anyway; no-modify also covers multihop peers).
+  if (cfg.route_server) lines.push('  transparent-as yes', '  set nexthop no-modify');
+  // A route server's paths start with the AS of the client that sent them: bgpd would reject
+  // them (enforce neighbor-as is on for eBGP by default).
+  if (n.route_server) lines.push('  enforce neighbor-as no');
   lines.push('}');
   return lines;
 }
@@ -162,6 +168,8 @@ function applyOpenbgpd(change: BgpChange, after: BgpConfig): ApplyPlan {
       assertIPv4Cidr(change.prefix, 'prefix');
       return { mode: 'reload', commands: [reload] };
     case 'reload':
+    case 'route_server':
+      // bgpd takes the changed neighbor settings on reload and sends its tables to them again.
       return { mode: 'reload', commands: [reload] };
   }
 }

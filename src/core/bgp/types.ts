@@ -21,6 +21,11 @@ export interface BgpNeighbor {
   hold_s?: number | undefined;
   /** seconds between keepalives (at most hold_s/3); absent: LAB_TIMERS.keepalive, or hold_s/3 when less */
   keepalive_s?: number | undefined;
+  /**
+   * the peer is a route server: it does not put its own AS first in the paths it sends, so the
+   * check that the first AS is the peer's is off for it (set on the clients of a `route_server` node)
+   */
+  route_server?: boolean | undefined;
 }
 
 export interface BgpInterface {
@@ -41,6 +46,11 @@ export interface BgpConfig {
   neighbors: BgpNeighbor[];
   /** IPv4 prefixes in CIDR form that the daemon originates. */
   advertise: string[];
+  /**
+   * Act as a route server for every neighbor: transparent (its own AS is not added to the AS
+   * path, the next hop is passed on unchanged), each client getting what the others announced.
+   */
+  route_server?: boolean | undefined;
 }
 
 /** A file to place inside the container before it starts. */
@@ -79,7 +89,9 @@ export type BgpChange =
   | { op: 'advertise'; prefix: string }
   | { op: 'withdraw'; prefix: string }
   /** the rendered files changed for another reason (interfaces): make the daemon read them again */
-  | { op: 'reload' };
+  | { op: 'reload' }
+  /** `route_server` was turned on or off (the configuration after the change says which) */
+  | { op: 'route_server' };
 
 /**
  * live: commands to the running daemon, nothing restarted; reload: the daemon process re-reads
@@ -114,6 +126,8 @@ export interface DaemonDriver {
   unsupported?: Partial<Record<keyof BgpNeighbor, string>>;
   /** Values of options it has that this kind still cannot configure: the field and why, else undefined. */
   neighborProblem?(n: BgpNeighbor): { field: keyof BgpNeighbor; why: string } | undefined;
+  /** The refusal of `route_server: true` for this kind (`<kind> cannot be a route server (why)`); absent: it can be one. */
+  noRouteServer?: string;
   /** Whether the output of an apply command is a refusal (some CLIs refuse with exit code 0). */
   refused(output: string): boolean;
 }

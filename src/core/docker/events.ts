@@ -8,6 +8,7 @@
  * followed, and every event names its engine.
  */
 import type { DockerEngine } from './engine.js';
+import { LABELS } from './labels.js';
 
 export interface LabEvent {
   object: 'container' | 'network';
@@ -23,6 +24,12 @@ export interface LabEvent {
   outside: boolean;
   /** set when the lab no longer matches its records because of it: what it means and what repairs it */
   drift?: string;
+  /** the object's role label (daemon, host, network, helper) */
+  role?: string;
+  /** the topology label, for an object of a topology */
+  topology?: string;
+  /** die: the exit code of the container's main process */
+  exitCode?: number;
 }
 
 /** Actions that change what a record describes; the rest (exec, attach, connect ...) pass. */
@@ -136,6 +143,10 @@ export class EventWatch {
     const outside = !this.engine.acting(id);
     const at = ev.timeNano ? Math.floor(ev.timeNano / 1e6) : Date.now();
     const e: LabEvent = { object, action, name, id, at, ...(this.engine.name ? { engine: this.engine.name } : {}), outside };
+    const attrs = ev.Actor?.Attributes ?? {};
+    if (attrs[LABELS.role]) e.role = attrs[LABELS.role];
+    if (attrs[LABELS.topology]) e.topology = attrs[LABELS.topology];
+    if (action === 'die' && /^\d{1,5}$/.test(attrs.exitCode ?? '')) e.exitCode = Number(attrs.exitCode);
     if (outside) {
       const drift = driftOf(e);
       if (drift) e.drift = drift;

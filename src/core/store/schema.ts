@@ -48,6 +48,8 @@ export const NeighborRecord = z.object({
   bfd: z.boolean().optional(),
   hold_s: z.number().int().optional(),
   keepalive_s: z.number().int().optional(),
+  /** the peer is a route server */
+  route_server: z.boolean().optional(),
 });
 
 export const DaemonRecord = z.object({
@@ -58,6 +60,8 @@ export const DaemonRecord = z.object({
   interfaces: z.array(InterfaceRecord),
   neighbors: z.array(NeighborRecord),
   advertise: z.array(z.string()),
+  /** a route server for all its neighbors (transparent AS path, next hop unchanged) */
+  route_server: z.boolean().optional(),
   image: z.string().optional(),
   container_id: z.string().optional(),
   topology: z.string().optional(),

@@ -3,7 +3,7 @@
  * runs now (store records of the topology plus what Docker reports). Pure, so the same plan is
  * shown by topology_plan and carried out by topology_standup.
  */
-import type { BgpNeighbor } from '../bgp/types.js';
+import type { BgpNeighbor, DaemonKind } from '../bgp/types.js';
 import type { DaemonRecord, HostRecord, StoreState, TunnelRecord } from '../store/schema.js';
 import type { Desired, DesiredNode, DesiredTunnel } from './resolve.js';
 
@@ -25,6 +25,8 @@ export interface NodeUpdate {
   removePeers: string[];
   advertise: string[];
   withdraw: string[];
+  /** route server mode turned on (true) or off (false); absent: unchanged */
+  routeServer?: boolean;
 }
 
 export interface Plan {
@@ -54,6 +56,7 @@ const neighborKey = (n: BgpNeighbor) =>
     n.bfd === true,
     n.hold_s ?? null,
     n.keepalive_s ?? null,
+    n.route_server === true,
   ]);
 const ifaceKey = (i: Array<{ network: string; ip: string }>) => JSON.stringify([...i].map((x) => `${x.network}=${x.ip}`).sort());
 
@@ -81,13 +84,29 @@ function nodeDiff(
   if (want.kind !== d.kind) recreate.push(`kind changes from ${d.kind} to ${want.kind}`);
   if (want.asn !== d.asn) recreate.push(`asn changes from ${d.asn} to ${want.asn}`);
   if (want.router_id !== d.router_id) recreate.push(`router id changes from ${d.router_id} to ${want.router_id}`);
+  const rs = want.route_server === true;
+  const rsChanged = rs !== (d.route_server === true);
+  // gobgpd builds a peer's RIBs when it adds the peer: route-server-client does not change on a reload.
+  if (rsChanged && want.kind === 'gobgp' && d.kind === 'gobgp')
+    recreate.push(`route_server turns ${rs ? 'on' : 'off'} (GoBGP cannot change it in a running daemon: the container is recreated)`);
   const haveN = new Map(d.neighbors.map((n) => [n.address, neighborKey(n)]));
   const wantN = new Map(want.neighbors.map((n) => [n.address, neighborKey(n)]));
   const removePeers = [...haveN.keys()].filter((a) => wantN.get(a) !== haveN.get(a));
   const addPeers = want.neighbors.filter((n) => haveN.get(n.address) !== neighborKey(n));
   const advertise = want.advertise.filter((p) => !d.advertise.includes(p));
   const withdraw = d.advertise.filter((p) => !want.advertise.includes(p));
-  return { recreate, update: { addPeers, removePeers, advertise, withdraw } };
+  return { recreate, update: { addPeers, removePeers, advertise, withdraw, ...(rsChanged ? { routeServer: rs } : {}) } };
+}
+
+/** What turning route server mode on or off does to a running daemon of `kind`. */
+function routeServerReason(kind: DaemonKind, on: boolean): string {
+  const how =
+    kind === 'frr'
+      ? 'live through vtysh; FRR resets its sessions'
+      : kind === 'bird'
+        ? 'birdc configure; BIRD restarts its BGP sessions, not the container'
+        : 'bgpctl reload; the container is not restarted';
+  return `route_server turns ${on ? 'on' : 'off'} (${how})`;
 }
 
 const tunnelKey = (t: DesiredTunnel | TunnelRecord) => JSON.stringify([t.mode, t.underlay, t.a, t.b, t.key ?? null, t.ttl, t.mtu]);
@@ -170,7 +189,8 @@ export function planTopology(desired: Desired, state: StoreState, docker: Docker
     }
     const u = diff.update;
     const start = container !== 'running';
-    const changed = !!u && u.addPeers.length + u.removePeers.length + u.advertise.length + u.withdraw.length > 0;
+    const changed =
+      !!u && (u.addPeers.length + u.removePeers.length + u.advertise.length + u.withdraw.length > 0 || u.routeServer !== undefined);
     if (changed || start) {
       const why = [
         ...(start ? [`start the ${container} container`] : []),
@@ -178,6 +198,7 @@ export function planTopology(desired: Desired, state: StoreState, docker: Docker
         ...(u?.removePeers.length ? [`remove peers ${u.removePeers.join(', ')}`] : []),
         ...(u?.advertise.length ? [`advertise ${u.advertise.join(', ')}`] : []),
         ...(u?.withdraw.length ? [`withdraw ${u.withdraw.join(', ')}`] : []),
+        ...(u?.routeServer !== undefined ? [routeServerReason(n.role === 'daemon' ? n.kind : 'frr', u.routeServer)] : []),
       ];
       add('node', n.name, 'update', why.join('; '));
       updates.push({
@@ -187,6 +208,7 @@ export function planTopology(desired: Desired, state: StoreState, docker: Docker
         removePeers: u?.removePeers ?? [],
         advertise: u?.advertise ?? [],
         withdraw: u?.withdraw ?? [],
+        ...(u?.routeServer !== undefined ? { routeServer: u.routeServer } : {}),
       });
     } else add('node', n.name, 'keep');
   }

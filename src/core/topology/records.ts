@@ -60,7 +60,15 @@ export function nodeRecord(n: DesiredNode, topology: string): DaemonRecord | Hos
     created_at: now(),
   };
   if (n.role === 'daemon') {
-    return { ...common, kind: n.kind, asn: n.asn, router_id: n.router_id, neighbors: n.neighbors, advertise: n.advertise };
+    return {
+      ...common,
+      kind: n.kind,
+      asn: n.asn,
+      router_id: n.router_id,
+      neighbors: n.neighbors,
+      advertise: n.advertise,
+      ...(n.route_server ? { route_server: true } : {}),
+    };
   }
   return { ...common, ...(n.gateway ? { gateway: n.gateway } : {}), ...(n.loopback ? { loopback: n.loopback } : {}) };
 }

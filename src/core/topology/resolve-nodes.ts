@@ -2,6 +2,7 @@
  * Resolving a topology's nodes: names, interface addresses (explicit ones checked, auto ones
  * allocated, kept stable across standups), ASNs, router ids, and host gateways.
  */
+import { drivers } from '../bgp/index.js';
 import { allocate, checkAddress, contains, isIpv4, parseCidr, swarmRange } from '../ipam.js';
 import type { ResolvedNetworks } from './resolve-networks.js';
 import { type DesiredNetwork, type DesiredNode, fullName, PRIVATE_ASN, type ResolveContext } from './resolve-types.js';
@@ -147,6 +148,8 @@ function buildNode(
   }
   if (node.kind === 'host')
     return { key, name, role: 'host', interfaces, gateway: node.gateway, loopback: node.loopback, engine: node.engine };
+  const noRs = drivers[node.kind].noRouteServer;
+  if (node.route_server && noRs) bad(`nodes.${key}.route_server`, noRs);
   let asn = node.asn;
   if (asn === 'auto') {
     asn = kept.asn.get(key) ?? nextAsn(kept.usedAsns);
@@ -165,6 +168,7 @@ function buildNode(
     neighbors: [],
     advertise: node.advertise ?? [],
     engine: node.engine,
+    ...(node.route_server ? { route_server: true } : {}),
   };
 }
 

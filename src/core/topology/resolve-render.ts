@@ -6,7 +6,8 @@ import type { DesiredNetwork, DesiredNode, DesiredTunnel, ResolveContext } from 
 /** Render each router's configuration (and throw it away), reporting what its driver refuses. */
 export function checkRendering(ctx: ResolveContext, networks: DesiredNetwork[], nodes: DesiredNode[], tunnels: DesiredTunnel[]): void {
   for (const n of nodes) {
-    if (n.role !== 'daemon') continue;
+    // a kind that cannot be a route server is reported at its field by resolveNodes
+    if (n.role !== 'daemon' || (n.route_server && drivers[n.kind].noRouteServer)) continue;
     const tunnelSubnets = tunnels.flatMap((t) =>
       [t.a, t.b]
         .filter((e) => e.container === n.name)
@@ -28,6 +29,7 @@ export function checkRendering(ctx: ResolveContext, networks: DesiredNetwork[], 
         ],
         neighbors: n.neighbors,
         advertise: n.advertise,
+        route_server: n.route_server,
       });
     } catch (err) {
       ctx.bad(`nodes.${n.key}`, (err as Error).message);

@@ -46,8 +46,10 @@ export function resolveSessions(ctx: ResolveContext, byKey: Map<string, DesiredN
       )
     )
       continue;
-    a.neighbors.push({ address: bIp, asn: b.asn, ...extra, ...(s.description !== undefined ? { description: s.description } : {}) });
-    b.neighbors.push({ address: aIp, asn: a.asn, ...extra, ...(s.description !== undefined ? { description: s.description } : {}) });
+    const described = s.description !== undefined ? { description: s.description } : {};
+    // The client of a route server accepts paths that do not start with the server's AS.
+    a.neighbors.push({ address: bIp, asn: b.asn, ...extra, ...described, ...(b.route_server ? { route_server: true } : {}) });
+    b.neighbors.push({ address: aIp, asn: a.asn, ...extra, ...described, ...(a.route_server ? { route_server: true } : {}) });
     sessions.push({ a: a.name, b: b.name, a_ip: aIp, b_ip: bIp, via });
   }
   return sessions;

@@ -34,6 +34,8 @@ export interface DesiredDaemon extends NodeBaseDesired {
   router_id: string;
   neighbors: BgpNeighbor[];
   advertise: string[];
+  /** a route server for all its sessions */
+  route_server?: boolean | undefined;
 }
 
 export interface DesiredHost extends NodeBaseDesired {

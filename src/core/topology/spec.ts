@@ -72,6 +72,10 @@ const RouterSpec = z.strictObject({
   interfaces: Interfaces,
   advertise: z.array(Prefix).max(TOPOLOGY_LIMITS.advertise).optional(),
   engine: EngineName.optional().describe('the engine (NSLAB_ENGINES) to run on'),
+  route_server: z
+    .boolean()
+    .optional()
+    .describe('a route server for its sessions: its AS stays out of the AS path, the next hop is passed on unchanged (not exabgp)'),
 });
 
 const HostSpec = z.strictObject({

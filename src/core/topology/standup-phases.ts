@@ -223,6 +223,8 @@ async function applyUpdate(daemons: Daemons, u: Plan['updates'][number], desired
   if (node?.role !== 'daemon') return;
   for (const address of u.removePeers) await daemons.peerRemove(u.name, address);
   for (const p of u.withdraw) await daemons.routeWithdraw(u.name, p);
+  // Route server mode before the peers are added, so they come up with it.
+  if (u.routeServer !== undefined) await daemons.setRouteServer(u.name, u.routeServer);
   for (const n of u.addPeers) await daemons.peerAdd(u.name, n);
   for (const p of u.advertise) await daemons.routeAdvertise(u.name, p);
 }

@@ -15,6 +15,8 @@ export interface DaemonView {
   interfaces: Array<{ network: string; ip: string }>;
   neighbors: Array<Omit<BgpNeighbor, 'password'> & { has_password: boolean }>;
   advertise: string[];
+  /** a route server for all its neighbors */
+  route_server?: boolean | undefined;
   state: ContainerState;
   image?: string | undefined;
   topology?: string | undefined;
@@ -78,6 +80,7 @@ export const daemonKind: NodeKind<'daemons', DaemonView> = {
     interfaces: rec.interfaces,
     neighbors: rec.neighbors.map(({ password, ...n }) => ({ ...n, has_password: !!password })),
     advertise: rec.advertise,
+    ...(rec.route_server ? { route_server: true } : {}),
     state,
     image: rec.image,
     topology: rec.topology,
