@@ -137,7 +137,7 @@ describe('the web view in a real browser', () => {
     // Let the watcher take its first reading of both daemons.
     await new Promise((r) => setTimeout(r, 3000));
     await page.evaluate(() => {
-      (window as unknown as { stillHere: number }).stillHere = 1;
+      window.stillHere = 1;
     });
     const killedAt = Date.now();
     await docker('docker', ['kill', 'webui-wr2']);
@@ -148,7 +148,7 @@ describe('the web view in a real browser', () => {
     });
     process.stdout.write(`web view: the session edge turned red ${seenMs} ms after docker kill\n`);
     expect(seenMs).toBeLessThan(10_000);
-    expect(await page.evaluate(() => (window as unknown as { stillHere?: number }).stillHere)).toBe(1);
+    expect(await page.evaluate(() => window.stillHere)).toBe(1);
     const stroke = await page.$eval(`${SESSION} path`, (p) => getComputedStyle(p).stroke);
     expect(stroke).toBe('rgb(208, 0, 0)');
     // The event log shows it.

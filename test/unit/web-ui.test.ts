@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLab, type Lab } from '../../src/core/lab.js';
+import { emptyState } from '../../src/core/store/schema.js';
+import { toLayout } from '../../src/core/topology/graph.js';
+import { resolveTopology } from '../../src/core/topology/resolve.js';
+import { parseTopology } from '../../src/core/topology/spec.js';
 import { httpOptions } from '../../src/http/options.js';
 import { createRestHandler } from '../../src/http/rest.js';
 import { type RunningServer, startHttpServer } from '../../src/http/server.js';
@@ -276,5 +280,60 @@ describe('the web view: sign-in with the token, then a cookie', () => {
     const a = await login(open.url, 'anything-at-all-really');
     expect(a.status).toBe(303);
     expect(a.headers['set-cookie']).toBeUndefined();
+  });
+});
+
+describe('the layout behind the web view (graph.ts toLayout)', () => {
+  const yaml = [
+    'name: lay',
+    'networks: { core: { subnet: 10.175.9.0/24 } }',
+    'nodes:',
+    '  r1: { kind: frr, asn: 65101, interfaces: { core: auto } }',
+    '  r-1: { kind: gobgp, asn: 65102, interfaces: { core: auto } }',
+    '  r_1: { kind: frr, asn: 65103, interfaces: { core: auto } }',
+    '  h1: { kind: host, interfaces: { core: auto } }',
+    'bgp: { sessions: [ [r1, r-1], [r1, r_1] ] }',
+  ].join('\n');
+  const desired = () => resolveTopology(parseTopology({ yaml }), emptyState());
+
+  it('places every network, node and edge inside the drawing, with the names and addresses events use', async () => {
+    const l = await toLayout(desired());
+    expect(l.live).toBe(false);
+    expect(l.nodes.map((n) => n.name).sort()).toEqual(['lay-h1', 'lay-r-1', 'lay-r1', 'lay-r_1']);
+    expect(l.networks.map((n) => n.name)).toEqual(['lay-core']);
+    for (const b of [...l.nodes, ...l.networks]) {
+      expect(b.x).toBeGreaterThan(0);
+      expect(b.x).toBeLessThan(l.width);
+      expect(b.y).toBeGreaterThan(0);
+      expect(b.y).toBeLessThan(l.height);
+      expect(b.w).toBeGreaterThan(0);
+    }
+    expect(l.nodes.find((n) => n.name === 'lay-r1')?.text.map((t) => t.text)).toEqual(['r1', 'frr AS65101']);
+    expect(l.edges.filter((e) => e.kind === 'link')).toHaveLength(4);
+    const sessions = l.edges.filter((e) => e.kind === 'session');
+    expect(sessions.map((e) => `${e.a}|${e.b}`)).toEqual(['lay-r1|lay-r-1', 'lay-r1|lay-r_1']);
+    for (const e of l.edges) expect(e.path).toMatch(/^M[\d.]+,[\d.]+ C/);
+    expect(sessions[0]).toMatchObject({
+      a_ip: expect.stringMatching(/^10\.175\.9\./),
+      b_ip: expect.stringMatching(/^10\.175\.9\./),
+      state: 'unknown',
+    });
+  });
+
+  it('says the live state of nodes and sessions', async () => {
+    const d = desired();
+    const [s1, s2] = d.sessions;
+    const l = await toLayout(d, {
+      sessions: [
+        { a: s1!.a, b: s1!.b, via: s1!.via, a_state: 'Established', b_state: 'Established' },
+        { a: s2!.a, b: s2!.b, via: s2!.via, a_state: 'Established', b_state: 'Active' },
+      ],
+      tunnels: [],
+      nodes: [{ name: 'lay-r1', state: 'running' }],
+    });
+    expect(l.live).toBe(true);
+    expect(l.edges.filter((e) => e.kind === 'session').map((e) => e.state)).toEqual(['up', 'down']);
+    expect(l.nodes.find((n) => n.name === 'lay-r1')?.state).toBe('running');
+    expect(l.nodes.find((n) => n.name === 'lay-h1')?.state).toBe('missing');
   });
 });
