@@ -103,7 +103,8 @@ async function main(): Promise<void> {
     while (!seen.some((e) => e.at >= t0 && e.type === 'node_died' && e.node === victim) && Date.now() - t0 < 30_000)
       await new Promise((r) => setTimeout(r, 20));
     const died = seen.find((e) => e.at >= t0 && e.type === 'node_died' && e.node === victim);
-    while (!seen.some((e) => e.at >= t0 && e.type === 'session_down') && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 20));
+    while (!seen.some((e) => e.at >= t0 && e.type === 'session_down') && Date.now() - t0 < 30_000)
+      await new Promise((r) => setTimeout(r, 20));
     const down = seen.find((e) => e.at >= t0 && e.type === 'session_down');
     ctrl.abort();
     const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
