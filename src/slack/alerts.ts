@@ -373,6 +373,12 @@ export interface SlackAlertsOptions extends AlertOptions {
   log?: (msg: string) => void;
   /** how often held-back events are summed up (default 10 s) */
   tickMs?: number;
+  /**
+   * How long a session_down waits before it is posted (default 2 s): the BGP poll can see a
+   * session drop before Docker reports the node that took it down, and a session that went down
+   * with its node belongs in the node's alert. A session back up within the wait is never posted.
+   */
+  sessionGraceMs?: number;
 }
 
 /** Follows lab.events and posts to one channel (see AlertBook). */
@@ -387,6 +393,8 @@ export class SlackAlerts {
   #off: (() => void) | undefined;
   #release: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** session_down events waiting out sessionGraceMs, by alert key */
+  readonly #waiting = new Map<string, NodeJS.Timeout>();
   /** calls made, for the log and tests */
   readonly stats = { posts: 0, updates: 0, replies: 0, failed: 0 };
 
@@ -422,11 +430,35 @@ export class SlackAlerts {
     this.#release?.();
     this.#off = this.#release = undefined;
     clearInterval(this.#timer);
+    for (const t of this.#waiting.values()) clearTimeout(t);
+    this.#waiting.clear();
     await this.#draining;
   }
 
   /** One event (synchronous, quick: the Slack calls happen after, in order). */
   hear(e: StreamEvent): void {
+    const grace = this.opts.sessionGraceMs ?? 2000;
+    const key = alertKey(e)?.key;
+    if (key && (e.type === 'session_down' || e.type === 'session_up') && grace > 0) {
+      const waiting = this.#waiting.get(key);
+      if (e.type === 'session_up' && waiting) {
+        // Down and up again within the wait: nothing to tell.
+        clearTimeout(waiting);
+        this.#waiting.delete(key);
+        return;
+      }
+      // The other end reporting the same drop while it waits: the waiting one says it.
+      if (e.type === 'session_down' && waiting) return;
+      if (e.type === 'session_down' && !this.book.alert(key)?.down) {
+        const t = setTimeout(() => {
+          this.#waiting.delete(key);
+          this.#enqueue(this.book.event(e, this.#now()));
+        }, grace);
+        t.unref();
+        this.#waiting.set(key, t);
+        return;
+      }
+    }
     this.#enqueue(this.book.event(e, this.#now()));
   }
 
