@@ -6,6 +6,7 @@
  */
 
 import type { FieldIssue } from '../errors.js';
+import { isIpv4 } from '../ipam.js';
 import type { StoreState } from '../store/schema.js';
 import { invalidInput } from '../validation.js';
 import { nodeCheck, type Prepared, pathCheck, pingCheck, routeCheck, type Show, sessionCheck, tunnelCheck } from './evaluate.js';
@@ -48,7 +49,7 @@ export function prepareChecks(checks: Check[], state: StoreState, naming: Naming
       return full;
     };
     const target = (f: string, to: string): { ip: string; shown: string } | undefined => {
-      if (/^\d+\.\d+\.\d+\.\d+$/.test(to)) {
+      if (isIpv4(to)) {
         if (!insideLab(view, to)) {
           return void bad(f, `${to} is outside the lab's networks; checks send traffic only to the lab's own addresses`);
         }
@@ -78,7 +79,7 @@ export function prepareChecks(checks: Check[], state: StoreState, naming: Naming
         const n = node('node', c.node, 'daemon');
         let hop: { shown: string; addresses: string[] } | undefined;
         if (c.next_hop !== undefined) {
-          if (/^\d+\.\d+\.\d+\.\d+$/.test(c.next_hop)) hop = { shown: c.next_hop, addresses: [c.next_hop] };
+          if (isIpv4(c.next_hop)) hop = { shown: c.next_hop, addresses: [c.next_hop] };
           else {
             const h = node('next_hop', c.next_hop);
             if (h) hop = { shown: c.next_hop, addresses: view.nodes.get(h)?.addresses ?? [] };

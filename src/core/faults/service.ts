@@ -8,11 +8,13 @@
 import { randomBytes } from 'node:crypto';
 import { birdProtocolName } from '../bgp/bird.js';
 import type { DaemonKind } from '../bgp/types.js';
+import { labView } from '../checks/lab-view.js';
 import type { FaultSpec } from '../checks/spec.js';
 import type { Daemons } from '../daemons.js';
 import type { ContainerInfo, DockerEngine } from '../docker/engine.js';
 import type { Placement } from '../engines/placement.js';
 import { conflict, invalid, LabError, notFound } from '../errors.js';
+import { isIpv4 } from '../ipam.js';
 import { parseRoutes, routeSpec } from '../routes-keep.js';
 import type { FaultRecord, StoreState } from '../store/schema.js';
 import type { Store } from '../store/store.js';
@@ -54,7 +56,6 @@ const RESET: Record<DaemonKind, ((peer: string) => string[]) | undefined> = {
 };
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 const newId = (): string => `f-${randomBytes(4).toString('hex')}`;
 
@@ -186,9 +187,11 @@ export class Faults {
     const rb = state.daemons[b];
     if (!ra) throw notFound('daemon', a, 'a: session_reset takes two routers');
     if (!rb) throw notFound('daemon', b, 'b: session_reset takes two routers');
-    const addrsOf = (r: typeof ra) => new Set([...r.interfaces.map((i) => i.ip), r.router_id, ...tunnelIps(state, r.name)]);
-    const peerOfA = ra.neighbors.find((n) => addrsOf(rb).has(n.address))?.address;
-    const peerOfB = rb.neighbors.find((n) => addrsOf(ra).has(n.address))?.address;
+    // Each router's addresses (interfaces, tunnel ends, router id) as checks see them.
+    const view = labView(state);
+    const addrsOf = (name: string) => new Set(view.nodes.get(name)?.addresses ?? []);
+    const peerOfA = ra.neighbors.find((n) => addrsOf(b).has(n.address))?.address;
+    const peerOfB = rb.neighbors.find((n) => addrsOf(a).has(n.address))?.address;
     if (!peerOfA || !peerOfB) throw conflict(`${a} and ${b} have no BGP session with each other`, 'daemon_status shows their neighbors');
     // Reset from an end whose daemon can do it (ExaBGP's CLI cannot).
     const side = RESET[ra.kind]
@@ -197,7 +200,7 @@ export class Faults {
         ? { name: b, kind: rb.kind, peer: peerOfB }
         : undefined;
     if (!side) throw invalid('a', `neither ${ra.kind} nor ${rb.kind} can reset a session from its CLI`);
-    if (!IPV4.test(side.peer)) throw invalid('a', `the neighbor address ${JSON.stringify(side.peer)} is not an IPv4 address`);
+    if (!isIpv4(side.peer)) throw invalid('a', `the neighbor address ${JSON.stringify(side.peer)} is not an IPv4 address`);
     const { engine, info } = await this.#running(state, side.name, side.name === a ? 'a' : 'b');
     await this.#exec(engine, info, side.name, (RESET[side.kind] as (p: string) => string[])(side.peer));
     return {
@@ -318,12 +321,6 @@ function parseRoutesSafe(json: string) {
   } catch {
     return [];
   }
-}
-
-function tunnelIps(state: StoreState, node: string): string[] {
-  return Object.values(state.tunnels).flatMap((t) =>
-    [t.a, 'container' in t.b ? t.b : undefined].flatMap((e) => (e && e.container === node ? [e.tunnel_ip.split('/')[0] ?? ''] : [])),
-  );
 }
 
 const targetOf = (f: Pick<FaultRecord, 'node' | 'network'>): string => (f.network ? `${f.node} on ${f.network}` : f.node);

@@ -4,14 +4,13 @@
  * the node is on, and an address a check sends to lies in one of the file's networks.
  */
 import type { Check } from '../checks/spec.js';
+import { isIpv4 } from '../ipam.js';
 import { inSubnet, subnetOfCidr } from '../subnets.js';
 import type { DesiredNode, DesiredTunnel, ResolveContext } from './resolve-types.js';
 import type { TopologySpec } from './spec.js';
 
 type Steps = NonNullable<TopologySpec['scenarios']>[string];
 type FaultIn = Extract<Steps[number], { fault: unknown }>['fault'];
-
-const isIp = (s: string): boolean => /^\d+\.\d+\.\d+\.\d+$/.test(s);
 
 export function resolveChecks(ctx: ResolveContext, byKey: Map<string, DesiredNode>, tunnels: DesiredTunnel[]): void {
   const { bad, spec } = ctx;
@@ -27,7 +26,7 @@ export function resolveChecks(ctx: ResolveContext, byKey: Map<string, DesiredNod
     return n;
   };
   const target = (path: string, to: string) => {
-    if (!isIp(to)) return void node(path, to);
+    if (!isIpv4(to)) return void node(path, to);
     if (!space.some((c) => inSubnet(to, subnetOfCidr(c)))) {
       bad(path, `${to} is outside this file's networks; checks send traffic only to the lab's own addresses`);
     }
