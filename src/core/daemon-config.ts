@@ -98,6 +98,11 @@ export class DaemonConfig {
       const before = state.daemons[name];
       if (!before) throw notFound('daemon', name);
       await this.placement.node(before).ready();
+      if (before.own?.config !== undefined) {
+        throw new LabError('UNSUPPORTED', `'${name}' runs its own ${before.kind} configuration (config), which the lab does not rewrite`, {
+          hint: `change its peers and prefixes in that configuration (the topology file's nodes.<key>.config) and stand the topology up again; status, routes, checks and faults work on it as on any ${before.kind} node`,
+        });
+      }
       const { change, next } = plan(before, state);
       const outcome = await this.#apply(name, change, before, next, state);
       try {
@@ -128,7 +133,8 @@ export class DaemonConfig {
     return this.#serial(name, async () => {
       const state = await this.store.read();
       const rec = state.daemons[name];
-      if (!rec) return undefined;
+      // Its own config names its interfaces and peers itself: nothing rendered to refresh.
+      if (!rec || rec.own?.config !== undefined) return undefined;
       const files = this.#render(rec, state);
       const engine = this.placement.node(rec);
       const info = await engine.ownedContainer(name, rec.container_id);

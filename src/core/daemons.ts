@@ -10,6 +10,7 @@ import { type DaemonView, daemonKind } from './nodes/kinds/daemon.js';
 import { type NodeDeps, NodeLifecycle } from './nodes/lifecycle.js';
 import { type ContainerState, containerState, type InterfaceRequest } from './nodes/records.js';
 import { reserveInterfaces } from './nodes/reserve.js';
+import { containerStates } from './node-states.js';
 import type { OpContext } from './progress.js';
 import type { DaemonRecord, StoreState } from './store/schema.js';
 import { connectedSubnets, inSubnet } from './subnets.js';
@@ -63,8 +64,12 @@ export class Daemons {
     this.config = deps.config;
   }
 
-  list(): Promise<DaemonView[]> {
-    return this.#nodes.list();
+  /** Every daemon with its container's state: one store read and one label query per engine. */
+  async list(): Promise<DaemonView[]> {
+    await this.deps.placement.default.ready();
+    const recs = Object.values((await this.deps.store.read()).daemons).sort((a, b) => a.name.localeCompare(b.name));
+    const states = await containerStates(this.deps.placement, recs);
+    return recs.map((r) => daemonKind.view(r, states.get(r.name) ?? 'missing'));
   }
 
   get(name: string): Promise<DaemonView> {
@@ -136,6 +141,7 @@ export class Daemons {
     if (!daemon || !engine || !info?.State.Running || info.State.Restarting || info.State.Paused) return undefined;
     const driver = drivers[daemon.kind];
     const r = await engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10 });
+    if (r.exit_code !== 0 && noBgp(daemon, r)) return [];
     try {
       return r.exit_code === 0 ? driver.parseNeighbors(r.stdout, bgpConfig(daemon, state)) : undefined;
     } catch {
@@ -197,6 +203,9 @@ export class Daemons {
     const driver = drivers[daemon.kind];
     const engine = this.deps.placement.node(daemon);
     const nb = await engine.exec(info, daemon.name, { command: driver.neighborsCommand, timeoutS: 10 });
+    if (nb.exit_code !== 0 && noBgp(daemon, nb)) {
+      return { ...base, daemon: 'running', note: `its own ${daemon.kind} configuration runs no BGP daemon (bgpd is off in its daemons file)` };
+    }
     if (nb.exit_code !== 0) {
       return { ...base, daemon: 'not_answering', note: `${daemon.kind} did not answer: ${(nb.stderr || nb.stdout).trim().slice(0, 300)}` };
     }
@@ -306,4 +315,9 @@ function refuseUnsupported(kind: DaemonKind, n: BgpNeighbor, prefix: string): vo
 
 function stripUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** A node with its own config whose daemon says it runs no BGP at all (see DaemonDriver.runsNoBgp). */
+export function noBgp(daemon: DaemonRecord, r: { stdout: string; stderr: string }): boolean {
+  return daemon.own?.config !== undefined && drivers[daemon.kind].runsNoBgp?.(`${r.stderr}\n${r.stdout}`) === true;
 }

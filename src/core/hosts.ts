@@ -6,6 +6,7 @@ import { type HostView, hostKind, resolveGateway } from './nodes/kinds/host.js';
 import { type NodeDeps, NodeLifecycle } from './nodes/lifecycle.js';
 import type { InterfaceRequest } from './nodes/records.js';
 import { reserveInterfaces } from './nodes/reserve.js';
+import { containerStates } from './node-states.js';
 import type { OpContext } from './progress.js';
 import type { HostRecord, StoreState } from './store/schema.js';
 
@@ -27,8 +28,12 @@ export class Hosts {
     this.#nodes = new NodeLifecycle(hostKind, deps);
   }
 
-  list(): Promise<HostView[]> {
-    return this.#nodes.list();
+  /** Every host with its container's state: one store read and one label query per engine. */
+  async list(): Promise<HostView[]> {
+    await this.deps.placement.default.ready();
+    const recs = Object.values((await this.deps.store.read()).hosts).sort((a, b) => a.name.localeCompare(b.name));
+    const states = await containerStates(this.deps.placement, recs);
+    return recs.map((r) => hostKind.view(r, states.get(r.name) ?? 'missing'));
   }
 
   get(name: string): Promise<HostView> {

@@ -44,7 +44,7 @@ describe('files generated from the catalogue', () => {
     for (const f of readdirSync(join(root, 'examples')).filter((n) => n.endsWith('.yaml'))) {
       expect(check(parseYaml(read(join('examples', f)))), `${f}: ${JSON.stringify(check.errors)}`).toBe(true);
     }
-    expect(check({ name: 'x', networks: {}, nodes: { r1: { kind: 'bird', interfaces: { a: 'auto' } } } })).toBe(false);
+    expect(check({ name: 'x', networks: {}, nodes: { r1: { kind: 'bird', asn: 'x', interfaces: { a: 'auto' } } } })).toBe(false);
   });
 
   it('slack-manifest.json and .yaml are up to date (run `npm run gen`): /lab, interactivity, Socket Mode, the scopes used', () => {

@@ -221,6 +221,7 @@ export const frrDriver: DaemonDriver = {
   },
   neighborsCommand: ['vtysh', '-c', 'show bgp neighbors json'],
   parseNeighbors: parseFrrNeighbors,
+  runsNoBgp: (output) => /\bbgpd is not running\b/.test(output),
   routesCommand: ['vtysh', '-c', 'show ip bgp json'],
   parseRoutes: parseFrrRoutes,
   // vtysh exits 1 on a refused line and prints it behind '%'.

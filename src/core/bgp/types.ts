@@ -117,6 +117,11 @@ export interface DaemonDriver {
   neighborsCommand: string[];
   /** Neighbors as the daemon reports them, in configuration order (none made up). */
   parseNeighbors(stdout: string, cfg: BgpConfig): NeighborStatus[];
+  /**
+   * Whether the neighbors command's failed output says the node runs no BGP at all (an FRR whose
+   * own `daemons` file leaves bgpd off): a node with its own config may be OSPF or IS-IS only.
+   */
+  runsNoBgp?(output: string): boolean;
   /** argv whose stdout parseRoutes reads. */
   routesCommand: string[];
   parseRoutes(stdout: string): RouteEntry[];

@@ -13,7 +13,7 @@ import { crashPoint } from '../pending.js';
 import type { OpContext } from '../progress.js';
 import { undo, withLeftovers } from '../rollback.js';
 import type { StoreState } from '../store/schema.js';
-import { NODE_RECORD_OMIT, type NodeRecord } from './records.js';
+import { NODE_LABEL_OMIT, type NodeRecord } from './records.js';
 
 /**
  * Capabilities instead of --privileged, per kind: NET_ADMIN to route, add addresses and tunnels,
@@ -122,7 +122,7 @@ export class NodeContainers {
             EndpointsConfig: { [first.id]: { IPAMConfig: { IPv4Address: first.ip } } },
           },
         },
-        { [LABELS.nodeKind]: imageKind, [LABELS.topology]: rec.topology, ...recordLabel(rec, NODE_RECORD_OMIT) },
+        { [LABELS.nodeKind]: imageKind, [LABELS.topology]: rec.topology, ...recordLabel(rec, NODE_LABEL_OMIT) },
       );
       id = cid;
       crashPoint('node.container_created');

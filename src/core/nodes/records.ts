@@ -15,6 +15,8 @@ export interface InterfaceRequest {
 
 /** Fields of a node record that its label and record file leave out: Docker knows them, or they are only under way. */
 export const NODE_RECORD_OMIT = ['container_id', 'image', 'pending'] as const;
+/** The label leaves out the node's own files too (up to megabytes); the record file keeps them. */
+export const NODE_LABEL_OMIT = [...NODE_RECORD_OMIT, 'own'] as const;
 /**
  * The node's current record inside its container (the label keeps the one it was created with;
  * a daemon's peers and prefixes change later, and this file follows them). Read back by sync_run

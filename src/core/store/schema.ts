@@ -9,7 +9,15 @@ import { bareMap, toBareMap } from '../keys.js';
  */
 export const STORE_VERSION = 1;
 
-export const InterfaceRecord = z.object({ network: z.string(), ip: z.string() });
+/** `name`: the interface's name inside the container, when the lab chose it (else Docker's eth0, eth1, ... in attach order). */
+export const InterfaceRecord = z.object({ network: z.string(), ip: z.string(), name: z.string().optional() });
+
+/** What a node brought of its own instead of what the lab renders (../nodes/own.ts). */
+export const OwnRecord = z.object({
+  config: z.string().optional(),
+  files: z.array(z.object({ path: z.string(), content: z.string() })).optional(),
+  exec: z.array(z.string()).optional(),
+});
 
 /**
  * A create or delete under way, written before Docker is touched and dropped once the store and
@@ -62,6 +70,7 @@ export const DaemonRecord = z.object({
   advertise: z.array(z.string()),
   /** a route server for all its neighbors (transparent AS path, next hop unchanged) */
   route_server: z.boolean().optional(),
+  own: OwnRecord.optional(),
   image: z.string().optional(),
   container_id: z.string().optional(),
   topology: z.string().optional(),
@@ -79,6 +88,7 @@ export const HostRecord = z.object({
   interfaces: z.array(InterfaceRecord),
   gateway: z.string().optional(),
   loopback: z.string().optional(),
+  own: OwnRecord.optional(),
   image: z.string().optional(),
   container_id: z.string().optional(),
   topology: z.string().optional(),

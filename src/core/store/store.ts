@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Low } from 'lowdb';
 import { TextFile } from 'lowdb/node';
@@ -168,11 +168,27 @@ export class Store {
     return id;
   }
 
-  /** A consistent snapshot (writes are atomic renames, so no lock is needed to read). */
+  /**
+   * A consistent snapshot (writes are atomic renames, so no lock is needed to read). The file is
+   * validated against the schema again only when it changed: every write renames a new file into
+   * place, so its inode, size and times say whether this process has already checked this very
+   * text. Each caller gets its own copy (callers may change what they read), made from the
+   * validated data kept as JSON, which costs a JSON.parse instead of a schema check.
+   */
   async read(): Promise<StoreState> {
     await this.#init();
-    return (await this.#load()).data;
+    const key = await stat(this.file, { bigint: true }).then(
+      (st) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
+      () => undefined,
+    );
+    if (key !== undefined && key === this.#cached?.key) return bareRecords(JSON.parse(this.#cached.json) as StoreState);
+    const state = (await this.#load()).data;
+    this.#cached = key === undefined ? undefined : { key, json: JSON.stringify(state) };
+    return state;
   }
+
+  /** The last state read and validated, as JSON, and which file it was read from (see read()). */
+  #cached: { key: string; json: string } | undefined;
 
   /** Run fn on a fresh copy under the lock; what it leaves in the state is written atomically. */
   async update<T>(fn: (state: StoreState) => T | Promise<T>): Promise<T> {

@@ -58,7 +58,9 @@ const neighborKey = (n: BgpNeighbor) =>
     n.keepalive_s ?? null,
     n.route_server === true,
   ]);
-const ifaceKey = (i: Array<{ network: string; ip: string }>) => JSON.stringify([...i].map((x) => `${x.network}=${x.ip}`).sort());
+const ifaceKey = (i: Array<{ network: string; ip: string; name?: string | undefined }>) =>
+  JSON.stringify([...i].map((x) => `${x.network}=${x.ip}${x.name ? ` ${x.name}` : ''}`).sort());
+const ownKey = (own: DesiredNode['own']) => JSON.stringify(own ?? null);
 
 function nodeDiff(
   want: DesiredNode,
@@ -70,6 +72,7 @@ function nodeDiff(
   if ((want.role === 'daemon') !== isDaemon)
     return { recreate: [`changes from ${isDaemon ? 'router' : 'host'} to ${want.role === 'daemon' ? 'router' : 'host'}`] };
   if (ifaceKey(want.interfaces) !== ifaceKey(have.interfaces)) recreate.push('interfaces change');
+  if (ownKey(want.own) !== ownKey(have.own)) recreate.push('its own config, files or exec lines change');
   // Records without an engine are on the first one, which placement also leaves unnamed with one engine.
   if (want.engine !== undefined && want.engine !== (have.engine ?? want.engine))
     recreate.push(`moves from engine ${have.engine} to ${want.engine}`);

@@ -56,6 +56,7 @@ export function nodeRecord(n: DesiredNode, topology: string): DaemonRecord | Hos
     interfaces: n.interfaces,
     topology,
     ...(n.engine ? { engine: n.engine } : {}),
+    ...(n.own ? { own: n.own } : {}),
     desired: 'running' as const,
     created_at: now(),
   };

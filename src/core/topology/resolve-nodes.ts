@@ -4,6 +4,7 @@
  */
 import { drivers } from '../bgp/index.js';
 import { allocate, checkAddress, contains, isIpv4, parseCidr, swarmRange } from '../ipam.js';
+import { type NodeOwn, ownAsn } from '../nodes/own.js';
 import type { ResolvedNetworks } from './resolve-networks.js';
 import { type DesiredNetwork, type DesiredNode, fullName, PRIVATE_ASN, type ResolveContext } from './resolve-types.js';
 import type { TopologySpec } from './spec.js';
@@ -25,7 +26,7 @@ export function resolveNodes(ctx: ResolveContext, nets: ResolvedNetworks): Desir
   const taken = takenByOthers(ctx, nets);
   claimExplicitAddresses(ctx, nets, taken);
   const usedAsns = new Set<number>();
-  for (const node of Object.values(ctx.spec.nodes)) if (node.kind !== 'host' && node.asn !== 'auto') usedAsns.add(node.asn);
+  for (const node of Object.values(ctx.spec.nodes)) if (node.kind !== 'host' && typeof node.asn === 'number') usedAsns.add(node.asn);
   const kept: Kept = { auto: keepAutoAddresses(ctx, nets, taken), asn: keepAutoAsns(ctx, usedAsns), usedAsns };
   const nodes: DesiredNode[] = [];
   for (const [key, node] of Object.entries(ctx.spec.nodes)) nodes.push(buildNode(ctx, nets, taken, kept, key, node));
@@ -129,7 +130,15 @@ function buildNode(
 ): DesiredNode {
   const { topo, bad } = ctx;
   const name = fullName(topo, key);
-  const interfaces: Array<{ network: string; ip: string }> = [];
+  const interfaces: Array<{ network: string; ip: string; name?: string }> = [];
+  const names = node.interface_names ?? {};
+  const seenNames = new Map<string, string>();
+  for (const [net, ifname] of Object.entries(names)) {
+    if (!Object.hasOwn(node.interfaces, net)) bad(`nodes.${key}.interface_names.${net}`, `${key} has no interface on '${net}'`);
+    const other = seenNames.get(ifname);
+    if (other) bad(`nodes.${key}.interface_names.${net}`, `'${ifname}' is already the name of the interface on '${other}'`);
+    seenNames.set(ifname, net);
+  }
   for (const [net, ip] of Object.entries(node.interfaces)) {
     const subnet = subnets.get(net);
     const desiredNet = networks.find((n) => n.key === net);
@@ -144,14 +153,21 @@ function buildNode(
       }
       t[addr] = key;
     }
-    interfaces.push({ network: desiredNet.name, ip: addr });
+    const ifname = Object.hasOwn(names, net) ? names[net] : undefined;
+    interfaces.push({ network: desiredNet.name, ip: addr, ...(ifname ? { name: ifname } : {}) });
   }
+  const own = ownOf(node);
   if (node.kind === 'host')
-    return { key, name, role: 'host', interfaces, gateway: node.gateway, loopback: node.loopback, engine: node.engine };
+    return { key, name, role: 'host', interfaces, gateway: node.gateway, loopback: node.loopback, engine: node.engine, ...(own ? { own } : {}) };
   const noRs = drivers[node.kind].noRouteServer;
   if (node.route_server && noRs) bad(`nodes.${key}.route_server`, noRs);
-  let asn = node.asn;
-  if (asn === 'auto') {
+  if (node.config !== undefined) {
+    if (node.advertise?.length) bad(`nodes.${key}.advertise`, 'a node with its own config announces what its config says: put the prefixes there');
+    if (node.route_server) bad(`nodes.${key}.route_server`, 'a node with its own config is a route server if its config makes it one');
+  }
+  let asn = node.asn ?? (node.config !== undefined ? ownAsn(node.kind, node.config) : undefined);
+  if (asn === undefined) bad(`nodes.${key}.asn`, 'is required: an AS number, or auto (or give the node its own config)');
+  if (asn === undefined || asn === 'auto') {
     asn = kept.asn.get(key) ?? nextAsn(kept.usedAsns);
     if (asn === 0) bad(`nodes.${key}.asn`, 'the private ASN range 64512-65534 is used up');
     kept.usedAsns.add(asn);
@@ -169,6 +185,19 @@ function buildNode(
     advertise: node.advertise ?? [],
     engine: node.engine,
     ...(node.route_server ? { route_server: true } : {}),
+    ...(own ? { own } : {}),
+  };
+}
+
+/** What the node brings of its own, in record form (absent when nothing). */
+function ownOf(node: TopologySpec['nodes'][string]): NodeOwn | undefined {
+  const config = node.kind !== 'host' ? node.config : undefined;
+  const files = node.files ? Object.entries(node.files).map(([path, content]) => ({ path, content })) : undefined;
+  if (config === undefined && !files?.length && !node.exec?.length) return undefined;
+  return {
+    ...(config !== undefined ? { config } : {}),
+    ...(files?.length ? { files } : {}),
+    ...(node.exec?.length ? { exec: node.exec } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { BgpNeighbor, DaemonKind } from '../bgp/types.js';
 import type { FieldIssue } from '../errors.js';
+import type { NodeOwn } from '../nodes/own.js';
 import type { StoreState, TunnelMode } from '../store/schema.js';
 import type { TopologySpec } from './spec.js';
 
@@ -23,8 +24,10 @@ export interface DesiredNetwork {
 interface NodeBaseDesired {
   key: string;
   name: string;
-  interfaces: Array<{ network: string; ip: string }>;
+  interfaces: Array<{ network: string; ip: string; name?: string | undefined }>;
   engine?: string | undefined;
+  /** its own configuration, files and exec lines, when it brings them */
+  own?: NodeOwn | undefined;
 }
 
 export interface DesiredDaemon extends NodeBaseDesired {

@@ -27,6 +27,7 @@ import {
   TunnelTtl,
 } from '../fields.js';
 import { toBareMap } from '../keys.js';
+import { ExecLines, IfName, OwnConfig, OwnFiles } from '../nodes/own.js';
 import { TUNNEL_MODES } from '../store/schema.js';
 import { formatZodError } from '../validation.js';
 
@@ -65,9 +66,23 @@ const Interfaces = z
   .refine((r) => Object.keys(r).length > 0, { message: 'give at least one interface, e.g. { core: auto }' })
   .describe('network key -> address (or auto)');
 
+const InterfaceNames = z
+  .record(LocalName, IfName)
+  .describe("network key -> the interface's name inside the container (e.g. eth1), whatever order Docker attaches them in");
+
+/** What any node may bring of its own (see ../nodes/own.ts). */
+const OwnFields = {
+  files: OwnFiles.optional(),
+  exec: ExecLines.optional(),
+  interface_names: InterfaceNames.optional(),
+};
+
 const RouterSpec = z.strictObject({
   kind: z.enum(DAEMON_KINDS),
-  asn: z.union([Asn, Auto]).describe('AS number, or auto (from the private range 64512-65534)'),
+  asn: z
+    .union([Asn, Auto])
+    .optional()
+    .describe('AS number, or auto (from the private range 64512-65534); may be left out with config, which then says it'),
   router_id: z.union([RouterId, Auto]).optional().describe('default (auto): the address of the first interface'),
   interfaces: Interfaces,
   advertise: z.array(Prefix).max(TOPOLOGY_LIMITS.advertise).optional(),
@@ -76,6 +91,8 @@ const RouterSpec = z.strictObject({
     .boolean()
     .optional()
     .describe('a route server for its sessions: its AS stays out of the AS path, the next hop is passed on unchanged (not exabgp)'),
+  config: OwnConfig.optional(),
+  ...OwnFields,
 });
 
 const HostSpec = z.strictObject({
@@ -84,6 +101,7 @@ const HostSpec = z.strictObject({
   gateway: z.string().max(64).optional().describe('default route: an IPv4 address, or the key of a router on a shared network'),
   loopback: Cidr.optional(),
   engine: EngineName.optional(),
+  ...OwnFields,
 });
 
 export const NodeSpec = z.discriminatedUnion('kind', [RouterSpec, HostSpec]);
@@ -213,7 +231,11 @@ export function parseTopology(input: { spec?: unknown; yaml?: string | undefined
 function bareMaps(spec: TopologySpec): TopologySpec {
   spec.networks = toBareMap(spec.networks);
   spec.nodes = toBareMap(spec.nodes);
-  for (const node of Object.values(spec.nodes)) node.interfaces = toBareMap(node.interfaces);
+  for (const node of Object.values(spec.nodes)) {
+    node.interfaces = toBareMap(node.interfaces);
+    if (node.files) node.files = toBareMap(node.files);
+    if (node.interface_names) node.interface_names = toBareMap(node.interface_names);
+  }
   if (spec.scenarios) spec.scenarios = toBareMap(spec.scenarios);
   return spec;
 }

@@ -8,6 +8,7 @@
  */
 import type { Daemons } from '../daemons.js';
 import { LabError } from '../errors.js';
+import { splitArgs } from '../nodes/own.js';
 import { crashPoint } from '../pending.js';
 import type { Progress } from '../progress.js';
 import type { Phase } from '../steps/step.js';
@@ -42,6 +43,7 @@ export function standupPhases(r: StandupRun) {
     networks: networksPhase(r),
     nodes: nodesPhase(r),
     started: startedPhase(r),
+    execs: execPhase(r),
     tunnelsOfNew: tunnelsOfNewPhase(r),
     record: recordPhase(r),
     updates: updatesPhase(r),
@@ -117,6 +119,43 @@ export function startedPhase({ deps, work, made }: StandupRun): StandupPhase {
         if (!p || (info?.State.Running && !info.State.Restarting)) return;
         const logs = await on.logTail(p.id, 5);
         throw new LabError('DAEMON_ERROR', `its container exited right after starting${logs ? `; it said: ${logs}` : ''}`);
+      },
+    })),
+  };
+}
+
+/**
+ * The nodes' own `exec` lines, in order, once their containers run (as containerlab runs them
+ * after deploy). A line that fails is a warning with what it printed, never a rollback: the lab
+ * is up, and the line is the user's to fix. Each line is argv (split by splitArgs), no shell.
+ */
+export function execPhase({ deps, work, reserved, warnings, concurrency }: StandupRun): StandupPhase {
+  const withExec = work.createNodes.filter((n) => (reserved.daemons[n.name] ?? reserved.hosts[n.name])?.own?.exec?.length);
+  return {
+    concurrency,
+    keepGoing: true,
+    say: silent,
+    steps: withExec.map((n) => ({
+      describe: `exec lines of ${n.name}`,
+      node: n.name,
+      async apply() {
+        const lines = (reserved.daemons[n.name] ?? reserved.hosts[n.name])?.own?.exec ?? [];
+        const on = deps.placement.of(n.engine);
+        const info = await on.inspectContainer(n.name);
+        if (!info?.State.Running) return;
+        for (const [i, line] of lines.entries()) {
+          const argv = splitArgs(line);
+          if (typeof argv === 'string') continue; // refused when the file was read
+          const r = await on.exec(info, n.name, { command: argv, timeoutS: 30, maxOutputBytes: 4096 }).catch((err: unknown) => ({
+            exit_code: -1,
+            stdout: '',
+            stderr: err instanceof Error ? err.message : String(err),
+          }));
+          if (r.exit_code !== 0) {
+            const said = (r.stderr || r.stdout).trim().split('\n').slice(-2).join(' / ').slice(0, 300);
+            warnings.push(`${n.name}: exec.${i} \`${line.slice(0, 120)}\` exited ${r.exit_code}${said ? `: ${said}` : ''}`);
+          }
+        }
       },
     })),
   };

@@ -110,7 +110,7 @@ export async function runStandup(
   const concurrency = Math.max(1, opts.concurrency ?? 8);
   const p = standupPhases({ deps, desired, plan, work, reserved, made, warnings, concurrency, progress });
   const rollback = (opts.on_error ?? 'rollback') === 'rollback';
-  const run = await runSteps([p.networks, p.nodes, p.started, p.tunnelsOfNew, p.record, p.updates, p.tunnelsOfKept], {
+  const run = await runSteps([p.networks, p.nodes, p.started, p.execs, p.tunnelsOfNew, p.record, p.updates, p.tunnelsOfKept], {
     progress: ctx.progress,
     signal: ctx.signal,
     rollback,

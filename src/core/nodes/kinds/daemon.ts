@@ -1,10 +1,12 @@
 /** What makes a node a BGP daemon: its kind's image, the files its driver renders, its view, and readiness. */
+import { GOBGP_ADVERTISE_PATH } from '../../bgp/gobgp.js';
 import { drivers } from '../../bgp/index.js';
 import type { BgpNeighbor, DaemonKind } from '../../bgp/types.js';
 import { bgpConfig } from '../../daemon-config.js';
 import { LabError } from '../../errors.js';
 import type { OpContext } from '../../progress.js';
 import type { NodeKind, StartedNode } from '../lifecycle.js';
+import { ifnamesFile, ownFiles } from '../own.js';
 import type { ContainerState } from '../records.js';
 
 export interface DaemonView {
@@ -51,6 +53,8 @@ async function answers({ rec, id, engine, readState }: StartedNode<'daemons'>, c
       );
     }
     const r = await engine.exec(info, rec.name, { command: driver.neighborsCommand, timeoutS: 10 });
+    // Its own config may run no BGP at all: then the daemon manager answering is enough.
+    if (r.exit_code !== 0 && rec.own?.config !== undefined && driver.runsNoBgp?.(`${r.stderr}\n${r.stdout}`)) return;
     if (r.exit_code === 0) {
       try {
         driver.parseNeighbors(r.stdout, bgpConfig(rec, await readState()));
@@ -71,7 +75,17 @@ export const daemonKind: NodeKind<'daemons', DaemonView> = {
   coll: 'daemons',
   role: 'daemon',
   image: (rec) => rec.kind,
-  files: (rec, state) => drivers[rec.kind].render(bgpConfig(rec, state)),
+  // A node with its own config gets it instead of the rendered one (GoBGP: with no prefixes of
+  // the lab's to originate); its own files and interface names either way.
+  files: (rec, state) => [
+    ...(rec.own?.config !== undefined
+      ? rec.kind === 'gobgp'
+        ? [{ path: GOBGP_ADVERTISE_PATH, content: '' }]
+        : []
+      : drivers[rec.kind].render(bgpConfig(rec, state))),
+    ...ownFiles(rec.own, rec.kind),
+    ...ifnamesFile(rec.interfaces),
+  ],
   view: (rec, state) => ({
     name: rec.name,
     kind: rec.kind,

@@ -4,6 +4,7 @@ import { invalid } from '../../errors.js';
 import { contains, isIpv4, parseSubnet } from '../../ipam.js';
 import type { StoreState } from '../../store/schema.js';
 import type { NodeKind } from '../lifecycle.js';
+import { ifnamesFile, ownFiles } from '../own.js';
 import type { ContainerState } from '../records.js';
 
 export interface HostView {
@@ -43,7 +44,7 @@ export const hostKind: NodeKind<'hosts', HostView> = {
     const files: FileEntry[] = [];
     if (rec.gateway) files.push({ path: '/etc/nslab/gateway', content: `${resolveGateway(state, rec.interfaces, rec.gateway)}\n` });
     if (rec.loopback) files.push({ path: '/etc/nslab/loopback', content: `${rec.loopback}\n` });
-    return files;
+    return [...files, ...ownFiles(rec.own), ...ifnamesFile(rec.interfaces)];
   },
   view(rec, state) {
     const { name, interfaces, gateway, loopback, image, topology } = rec;
