@@ -1,12 +1,18 @@
 /**
- * Benchmark (not a test): topology standup and teardown of N nodes against a baseline that does
- * the same Docker work with the docker CLI in parallel (create the networks with their forwarding
- * rules, create the containers from the same images, copy in the same config files, connect them
- * to their other networks, start them), measured in the same run and reported as ratios. Also the
- * time from standup's return until every BGP session is Established, and memory per node.
+ * Benchmark (not a test): topology standup and teardown of N nodes against two baselines measured
+ * in the same run on the same engine and reported as ratios:
+ * - the CLI baseline: the same Docker work with the docker CLI in parallel (create the networks
+ *   with their forwarding rules, create the containers from the same images, copy in the same
+ *   config files, connect them to their other networks, start them);
+ * - the lean baseline, the limit: the Engine API directly, in parallel (networks, then per node
+ *   create, connect, start; then remove the containers and networks), no files, no rules.
+ * Also the time from standup's return until every BGP session is Established, topology_status of
+ * the whole lab, memory and idle CPU per node by kind, the server's RSS, and the list tools over
+ * 500 records each (in process, median).
  *
- *   npm run bench                 # 10, 30 and 100 nodes
- *   npm run bench -- 10 30        # chosen sizes
+ *   npm run bench                      # 10, 30 and 100 nodes, and the 200-container ring
+ *   npm run bench -- 10 30             # chosen sizes (segments of 10 nodes)
+ *   npm run bench -- ring:100          # a ring of 50 routers (FRR/GoBGP), each with a host on its own LAN
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,12 +30,22 @@ import { resolveTopology } from '../src/core/topology/resolve.js';
 import { parseTopology } from '../src/core/topology/spec.js';
 import { nodeRecord } from '../src/core/topology/standup.js';
 import { runTool } from '../tools/index.js';
-import { KINDS, spec } from './spec.js';
+import { benchLists } from './lists.js';
+import { ringSpec, spec } from './spec.js';
 
 const sh = promisify(execFile);
 const docker = (...args: string[]) => sh('docker', args, { maxBuffer: 16 * 1024 * 1024 });
 const root = join(import.meta.dirname, '..');
 const CONCURRENCY = 8;
+
+type Layout = { label: string; n: number; spec: (name: string, octet: number) => Record<string, unknown> };
+
+function layoutOf(arg: string): Layout | undefined {
+  const ring = /^ring:(\d+)$/.exec(arg);
+  if (ring) return { label: `ring:${ring[1]}`, n: Number(ring[1]), spec: (name, octet) => ringSpec(name, Number(ring[1]), octet) };
+  const n = Number(arg);
+  return n > 0 ? { label: String(n), n, spec: (name, octet) => spec(name, n, octet) } : undefined;
+}
 
 const secs = (t0: number) => (Date.now() - t0) / 1000;
 
@@ -41,8 +57,8 @@ async function call(lab: Lab, tool: string, args: unknown): Promise<Record<strin
 }
 
 /** The same Docker work as a standup, with the docker CLI, in parallel. */
-async function baselineUp(lab: Lab, n: number): Promise<{ up: number; down: () => Promise<number> }> {
-  const s = parseTopology({ spec: spec(`bl${n}`, n, 201) });
+async function baselineUp(lab: Lab, layout: Layout): Promise<{ up: number; down: () => Promise<number> }> {
+  const s = parseTopology({ spec: layout.spec(`bl${layout.n}`, 201) });
   const d = resolveTopology(s, emptyState());
   const state = emptyState();
   for (const net of d.networks)
@@ -57,6 +73,7 @@ async function baselineUp(lab: Lab, n: number): Promise<{ up: number; down: () =
     };
   const images: Record<string, string> = {};
   for (const k of ['frr', 'gobgp', 'exabgp', 'host'] as const) images[k] = await lab.images.ensure(k);
+  const byName = new Map(d.nodes.map((x) => [x.name, x]));
   const dir = mkdtempSync(join(tmpdir(), 'nslab-bench-'));
   const limit = pLimit(CONCURRENCY);
   const t0 = Date.now();
@@ -89,7 +106,12 @@ async function baselineUp(lab: Lab, n: number): Promise<{ up: number; down: () =
           node.role === 'daemon' && 'kind' in rec
             ? drivers[node.kind].render(bgpConfig(rec, state))
             : node.role === 'host' && node.gateway
-              ? [{ path: '/etc/nslab/gateway', content: `${d.nodes.find((x) => x.name === node.gateway)?.interfaces[0]?.ip}\n` }]
+              ? [
+                  {
+                    path: '/etc/nslab/gateway',
+                    content: `${byName.get(node.gateway)?.interfaces.find((i) => i.network === node.interfaces[0]?.network)?.ip}\n`,
+                  },
+                ]
               : [];
         const fdir = join(dir, node.name);
         for (const f of files) {
@@ -161,32 +183,120 @@ async function baselineUp(lab: Lab, n: number): Promise<{ up: number; down: () =
   };
 }
 
-/** Memory of the topology's containers (cgroup usage less page cache), in MiB per node. */
-async function memoryPerNode(names: string[]): Promise<{ perNode: number; byKind: Record<string, number> }> {
-  const out = await docker('stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', ...names);
-  const byKind: Record<string, number[]> = {};
+/** Memory (cgroup usage less page cache, MiB) and CPU (% of one core) of the topology's containers, per node and by kind. */
+async function perNode(nodes: Array<{ name: string; kind: string }>): Promise<{
+  perNode: number;
+  byKind: Record<string, { mib: number; cpu: number; count: number }>;
+}> {
+  const kindOf = new Map(nodes.map((x) => [x.name, x.kind]));
+  const out = await docker('stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}} {{.CPUPerc}}', ...nodes.map((x) => x.name));
+  const byKind: Record<string, { mib: number[]; cpu: number[] }> = {};
   let total = 0;
   for (const line of out.stdout.trim().split('\n')) {
-    const [name, usage] = line.split(' ');
+    const [name, usage, , , cpu] = line.split(' ');
     const m = /^([\d.]+)(KiB|MiB|GiB)/.exec(usage ?? '');
     if (!m) continue;
     const mib = Number(m[1]) * ({ KiB: 1 / 1024, MiB: 1, GiB: 1024 } as Record<string, number>)[m[2] as string]!;
     total += mib;
-    const kind = /-h\d+$/.test(name ?? '') ? 'host' : (KINDS[Number(/-r(\d+)$/.exec(name ?? '')?.[1] ?? 0) % 3] as string);
-    byKind[kind] = [...(byKind[kind] ?? []), mib];
+    const kind = kindOf.get(name ?? '') ?? '?';
+    byKind[kind] ??= { mib: [], cpu: [] };
+    const k = byKind[kind];
+    k.mib.push(mib);
+    k.cpu.push(Number.parseFloat(cpu ?? '0') || 0);
   }
+  const avg = (v: number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
   return {
-    perNode: total / names.length,
-    byKind: Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, v.reduce((a, b) => a + b, 0) / v.length])),
+    perNode: total / nodes.length,
+    byKind: Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, { mib: avg(v.mib), cpu: avg(v.cpu), count: v.mib.length }])),
   };
 }
 
-async function benchSize(lab: Lab, n: number) {
-  // Baseline first, then netstream-lab, on the same engine in the same run.
-  const bl = await baselineUp(lab, n);
+/**
+ * The lean baseline: the same containers and networks through the Engine API directly, in
+ * parallel (networks all at once, nodes CONCURRENCY at a time: create, connect, start), with no
+ * files copied and no forwarding rules; then removed the same way.
+ */
+async function leanUp(lab: Lab, layout: Layout): Promise<{ up: number; down: () => Promise<number> }> {
+  const d = resolveTopology(parseTopology({ spec: layout.spec(`lean${layout.n}`, 201) }), emptyState());
+  const images: Record<string, string> = {};
+  for (const k of ['frr', 'gobgp', 'exabgp', 'host'] as const) images[k] = await lab.images.ensure(k);
+  const { containers, networks } = lab.engine;
+  const limit = pLimit(CONCURRENCY);
+  const netIds = new Map<string, string>();
+  const ids: string[] = [];
+  const t0 = Date.now();
+  await Promise.all(
+    d.networks.map(async (net) => {
+      const id = await networks.create(
+        {
+          Name: net.name,
+          Driver: 'bridge',
+          Internal: true,
+          CheckDuplicate: true,
+          IPAM: { Driver: 'default', Config: [{ Subnet: net.subnet, Gateway: net.gateway }] },
+        },
+        { 'netstream-lab.bench': '1' },
+      );
+      netIds.set(net.name, id);
+    }),
+  );
+  await Promise.all(
+    d.nodes.map((node) =>
+      limit(async () => {
+        const [first, ...rest] = node.interfaces;
+        if (!first) return;
+        const id = await containers.create(
+          node.role === 'daemon' ? 'daemon' : 'host',
+          {
+            name: node.name,
+            Hostname: node.name,
+            Image: images[node.role === 'daemon' ? node.kind : 'host'],
+            HostConfig: {
+              NetworkMode: first.network,
+              CapAdd: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'],
+              Sysctls: { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' },
+            },
+            NetworkingConfig: { EndpointsConfig: { [first.network]: { IPAMConfig: { IPv4Address: first.ip } } } },
+          },
+          { 'netstream-lab.bench': '1' },
+        );
+        ids.push(id);
+        for (const i of rest) await networks.connect(netIds.get(i.network) as string, id, i.ip);
+        await containers.start(id);
+      }),
+    ),
+  );
+  const up = secs(t0);
+  return {
+    up,
+    down: async () => {
+      const t1 = Date.now();
+      await Promise.all(ids.map((id) => limit(() => containers.remove(id))));
+      await Promise.all([...netIds.values()].map((id) => networks.remove(id)));
+      return secs(t1);
+    },
+  };
+}
+
+/** Median of `rounds` calls of topology_status on the whole lab, in seconds. */
+async function statusTime(lab: Lab, name: string, rounds = 3): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t = Date.now();
+    await call(lab, 'topology_status', { name });
+    times.push(secs(t));
+  }
+  return times.sort((a, b) => a - b)[Math.floor(rounds / 2)] as number;
+}
+
+async function benchSize(lab: Lab, layout: Layout) {
+  // Both baselines first, then netstream-lab, on the same engine in the same run.
+  const bl = await baselineUp(lab, layout);
   const blDown = await bl.down();
-  const name = `bench${n}`;
-  await call(lab, 'topology_create', { spec: spec(name, n, 200), replace: true });
+  const lean = await leanUp(lab, layout);
+  const leanDown = await lean.down();
+  const name = `bench${layout.label.replace(':', '')}`;
+  await call(lab, 'topology_create', { spec: layout.spec(name, 200), replace: true });
   const t0 = Date.now();
   await call(lab, 'topology_standup', { name, concurrency: CONCURRENCY });
   const up = secs(t0);
@@ -194,42 +304,68 @@ async function benchSize(lab: Lab, n: number) {
   const st = await call(lab, 'topology_standup', { name, wait_established_s: 120 });
   const established = secs(t1);
   const status = await call(lab, 'topology_status', { name });
-  const mem = await memoryPerNode(status.nodes.map((x: { name: string }) => x.name));
+  const statusS = await statusTime(lab, name);
+  const mem = await perNode(status.nodes);
   const rss = process.memoryUsage().rss / 1048576;
   const t2 = Date.now();
   await call(lab, 'topology_teardown', { name });
   const down = secs(t2);
   await call(lab, 'topology_delete', { name });
-  return { n, sessions: status.sessions.length, allEstablished: st.established?.all, up, blUp: bl.up, down, blDown, established, mem, rss };
+  return {
+    size: layout.label,
+    containers: status.nodes.length,
+    sessions: status.sessions.length,
+    allEstablished: st.established?.all,
+    up,
+    blUp: bl.up,
+    leanUp: lean.up,
+    down,
+    blDown,
+    leanDown,
+    established,
+    statusS,
+    mem,
+    rss,
+  };
 }
 
 async function main() {
-  const sizes = process.argv
-    .slice(2)
-    .map(Number)
-    .filter((x) => x > 0);
+  const args = process.argv.slice(2);
+  const layouts = (args.length ? args : ['10', '30', '100', 'ring:200']).map((a) => {
+    const l = layoutOf(a);
+    if (!l) throw new Error(`a size is a number of nodes (10) or ring:<containers> (ring:200), not '${a}'`);
+    return l;
+  });
   const lab = createLab(loadConfig({ ...process.env, NSLAB_DATA_DIR: mkdtempSync(join(tmpdir(), 'nslab-bench-store-')) }, {}, root));
   await lab.engine.ready();
   const rows = [];
-  for (const n of sizes.length ? sizes : [10, 30, 100]) {
-    process.stderr.write(`benchmarking ${n} nodes...\n`);
-    const r = await benchSize(lab, n);
+  for (const layout of layouts) {
+    process.stderr.write(`benchmarking ${layout.label}...\n`);
+    const r = await benchSize(lab, layout);
     process.stderr.write(`${JSON.stringify(r)}\n`);
     rows.push(r);
   }
+  const lists = await benchLists(500);
   const f = (x: number) => x.toFixed(1);
+  const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
   process.stdout.write(
-    '| nodes | sessions | standup | baseline | ratio | teardown | baseline | ratio | all Established after standup | container memory per node | server RSS |\n',
+    '| size | containers | sessions | standup | CLI baseline | lean | ratio CLI / lean | teardown | CLI baseline | lean | ratio CLI / lean | all Established after standup | topology_status | server RSS |\n',
   );
-  process.stdout.write('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n');
+  process.stdout.write('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n');
   for (const r of rows) {
-    const kinds = Object.entries(r.mem.byKind)
-      .map(([k, v]) => `${k} ${f(v)}`)
-      .join(', ');
     process.stdout.write(
-      `| ${r.n} | ${r.sessions} | ${f(r.up)} s | ${f(r.blUp)} s | ${(r.up / r.blUp).toFixed(2)}x | ${f(r.down)} s | ${f(r.blDown)} s | ${(r.down / r.blDown).toFixed(2)}x | ${f(r.established)} s${r.allEstablished ? '' : ' (not all)'} | ${f(r.mem.perNode)} MiB (${kinds}) | ${Math.round(r.rss)} MiB |\n`,
+      `| ${r.size} | ${r.containers} | ${r.sessions} | ${f(r.up)} s | ${f(r.blUp)} s | ${f(r.leanUp)} s | ${x(r.up, r.blUp)} / ${x(r.up, r.leanUp)} | ${f(r.down)} s | ${f(r.blDown)} s | ${f(r.leanDown)} s | ${x(r.down, r.blDown)} / ${x(r.down, r.leanDown)} | ${f(r.established)} s${r.allEstablished ? '' : ' (not all)'} | ${r.statusS.toFixed(2)} s | ${Math.round(r.rss)} MiB |\n`,
     );
   }
+  process.stdout.write('\n| size | memory per node | by kind: MiB at rest, idle CPU % of a core |\n|---|---:|---|\n');
+  for (const r of rows) {
+    const kinds = Object.entries(r.mem.byKind)
+      .map(([k, v]) => `${k} ${f(v.mib)} MiB ${v.cpu.toFixed(2)}%`)
+      .join(', ');
+    process.stdout.write(`| ${r.size} | ${f(r.mem.perNode)} MiB | ${kinds} |\n`);
+  }
+  process.stdout.write('\n| list tool (500 records, in process) | median | p90 |\n|---|---:|---:|\n');
+  for (const [k, v] of Object.entries(lists)) process.stdout.write(`| ${k} | ${v.median.toFixed(1)} ms | ${v.p90.toFixed(1)} ms |\n`);
 }
 
 main().catch((err) => {

@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { drivers } from './bgp/index.js';
 import { neighborRefusals } from './bgp/refusals.js';
 import { timersProblem } from './bgp/states.js';
@@ -6,11 +7,11 @@ import { bgpConfig, type DaemonConfig } from './daemon-config.js';
 import type { ContainerInfo } from './docker/engine.js';
 import type { ExecOptions, ExecResult } from './docker/exec.js';
 import { conflict, invalid, LabError, notFound } from './errors.js';
+import { containerStates } from './node-states.js';
 import { type DaemonView, daemonKind } from './nodes/kinds/daemon.js';
 import { type NodeDeps, NodeLifecycle } from './nodes/lifecycle.js';
 import { type ContainerState, containerState, type InterfaceRequest } from './nodes/records.js';
 import { reserveInterfaces } from './nodes/reserve.js';
-import { containerStates } from './node-states.js';
 import type { OpContext } from './progress.js';
 import type { DaemonRecord, StoreState } from './store/schema.js';
 import { connectedSubnets, inSubnet } from './subnets.js';
@@ -44,6 +45,22 @@ export interface DaemonStatus {
   routes?: RouteEntry[];
   /** why neighbor states could not be read, or what the daemon left out */
   note?: string;
+}
+
+/** A daemon's container as a label query listed it (see Daemons.answers). */
+export interface ListedDaemon {
+  name: string;
+  /** its container's id; absent when there is none */
+  id?: string | undefined;
+  /** the engine it is on (undefined: the default) */
+  engine?: string | undefined;
+  state: ContainerState;
+}
+
+/** What Daemons.answers read of one daemon: whether it answered, and the neighbor states it reported. */
+export interface DaemonAnswerRead {
+  daemon: DaemonAnswer;
+  neighbors: NeighborStatus[];
 }
 
 export interface DaemonChange {
@@ -149,6 +166,32 @@ export class Daemons {
     }
   }
 
+  /**
+   * Whether each daemon answers and the neighbor states it reports, for many daemons at once (a
+   * topology's status, waiting for sessions): one store read, the containers as listed by label
+   * (no inspect each), one exec each for the running ones, `concurrency` at a time.
+   */
+  async answers(targets: ListedDaemon[], concurrency = 8): Promise<Map<string, DaemonAnswerRead>> {
+    const state = await this.deps.store.read();
+    const limit = pLimit(concurrency);
+    const read = async (t: ListedDaemon): Promise<DaemonAnswerRead> => {
+      const daemon = state.daemons[t.name];
+      if (!daemon || !t.id || t.state === 'missing' || t.state === 'stopped') return { daemon: 'stopped', neighbors: [] };
+      if (t.state === 'restarting') return { daemon: 'restarting', neighbors: [] };
+      if (t.state === 'paused') return { daemon: 'not_answering', neighbors: [] };
+      const driver = drivers[daemon.kind];
+      const engine = this.deps.placement.of(t.engine);
+      try {
+        const r = await engine.execs.runListed(t.id, { command: driver.neighborsCommand, timeoutS: 10 });
+        if (r.exit_code !== 0) return { daemon: 'not_answering', neighbors: [] };
+        return { daemon: 'running', neighbors: driver.parseNeighbors(r.stdout, bgpConfig(daemon, state)) };
+      } catch {
+        return { daemon: 'not_answering', neighbors: [] };
+      }
+    };
+    return new Map(await Promise.all(targets.map((t) => limit(async () => [t.name, await read(t)] as const))));
+  }
+
   /** The routes the daemon holds, normalised (prefix, next hop, AS path, best); undefined when it does not answer. */
   async routes(name: string): Promise<RouteEntry[] | undefined> {
     const state = await this.deps.store.read();
@@ -204,7 +247,11 @@ export class Daemons {
     const engine = this.deps.placement.node(daemon);
     const nb = await engine.exec(info, daemon.name, { command: driver.neighborsCommand, timeoutS: 10 });
     if (nb.exit_code !== 0 && noBgp(daemon, nb)) {
-      return { ...base, daemon: 'running', note: `its own ${daemon.kind} configuration runs no BGP daemon (bgpd is off in its daemons file)` };
+      return {
+        ...base,
+        daemon: 'running',
+        note: `its own ${daemon.kind} configuration runs no BGP daemon (bgpd is off in its daemons file)`,
+      };
     }
     if (nb.exit_code !== 0) {
       return { ...base, daemon: 'not_answering', note: `${daemon.kind} did not answer: ${(nb.stderr || nb.stdout).trim().slice(0, 300)}` };

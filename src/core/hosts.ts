@@ -2,11 +2,11 @@ import type { DockerEngine } from './docker/engine.js';
 import type { ExecOptions, ExecResult } from './docker/exec.js';
 import { invalid } from './errors.js';
 import { parseCidr } from './ipam.js';
+import { containerStates } from './node-states.js';
 import { type HostView, hostKind, resolveGateway } from './nodes/kinds/host.js';
 import { type NodeDeps, NodeLifecycle } from './nodes/lifecycle.js';
 import type { InterfaceRequest } from './nodes/records.js';
 import { reserveInterfaces } from './nodes/reserve.js';
-import { containerStates } from './node-states.js';
 import type { OpContext } from './progress.js';
 import type { HostRecord, StoreState } from './store/schema.js';
 

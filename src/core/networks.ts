@@ -1,4 +1,4 @@
-import type { DockerEngine } from './docker/engine.js';
+import type { DockerEngine, NetworkInfo } from './docker/engine.js';
 import { allowRouted } from './docker/firewall.js';
 import { ownership } from './docker/labels.js';
 import type { Placement } from './engines/placement.js';
@@ -155,8 +155,13 @@ export class Networks {
    * bridge goes to (and the manager, which sees the swarm's overlays), or on every engine for an
    * overlay (`on` undefined).
    */
-  async refuseClashes(name: string, subnet: Subnet, on?: DockerEngine): Promise<void> {
-    return refuseClashes(this.placement, name, subnet, on);
+  async refuseClashes(
+    name: string,
+    subnet: Subnet,
+    on?: DockerEngine,
+    listed?: (engine: DockerEngine) => Promise<NetworkInfo[]>,
+  ): Promise<void> {
+    return refuseClashes(this.placement, name, subnet, on, listed);
   }
 
   /** Remove the Docker network of a record (only if it is this store's) and its forwarding rule. */

@@ -21,9 +21,7 @@ export async function containerStates(
   const on = (e: DockerEngine) => {
     let p = byEngine.get(e);
     if (!p) {
-      p = e.containers
-        .listOwned()
-        .then((cs) => new Map(cs.map((c) => [(c.Names[0] ?? '').replace(/^\//, ''), summaryState(c)] as const)));
+      p = e.containers.listOwned().then((cs) => new Map(cs.map((c) => [(c.Names[0] ?? '').replace(/^\//, ''), summaryState(c)] as const)));
       byEngine.set(e, p);
     }
     return p;

@@ -20,6 +20,14 @@ export class ExecClient {
           : 'start it first (daemon_start / host_start)',
       });
     }
-    return this.#execs(() => this.dial.run('container.exec', info.Id, (api) => execInContainer(api.getContainer(info.Id), opts)));
+    return this.runListed(info.Id, opts);
+  }
+
+  /**
+   * Run argv in a container just listed as running (by label, many at once: a topology's
+   * status), without inspecting it first; an exec in a container that stopped since fails.
+   */
+  runListed(id: string, opts: ExecOptions): Promise<ExecResult> {
+    return this.#execs(() => this.dial.run('container.exec', id, (api) => execInContainer(api.getContainer(id), opts)));
   }
 }

@@ -65,24 +65,37 @@ async function remoteRoutes(engine: DockerEngine): Promise<string | undefined> {
 }
 
 /**
- * The route of the engine's machine a subnet would overlap, undefined when none does, or 'unread'
- * when the routes could not be read (a remote engine without a lab image, an `ip` that fails).
+ * The routes of the engine's machine, read once (a process here, or a helper container on a remote
+ * engine), or 'unread' when they could not be read (a remote engine without a lab image, an `ip`
+ * that fails). Check many subnets against one reading with routeClash.
  */
-export async function hostRouteClash(engine: DockerEngine, subnet: string): Promise<HostRoute | 'unread' | undefined> {
-  let routes: HostRoute[];
+export async function readHostRoutes(engine: DockerEngine): Promise<HostRoute[] | 'unread'> {
   try {
     const json = engine.isLocal ? (await run('ip', ROUTES_ARGV)).stdout : await remoteRoutes(engine);
     if (json === undefined) return 'unread';
-    routes = parseRoutes(json);
+    return parseRoutes(json);
   } catch (err) {
     // An engine that does not answer (or whose SSH host is not trusted) is refused as such.
     if (err instanceof LabError) throw err;
     return 'unread';
   }
+}
+
+/** The route of `routes` a subnet would overlap, undefined when none does. */
+export function routeClash(routes: HostRoute[], subnet: string): HostRoute | undefined {
   const s = parseCidr(subnet);
   if (typeof s === 'string') return undefined;
   return routes.find((r) => {
     const d = parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`);
     return typeof d !== 'string' && overlaps(d, s);
   });
+}
+
+/**
+ * The route of the engine's machine a subnet would overlap, undefined when none does, or 'unread'
+ * when the routes could not be read (a remote engine without a lab image, an `ip` that fails).
+ */
+export async function hostRouteClash(engine: DockerEngine, subnet: string): Promise<HostRoute | 'unread' | undefined> {
+  const routes = await readHostRoutes(engine);
+  return routes === 'unread' ? 'unread' : routeClash(routes, subnet);
 }

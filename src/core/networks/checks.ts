@@ -1,5 +1,5 @@
-import type { DockerEngine } from '../docker/engine.js';
-import { hostRouteClash } from '../docker/host-routes.js';
+import type { DockerEngine, NetworkInfo } from '../docker/engine.js';
+import { type HostRoute, readHostRoutes, routeClash } from '../docker/host-routes.js';
 import { isManaged } from '../docker/labels.js';
 import type { Placement } from '../engines/placement.js';
 import { conflict, invalid, LabError } from '../errors.js';
@@ -69,8 +69,15 @@ export async function requireSwarm(engine: DockerEngine, field = 'scope'): Promi
  * A lab subnet may not take over a route of the machine its engine runs on. Returns a note when
  * a remote engine's routes could not be read (it has no lab image yet), so the check did not run.
  */
-export async function refuseHostRoute(engine: DockerEngine, subnet: string, field: string): Promise<string | undefined> {
-  const clash = await hostRouteClash(engine, subnet);
+export async function refuseHostRoute(
+  engine: DockerEngine,
+  subnet: string,
+  field: string,
+  /** the routes already read (many subnets checked against one reading: a topology's networks) */
+  read?: Promise<HostRoute[] | 'unread'>,
+): Promise<string | undefined> {
+  const routes = await (read ?? readHostRoutes(engine));
+  const clash = routes === 'unread' ? 'unread' : routeClash(routes, subnet);
   if (clash === 'unread')
     return engine.isLocal
       ? undefined
@@ -97,9 +104,17 @@ const engineWords = (engine: DockerEngine): string =>
  * bridge goes to (and the manager, which sees the swarm's overlays), or on every engine for an
  * overlay (`on` undefined).
  */
-export async function refuseClashes(placement: Placement, name: string, subnet: Subnet, on?: DockerEngine): Promise<void> {
+export async function refuseClashes(
+  placement: Placement,
+  name: string,
+  subnet: Subnet,
+  on?: DockerEngine,
+  /** each engine's networks, listed once for many checks (a topology's networks); listed here otherwise */
+  listed?: (engine: DockerEngine) => Promise<NetworkInfo[]>,
+): Promise<void> {
   const where = placement.all().filter((e) => !on || e.engine === on || (placement.multi && e.engine === placement.default));
-  const lists = await Promise.all(where.map(async (e) => (await e.engine.networks.list()).map((n) => ({ ...n, engineName: e.name }))));
+  const list = listed ?? ((e: DockerEngine) => e.networks.list());
+  const lists = await Promise.all(where.map(async (e) => (await list(e.engine)).map((n) => ({ ...n, engineName: e.name }))));
   const seen = new Set<string>();
   const all = lists.flat().filter((n) => !seen.has(n.Id) && seen.add(n.Id));
   const on_ = (n: { engineName: string }) => (placement.multi ? ` on engine '${n.engineName}'` : '');

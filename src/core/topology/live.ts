@@ -2,9 +2,9 @@
  * A deployed topology read back live: each node's container and daemon, each session's state from
  * both ends, each tunnel's state; and waiting after a standup until every session is Established.
  */
-import pLimit from 'p-limit';
 import type { NeighborStatus } from '../bgp/types.js';
-import type { DaemonStatus, Daemons } from '../daemons.js';
+import type { Daemons, ListedDaemon } from '../daemons.js';
+import { ownPeers } from '../nodes/own.js';
 import type { OpContext } from '../progress.js';
 import type { TunnelDoctor, TunnelState } from '../tunnels/diagnose.js';
 import type { Desired } from './resolve.js';
@@ -36,7 +36,20 @@ export interface TopologyStatus {
   faults?: Array<{ id: string; kind: string; target: string; at: string }>;
 }
 
-type LiveDaemons = Pick<Daemons, 'neighborStates' | 'status'>;
+type LiveDaemons = Pick<Daemons, 'answers'>;
+
+/** How many daemons are read at once: enough to keep both cores busy, few enough not to starve a lab that is starting. */
+const READS_AT_ONCE = 8;
+
+/** The daemons named, as the label query of `facts` found their containers. */
+function listed(names: readonly string[], facts: Pick<Facts, 'containers' | 'containerIds' | 'engineOf'>): ListedDaemon[] {
+  return names.map((name) => ({
+    name,
+    id: facts.containerIds.get(name),
+    engine: facts.engineOf.get(name),
+    state: facts.containers.get(name) ?? 'missing',
+  }));
+}
 
 /** Each desired session with the state each end reports for the other. */
 export function sessionStates(desired: Desired, neighbors: Map<string, NeighborStatus[] | undefined>): Sessions {
@@ -50,26 +63,61 @@ export function sessionStates(desired: Desired, neighbors: Map<string, NeighborS
 }
 
 /**
- * Poll until every session is Established from both ends. Each round asks only the daemons that
- * still see a session down (a few at a time, so polling never starves a large lab of CPU), and a
- * last round asks them all again before it reports success.
+ * Poll until every session is Established from both ends. Each round lists the topology's
+ * containers once (by label) and asks only the daemons that still see a session down (a few at a
+ * time, so polling never starves a large lab of CPU); a last round asks them all again before it
+ * reports success.
  */
-export async function waitEstablished(daemons: LiveDaemons, desired: Desired, seconds: number, ctx: OpContext): Promise<Established> {
+export async function waitEstablished(
+  deps: { daemons: LiveDaemons; facts: () => Promise<Pick<Facts, 'containers' | 'containerIds' | 'engineOf'>> },
+  desired: Desired,
+  seconds: number,
+  ctx: OpContext,
+): Promise<Established> {
   const t0 = Date.now();
-  const limit = pLimit(4);
-  const names = [...new Set(desired.sessions.flatMap((s) => [s.a, s.b]))];
+  // Routers with their own config have the sessions their config names (or that they report).
+  const own = desired.nodes.flatMap((n) =>
+    n.role === 'daemon' && n.own?.config !== undefined ? [{ name: n.name, peers: ownPeers(n.kind, n.own.config) }] : [],
+  );
+  const names = [...new Set([...desired.sessions.flatMap((s) => [s.a, s.b]), ...own.map((o) => o.name)])];
   const seen = new Map<string, NeighborStatus[] | undefined>();
-  const ask = (list: string[]) =>
-    Promise.all(list.map((n) => limit(async () => seen.set(n, await daemons.neighborStates(n).catch(() => undefined)))));
+  const ask = async (list: string[]) => {
+    const facts = await deps.facts().catch(() => undefined);
+    const read = facts ? await deps.daemons.answers(listed(list, facts), READS_AT_ONCE) : new Map();
+    for (const n of list) {
+      const r = read.get(n);
+      seen.set(n, r?.daemon === 'running' ? r.neighbors : undefined);
+    }
+  };
   const sessions = () => sessionStates(desired, seen);
   const isDown = (s: Sessions[number]) => s.a_state !== 'Established' || s.b_state !== 'Established';
+  const ownDown = () =>
+    own.flatMap(({ name, peers }) => {
+      const nb = seen.get(name);
+      if (!nb) return [{ name, label: `${name} (not answering)` }];
+      const addresses = [...new Set([...peers, ...nb.map((x) => x.address)])];
+      const state = (a: string) => nb.find((x) => x.address === a)?.state;
+      return addresses
+        .filter((a) => state(a) !== 'Established')
+        .map((a) => ({ name, label: `${name} -> ${a} (${state(a) ?? 'not configured yet'})` }));
+    });
+  const total = desired.sessions.length + own.length;
   let pending = names;
   let confirmed = false;
   while (true) {
     await ask(pending);
-    const down = sessions().filter(isDown);
+    const downOwn = ownDown();
+    const downSessions = sessions().filter(isDown);
+    const down = [
+      ...downSessions.map((s) => ({ names: [s.a, s.b], label: `${s.a} <-> ${s.b} (${s.a_state ?? 'unknown'}/${s.b_state ?? 'unknown'})` })),
+      ...downOwn.map((o) => ({ names: [o.name], label: o.label })),
+    ];
     const waited = (Date.now() - t0) / 1000;
-    ctx.progress?.(`${desired.sessions.length - down.length}/${desired.sessions.length} sessions Established`, 0.95);
+    const ownUp = own.filter((o) => !downOwn.some((d) => d.name === o.name)).length;
+    ctx.progress?.(
+      `${desired.sessions.length - downSessions.length + ownUp}/${total} sessions (and routers with their own config) Established`,
+      0.95,
+    );
     if (down.length === 0 && !confirmed) {
       confirmed = true;
       pending = names;
@@ -79,23 +127,13 @@ export async function waitEstablished(daemons: LiveDaemons, desired: Desired, se
       return {
         all: down.length === 0,
         waited_s: Math.round(waited * 10) / 10,
-        not_established: down.map((s) => `${s.a} <-> ${s.b} (${s.a_state ?? 'unknown'}/${s.b_state ?? 'unknown'})`),
+        not_established: down.map((d) => d.label),
       };
     }
     confirmed = false;
-    pending = [...new Set(down.flatMap((s) => [s.a, s.b]))];
+    pending = [...new Set(down.flatMap((d) => d.names))];
     await new Promise((r) => setTimeout(r, 1000));
   }
-}
-
-/** Each desired session with its live state, from `statuses` when given, else asking each router. */
-async function liveSessions(daemons: LiveDaemons, desired: Desired, statuses?: Map<string, DaemonStatus | undefined>): Promise<Sessions> {
-  const names = [...new Set(desired.sessions.flatMap((s) => [s.a, s.b]))];
-  const limit = pLimit(4);
-  const neighbors = statuses
-    ? new Map([...statuses].map(([n, st]) => [n, st?.neighbors]))
-    : new Map(await Promise.all(names.map((n) => limit(async () => [n, await daemons.neighborStates(n).catch(() => undefined)] as const))));
-  return sessionStates(desired, neighbors);
 }
 
 /** Nodes, sessions and tunnels of a resolved topology as they are now. */
@@ -108,10 +146,8 @@ export async function liveStatus(
   const down = new Map(facts.down.map((d) => [d.name, d.error]));
   const unseen = (n: { engine?: string | undefined }) => (n.engine !== undefined ? down.get(n.engine) : undefined);
   const daemonNames = desired.nodes.filter((n) => n.role === 'daemon' && unseen(n) === undefined).map((n) => n.name);
-  const limit = pLimit(4);
-  const statuses = new Map(
-    await Promise.all(daemonNames.map((n) => limit(async () => [n, await deps.daemons.status(n).catch(() => undefined)] as const))),
-  );
+  // The containers as the label query found them; each running daemon read once, a few at a time.
+  const statuses = await deps.daemons.answers(listed(daemonNames, facts), READS_AT_ONCE);
   const nodes = desired.nodes.map((n) => {
     const why = unseen(n);
     return {
@@ -134,5 +170,6 @@ export async function liveStatus(
         .catch(() => 'missing'),
     })),
   );
-  return { nodes, sessions: await liveSessions(deps.daemons, desired, statuses), tunnels };
+  const neighbors = new Map([...statuses].map(([n, st]) => [n, st.daemon === 'running' ? st.neighbors : undefined]));
+  return { nodes, sessions: sessionStates(desired, neighbors), tunnels };
 }

@@ -204,7 +204,10 @@ export class Topologies {
       ...(outcome.warnings.length || undone.length ? { warnings: [...undone, ...outcome.warnings] } : {}),
       duration_s: 0,
     };
-    if (opts.wait_established_s) result.established = await waitEstablished(this.deps.daemons, desired, opts.wait_established_s, ctx);
+    if (opts.wait_established_s) {
+      const facts = () => dockerFacts(this.deps.placement, name);
+      result.established = await waitEstablished({ daemons: this.deps.daemons, facts }, desired, opts.wait_established_s, ctx);
+    }
     result.duration_s = Math.round((Date.now() - t0) / 100) / 10;
     ctx.progress?.(`${name} is up`, 1);
     return result;

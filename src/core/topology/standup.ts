@@ -6,6 +6,8 @@
  * this run made, newest first, and releases its records (or keeps it, if asked); the next standup
  * or teardown always works.
  */
+import type { DockerEngine } from '../docker/engine.js';
+import { readHostRoutes } from '../docker/host-routes.js';
 import { LabError } from '../errors.js';
 import { parseSubnet, type Subnet } from '../ipam.js';
 import { refuseHostRoute } from '../networks.js';
@@ -31,33 +33,58 @@ export interface StandupOutcome {
   warnings: string[];
 }
 
+/** A function that reads something of an engine once, however many times it is asked. */
+function oncePerEngine<T>(read: (engine: DockerEngine) => Promise<T>): (engine: DockerEngine) => Promise<T> {
+  const seen = new Map<DockerEngine, Promise<T>>();
+  return (engine) => {
+    let p = seen.get(engine);
+    if (!p) {
+      p = read(engine);
+      seen.set(engine, p);
+    }
+    return p;
+  };
+}
+
 /**
  * Names and subnets Docker already gives to someone else are refused here, the way
- * network_create and daemon_create refuse them, before anything is removed or made.
+ * network_create and daemon_create refuse them, before anything is removed or made. Each engine's
+ * networks, containers and host routes are read once for the whole topology, not once per node
+ * or network.
  */
 async function refuseClashes(deps: StandupDeps, desired: Desired, plan: Plan, warnings: string[]): Promise<void> {
   const { engine, placement } = deps;
   const of = (kind: string, ...actions: string[]) =>
-    plan.items.filter((i) => i.kind === kind && actions.includes(i.action)).map((i) => i.name);
-  if (desired.networks.some((n) => n.overlay && of('network', 'create', 'recreate').includes(n.name)))
-    await deps.networks.requireSwarm('placement');
-  for (const n of desired.networks.filter((x) => of('network', 'create').includes(x.name))) {
+    new Set(plan.items.filter((i) => i.kind === kind && actions.includes(i.action)).map((i) => i.name));
+  const [netsNew, netsMade, nodesNew] = [of('network', 'create'), of('network', 'create', 'recreate'), of('node', 'create')];
+  if (desired.networks.some((n) => n.overlay && netsMade.has(n.name))) await deps.networks.requireSwarm('placement');
+  const networksOn = oncePerEngine((e) => e.networks.list());
+  for (const n of desired.networks.filter((x) => netsNew.has(x.name))) {
     await deps.networks
-      .refuseClashes(n.name, parseSubnet(n.subnet) as Subnet, n.overlay ? undefined : placement.of(n.engine))
+      .refuseClashes(n.name, parseSubnet(n.subnet) as Subnet, n.overlay ? undefined : placement.of(n.engine), networksOn)
       .catch((err: unknown) => {
         throw err instanceof LabError
           ? new LabError(err.code, `networks.${n.key}: ${err.message}`, err.hint ? { hint: err.hint } : {})
           : err;
       });
   }
-  for (const n of desired.nodes.filter((x) => of('node', 'create').includes(x.name))) {
-    await deps.hosts.refuseTakenName(n.name).catch((err: unknown) => {
-      throw err instanceof LabError ? new LabError(err.code, `nodes.${n.key}: ${err.message}`, err.hint ? { hint: err.hint } : {}) : err;
-    });
+  // A name taken by any container on any engine, ours or not (as hosts.refuseTakenName says).
+  const names = new Set(
+    (await Promise.all(placement.all().map(({ engine: e }) => e.containers.list())))
+      .flat()
+      .flatMap((c) => c.Names.map((x) => x.replace(/^\//, ''))),
+  );
+  for (const n of desired.nodes.filter((x) => nodesNew.has(x.name))) {
+    if (names.has(n.name))
+      throw new LabError('CONFLICT', `nodes.${n.key}: a container named '${n.name}' already exists`, {
+        hint: 'pick another name, or delete the existing one first',
+      });
   }
-  for (const n of desired.networks.filter((x) => of('network', 'create', 'recreate').includes(x.name))) {
+  const routesOn = oncePerEngine(readHostRoutes);
+  for (const n of desired.networks.filter((x) => netsMade.has(x.name))) {
     // A bridge takes the routes of its own engine's machine; an overlay is checked on the default engine.
-    const unchecked = await refuseHostRoute(n.overlay ? engine : placement.of(n.engine), n.subnet, `networks.${n.key}.subnet`);
+    const on = n.overlay ? engine : placement.of(n.engine);
+    const unchecked = await refuseHostRoute(on, n.subnet, `networks.${n.key}.subnet`, routesOn(on));
     if (unchecked) warnings.push(`networks.${n.key}: ${unchecked}`);
   }
 }
