@@ -36,7 +36,9 @@ export const OwnConfig = z
   .string()
   .min(1)
   .max(OWN_LIMITS.configBytes)
-  .describe("the daemon's whole configuration (FRR frr.conf, GoBGP gobgpd.toml, ExaBGP exabgp.conf, bird.conf, bgpd.conf), used instead of the rendered one");
+  .describe(
+    "the daemon's whole configuration (FRR frr.conf, GoBGP gobgpd.toml, ExaBGP exabgp.conf, bird.conf, bgpd.conf), used instead of the rendered one",
+  );
 
 export const OwnFiles = z
   .record(ContainerPath, z.string().max(OWN_LIMITS.fileBytes))
@@ -124,6 +126,9 @@ export function ownAsn(kind: DaemonKind, config: string): number {
   return Number.isSafeInteger(n) && n > 0 && n <= 4294967295 ? n : 0;
 }
 
+/** Written by the entrypoint once the interfaces have their names (exec lines wait for it). */
+export const NAMED_MARK = '/run/nslab/named';
+
 /** The file that names interfaces inside the container: one `<docker address> <name>` per line. */
 export const IFNAMES_PATH = '/etc/nslab/ifnames';
 
@@ -138,4 +143,15 @@ export function ownFiles(own: NodeOwn | undefined, kind?: DaemonKind): FileEntry
   if (own?.config !== undefined && kind) files.push({ path: OWN_CONFIG_PATH[kind], content: own.config, mode: 0o640 });
   for (const f of own?.files ?? []) files.push({ path: f.path, content: f.content, mode: 0o644 });
   return files;
+}
+
+/**
+ * The peers an own configuration names, where they can be read from it (FRR: `neighbor <IPv4>
+ * remote-as`); waiting for sessions waits for these even before the daemon has loaded its file.
+ */
+export function ownPeers(kind: DaemonKind, config: string): string[] {
+  if (kind !== 'frr') return [];
+  const out = new Set<string>();
+  for (const m of config.matchAll(/^\s*neighbor\s+(\d{1,3}(?:\.\d{1,3}){3})\s+remote-as\b/gm)) out.add(m[1] as string);
+  return [...out];
 }

@@ -6,8 +6,9 @@ import type { DesiredNetwork, DesiredNode, DesiredTunnel, ResolveContext } from 
 /** Render each router's configuration (and throw it away), reporting what its driver refuses. */
 export function checkRendering(ctx: ResolveContext, networks: DesiredNetwork[], nodes: DesiredNode[], tunnels: DesiredTunnel[]): void {
   for (const n of nodes) {
-    // a kind that cannot be a route server is reported at its field by resolveNodes
-    if (n.role !== 'daemon' || (n.route_server && drivers[n.kind].noRouteServer)) continue;
+    // a kind that cannot be a route server is reported at its field by resolveNodes; a node with
+    // its own config is not rendered at all
+    if (n.role !== 'daemon' || (n.route_server && drivers[n.kind].noRouteServer) || n.own?.config !== undefined) continue;
     const tunnelSubnets = tunnels.flatMap((t) =>
       [t.a, t.b]
         .filter((e) => e.container === n.name)

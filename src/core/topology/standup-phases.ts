@@ -8,7 +8,7 @@
  */
 import type { Daemons } from '../daemons.js';
 import { LabError } from '../errors.js';
-import { splitArgs } from '../nodes/own.js';
+import { NAMED_MARK, splitArgs } from '../nodes/own.js';
 import { crashPoint } from '../pending.js';
 import type { Progress } from '../progress.js';
 import type { Phase } from '../steps/step.js';
@@ -143,6 +143,11 @@ export function execPhase({ deps, work, reserved, warnings, concurrency }: Stand
         const on = deps.placement.of(n.engine);
         const info = await on.inspectContainer(n.name);
         if (!info?.State.Running) return;
+        // Its entrypoint names the interfaces first (images/common/nslab-tunnels), then says so.
+        const named = ['test', '-e', NAMED_MARK];
+        for (let t = 0; t < 100 && (await on.exec(info, n.name, { command: named, timeoutS: 5 })).exit_code !== 0; t++) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
         for (const [i, line] of lines.entries()) {
           const argv = splitArgs(line);
           if (typeof argv === 'string') continue; // refused when the file was read
