@@ -158,11 +158,21 @@ function buildNode(
   }
   const own = ownOf(node);
   if (node.kind === 'host')
-    return { key, name, role: 'host', interfaces, gateway: node.gateway, loopback: node.loopback, engine: node.engine, ...(own ? { own } : {}) };
+    return {
+      key,
+      name,
+      role: 'host',
+      interfaces,
+      gateway: node.gateway,
+      loopback: node.loopback,
+      engine: node.engine,
+      ...(own ? { own } : {}),
+    };
   const noRs = drivers[node.kind].noRouteServer;
   if (node.route_server && noRs) bad(`nodes.${key}.route_server`, noRs);
   if (node.config !== undefined) {
-    if (node.advertise?.length) bad(`nodes.${key}.advertise`, 'a node with its own config announces what its config says: put the prefixes there');
+    if (node.advertise?.length)
+      bad(`nodes.${key}.advertise`, 'a node with its own config announces what its config says: put the prefixes there');
     if (node.route_server) bad(`nodes.${key}.route_server`, 'a node with its own config is a route server if its config makes it one');
   }
   let asn = node.asn ?? (node.config !== undefined ? ownAsn(node.kind, node.config) : undefined);

@@ -97,7 +97,10 @@ function sessionRouters(
     bad(`${path}.b`, 'a router cannot peer with itself');
     return undefined;
   }
-  for (const [end, n] of [['a', a], ['b', b]] as const) {
+  for (const [end, n] of [
+    ['a', a],
+    ['b', b],
+  ] as const) {
     if (n.own?.config !== undefined) {
       bad(`${path}.${end}`, `'${n.key}' runs its own config: its sessions are the neighbors its config names, not bgp.sessions`);
       return undefined;
