@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runTool } from '../../tools/index.js';
 import type { Lab } from '../core/lab.js';
+import { interopCommands } from './interop.js';
 import { progressBar, table, wantsJson } from './render.js';
 
 type Fail = (message: string) => never;
@@ -208,4 +209,6 @@ export function topologyCommands(program: Command, lab: () => Lab, fail: Fail): 
       const result = await run(lab(), fail, 'topology_status', { name }, json);
       out(json, result, () => printStatus(result as unknown as StatusResult));
     });
+
+  interopCommands(topo, lab, fail, run);
 }

@@ -173,10 +173,16 @@ export class Images {
     }
   }
 
-  /** `nslab images build`: build the named kinds (all by default); returns their refs. */
+  /**
+   * `nslab images build`: build the named kinds (all by default); returns their refs. Each is also
+   * tagged `netstream-lab/<kind>:latest`, the name a lab exported to containerlab runs.
+   */
   async buildAll(kinds: readonly ImageKind[] = IMAGE_KINDS, progress?: Progress): Promise<Record<string, string>> {
     const out: Record<string, string> = { base: await this.ensureBase(progress) };
-    for (const k of kinds) out[k] = await this.ensure(k, progress);
+    for (const k of kinds) {
+      out[k] = await this.ensure(k, progress);
+      await this.engine.images.tag(out[k], `${IMAGE_REPO}/${k}`, 'latest');
+    }
     return out;
   }
 }

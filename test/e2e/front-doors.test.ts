@@ -283,4 +283,44 @@ describe('shared front doors under attack', () => {
     expect(JSON.parse(await (await rest('GET', '/faults')).text())).toEqual({ faults: [] });
     await everyFrontEndWorks();
   });
+
+  it('containerlab imports refuse hostile files on REST, MCP and Slack alike; nothing is saved', async () => {
+    const shadow =
+      'name: evil\ntopology:\n  nodes:\n    r1: { kind: linux, image: quay.io/frrouting/frr:8.4.0, binds: ["../../etc/shadow:/etc/frr/frr.conf"] }\n';
+    // REST: a bind out of the lab's folder, then a YAML bomb, then bound files beyond the limit
+    const out = await rest('POST', '/topologies/import', { format: 'containerlab', yaml: shadow });
+    expect(out.status).toBe(400);
+    expect(await out.text()).toContain('topology.nodes.r1.binds.0');
+    const bomb = [
+      'name: b',
+      'a: &a [x,x,x,x,x,x,x,x,x]',
+      ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`),
+      'topology: { nodes: { r1: { kind: linux } } }',
+    ].join('\n');
+    const b = await rest('POST', '/topologies/import', { format: 'containerlab', yaml: bomb });
+    expect(b.status).toBe(400);
+    const files = Object.fromEntries(Array.from({ length: 501 }, (_, i) => [`f${i}`, 'x']));
+    const f = await rest('POST', '/topologies/import', { format: 'containerlab', yaml: shadow, files });
+    expect(f.status).toBe(400);
+    expect(await f.text()).toContain('at most 500 files');
+    // MCP over HTTP: __proto__ as a bound file's path is refused before anything is read
+    const client = await mcp();
+    try {
+      const r = (await client.callTool({
+        name: 'topology_import',
+        arguments: JSON.parse('{"format":"containerlab","yaml":"name: p","files":{"__proto__":"x"}}'),
+      })) as { isError?: boolean; content: Array<{ text?: string }> };
+      expect(r.isError).toBe(true);
+      expect(r.content[0]?.text).toContain('__proto__');
+    } finally {
+      await client.close();
+    }
+    // Slack: a reader may not import (it writes); an export of nothing is a plain not-found
+    const s = await slash('topology import format=containerlab yaml=x', READER);
+    expect(s.all()).toMatch(/🚫/);
+    const e = await slash('topology export door-none', READER);
+    expect(e.all()).toContain("topology 'door-none' not found");
+    expect(JSON.parse(await (await rest('GET', '/topologies')).text())).toEqual({ topologies: [] });
+    await everyFrontEndWorks();
+  });
 });

@@ -4,6 +4,7 @@
  * hops), and the address space that is the lab's own (checks send traffic nowhere else).
  */
 
+import { ownAddresses } from '../nodes/own.js';
 import type { StoreState } from '../store/schema.js';
 import { inSubnet, subnetOfCidr } from '../subnets.js';
 
@@ -42,11 +43,19 @@ export function labView(state: StoreState): LabView {
       space.push(e.tunnel_ip);
     }
   }
+  // A node's own addresses (its exec lines and config put them on) come first: they are what
+  // the lab it came from addresses it by, and they are the lab's own space too.
+  const own = (rec: { own?: Parameters<typeof ownAddresses>[0] }) => {
+    const cidrs = ownAddresses(rec.own);
+    space.push(...cidrs);
+    return cidrs.map(bare);
+  };
   for (const d of Object.values(state.daemons)) {
-    add(d.name, 'daemon', d.kind, [...d.interfaces.map((i) => i.ip), ...(tunnelIps.get(d.name) ?? []), d.router_id]);
+    add(d.name, 'daemon', d.kind, [...own(d), ...d.interfaces.map((i) => i.ip), ...(tunnelIps.get(d.name) ?? []), d.router_id]);
   }
   for (const h of Object.values(state.hosts)) {
     add(h.name, 'host', 'host', [
+      ...own(h),
       ...h.interfaces.map((i) => i.ip),
       ...(tunnelIps.get(h.name) ?? []),
       ...(h.loopback ? [bare(h.loopback)] : []),

@@ -49,6 +49,11 @@ export class ImagesClient {
     return Buffer.concat(chunks).toString('utf8');
   }
 
+  /** Give an image another tag (`repo:tag`), e.g. the :latest that exported containerlab files name. */
+  async tag(ref: string, repo: string, tag: string): Promise<void> {
+    await this.dial.run('image.tag', ref, (api) => api.getImage(ref).tag({ repo, tag }));
+  }
+
   /**
    * Build from a context tar, following the build's output (`onEvent` hears each line); what
    * Docker said went wrong, or undefined when the image was built.

@@ -155,3 +155,24 @@ export function ownPeers(kind: DaemonKind, config: string): string[] {
   for (const m of config.matchAll(/^\s*neighbor\s+(\d{1,3}(?:\.\d{1,3}){3})\s+remote-as\b/gm)) out.add(m[1] as string);
   return [...out];
 }
+
+/**
+ * The IPv4 addresses (CIDR) a node's own exec lines and config put on its interfaces (`ip addr
+ * add 10.0.12.1/30 dev eth1`, FRR's `ip address 10.0.12.1/30`): the lab's own addresses, which
+ * checks may send traffic to, and which name a node in a traceroute.
+ */
+export function ownAddresses(own: NodeOwn | undefined): string[] {
+  const out: string[] = [];
+  const cidr = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/;
+  for (const line of own?.exec ?? []) {
+    const argv = splitArgs(line);
+    if (typeof argv === 'string') continue;
+    const words = argv.filter((w) => w !== '-4');
+    const i = words.findIndex((w, k) => k > 0 && /^a(d(d(r(e(ss?)?)?)?)?)?$/.test(w) && words[k - 1] === 'ip');
+    if (i < 0 || !['add', 'replace', 'change'].includes(words[i + 1] ?? '')) continue;
+    const a = words[i + 2] ?? '';
+    if (cidr.test(a)) out.push(a);
+  }
+  for (const m of (own?.config ?? '').matchAll(/^\s*ip address (\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2})\s*$/gm)) out.push(m[1] as string);
+  return [...new Set(out)];
+}
