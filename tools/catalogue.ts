@@ -1,6 +1,7 @@
 import type { Config } from '../src/config.js';
 import { auditTools, syncTools } from './audit.js';
 import { checkTools } from './checks.js';
+import { interopTools } from './clab.js';
 import { daemonTools } from './daemons.js';
 import type { AnyTool } from './define.js';
 import { engineTools } from './engines.js';
@@ -8,6 +9,7 @@ import { eventTools } from './events.js';
 import { faultTools } from './faults.js';
 import { hostTools } from './hosts.js';
 import { networkTools } from './networks.js';
+import { snapshotTools } from './snapshots.js';
 import { topologyTools } from './topologies.js';
 import { tunnelTools } from './tunnels.js';
 
@@ -18,6 +20,8 @@ export const catalogue: readonly AnyTool[] = [
   ...networkTools,
   ...tunnelTools,
   ...topologyTools,
+  ...snapshotTools,
+  ...interopTools,
   ...syncTools,
   ...auditTools,
   ...engineTools,

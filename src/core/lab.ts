@@ -17,7 +17,9 @@ import { Networks } from './networks.js';
 import { NodeContainers } from './nodes/container.js';
 import { Store } from './store/store.js';
 import { Sync } from './sync.js';
+import { Interop } from './topology/interop.js';
 import { Topologies } from './topology/service.js';
+import { Snapshots } from './topology/snapshots.js';
 import { TunnelDoctor } from './tunnels/diagnose.js';
 import { Tunnels } from './tunnels/service.js';
 import { Wiring } from './wiring.js';
@@ -39,6 +41,10 @@ export interface Lab {
   tunnels: Tunnels;
   doctor: TunnelDoctor;
   topologies: Topologies;
+  /** a topology's file and live state saved under an id, and restored (topology_snapshot, topology_restore) */
+  snapshots: Snapshots;
+  /** containerlab files in and out */
+  interop: Interop;
   /** faults put in on purpose (fault_inject), undone by fault_clear, standup and teardown */
   faults: Faults;
   /** topology_verify, lab_check, topology_scenario */
@@ -121,9 +127,12 @@ export function createLab(config: Config): Lab {
     neighborStates: (name) => daemons.neighborStates(name),
     watch: watchEvents,
   });
+  const snapshots = new Snapshots({ store, dataDir: config.dataDir, placement, topologies, daemons, faults });
   return {
     ...core,
     topologies,
+    snapshots,
+    interop: new Interop({ store, topologies, swarm: () => placement.multi }),
     faults,
     checks: new Checks({ store, placement, daemons, hosts, doctor, topologies, faults }),
     audit: new AuditLog(config.dataDir),
