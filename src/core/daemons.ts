@@ -183,6 +183,7 @@ export class Daemons {
       const engine = this.deps.placement.of(t.engine);
       try {
         const r = await engine.execs.runListed(t.id, { command: driver.neighborsCommand, timeoutS: 10 });
+        if (r.exit_code !== 0 && noBgp(daemon, r)) return { daemon: 'running', neighbors: [] };
         if (r.exit_code !== 0) return { daemon: 'not_answering', neighbors: [] };
         return { daemon: 'running', neighbors: driver.parseNeighbors(r.stdout, bgpConfig(daemon, state)) };
       } catch {
