@@ -243,6 +243,24 @@ describe('containerlab labs imported and run unchanged', () => {
     const ping = await daemonExec(`${T}-r2`, ['ping', '-c', '2', '-W', '1', '-I', 'eth2', '10.0.12.1']);
     expect(ping.exit_code, ping.stdout).toBe(0);
 
+    // status, checks and the graph see the sessions the routers' own configs make
+    const st = await call<{ sessions: Array<{ a: string; b: string; via: string; a_state?: string; b_state?: string }> }>(
+      lab,
+      'topology_status',
+      { name: T },
+    );
+    expect(st.sessions.map((s) => [s.a, s.b, s.via, s.a_state, s.b_state]).sort()).toEqual([
+      [`${T}-r1`, `${T}-r2`, 'own config', 'Established', 'Established'],
+      [`${T}-r2`, `${T}-r3`, 'own config', 'Established', 'Established'],
+    ]);
+    const verified = await call<{ passed: boolean; summary: string }>(lab, 'topology_verify', { name: T, wait_s: 30 });
+    expect(verified.passed, verified.summary).toBe(true);
+    expect(verified.summary).toMatch(/^(\d+) of \1 checks hold$/);
+    const graph = await call<{ text?: string }>(lab, 'topology_graph', { name: T, format: 'mermaid' });
+    expect(graph.text ?? JSON.stringify(graph)).toMatch(/BGP Established/);
+    const plan = await call<{ plan: { summary: Record<string, number> } }>(lab, 'topology_standup', { name: T, dry_run: true });
+    expect(plan.plan.summary).toMatchObject({ create: 0, recreate: 0, delete: 0 });
+
     // live peer tools say what they cannot do on a node with its own config
     const refused = await callError(lab, 'daemon_peer_add', { name: `${T}-r1`, address: '10.0.12.2', asn: 65009 });
     expect(refused.code).toBe('UNSUPPORTED');

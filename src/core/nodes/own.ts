@@ -146,13 +146,22 @@ export function ownFiles(own: NodeOwn | undefined, kind?: DaemonKind): FileEntry
 }
 
 /**
- * The peers an own configuration names, where they can be read from it (FRR: `neighbor <IPv4>
- * remote-as`); waiting for sessions waits for these even before the daemon has loaded its file.
+ * The peers an own configuration names (IPv4 neighbor addresses): FRR `neighbor <ip> remote-as`,
+ * BIRD `neighbor <ip> as`, GoBGP `neighbor-address = "<ip>"`, ExaBGP and OpenBGPD `neighbor <ip> {`.
+ * Waiting for sessions waits for these even before the daemon has loaded its file, and the
+ * sessions between two nodes of a lab are drawn and checked from them.
  */
 export function ownPeers(kind: DaemonKind, config: string): string[] {
-  if (kind !== 'frr') return [];
+  const ip = '(\\d{1,3}(?:\\.\\d{1,3}){3})';
+  const patterns: Record<DaemonKind, RegExp> = {
+    frr: new RegExp(`^\\s*neighbor\\s+${ip}\\s+remote-as\\b`, 'gm'),
+    bird: new RegExp(`\\bneighbor\\s+${ip}\\b[^;]*\\bas\\b`, 'g'),
+    gobgp: new RegExp(`neighbor-address\\s*[=:]\\s*["']?${ip}`, 'g'),
+    exabgp: new RegExp(`^\\s*neighbor\\s+${ip}\\s*\\{`, 'gm'),
+    openbgpd: new RegExp(`^\\s*neighbor\\s+${ip}\\s*\\{`, 'gm'),
+  };
   const out = new Set<string>();
-  for (const m of config.matchAll(/^\s*neighbor\s+(\d{1,3}(?:\.\d{1,3}){3})\s+remote-as\b/gm)) out.add(m[1] as string);
+  for (const m of config.matchAll(patterns[kind])) out.add(m[1] as string);
   return [...out];
 }
 

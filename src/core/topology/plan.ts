@@ -240,6 +240,7 @@ export function planTopology(desired: Desired, state: StoreState, docker: Docker
   const sessionName = (a: string, b: string, via: string) => `${a} <-> ${b} (${via})`;
   const wantedSessions = new Set<string>();
   for (const s of desired.sessions) {
+    if (s.own) continue; // in the routers' own configs, not the lab's to make
     const [x, y, addr] = s.a < s.b ? [s.a, s.b, s.b_ip] : [s.b, s.a, s.a_ip];
     const key = `${x}~${y}~${addr}`;
     wantedSessions.add(key);

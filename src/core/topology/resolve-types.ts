@@ -66,8 +66,10 @@ export interface DesiredSession {
   b: string;
   a_ip: string;
   b_ip: string;
-  /** "network triangle-core" or "tunnel t12" */
+  /** "network triangle-core" or "tunnel t12" (or "own config") */
   via: string;
+  /** read from the routers' own configs (resolve-own.ts): not the lab's to make or remove */
+  own?: boolean | undefined;
 }
 
 export interface Desired {

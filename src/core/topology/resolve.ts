@@ -12,6 +12,7 @@ import { invalidInput } from '../validation.js';
 import { resolveChecks } from './resolve-checks.js';
 import { resolveNetworks } from './resolve-networks.js';
 import { resolveNodes } from './resolve-nodes.js';
+import { ownSessions } from './resolve-own.js';
 import { checkRendering } from './resolve-render.js';
 import { resolveSessions } from './resolve-sessions.js';
 import { resolveTunnels } from './resolve-tunnels.js';
@@ -41,7 +42,8 @@ export function resolveTopology(spec: TopologySpec, state: StoreState, opts: { s
   const nodes = resolveNodes(ctx, nets);
   const byKey = new Map(nodes.map((n) => [n.key, n]));
   const tunnels = resolveTunnels(ctx, nets.subnets, byKey);
-  const sessions = resolveSessions(ctx, byKey, tunnels);
+  const fileSessions = resolveSessions(ctx, byKey, tunnels);
+  const sessions = [...fileSessions, ...ownSessions(nodes, fileSessions)];
   checkRendering(ctx, nets.networks, nodes, tunnels);
   resolveChecks(ctx, byKey, tunnels);
   if (ctx.issues.length) throw invalidInput('topology', ctx.issues);
