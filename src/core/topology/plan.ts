@@ -45,7 +45,8 @@ export interface DockerFacts {
   containerIds?: Map<string, string>;
 }
 
-const neighborKey = (n: BgpNeighbor) =>
+/** Every setting of a peer: two peers with the same key need no change. */
+export const neighborKey = (n: BgpNeighbor): string =>
   JSON.stringify([
     n.address,
     n.asn,

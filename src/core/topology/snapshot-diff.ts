@@ -5,6 +5,7 @@
  */
 import type { BgpNeighbor } from '../bgp/types.js';
 import type { StoreState } from '../store/schema.js';
+import { neighborKey } from './plan.js';
 import type { SnapshotNode } from './snapshot-files.js';
 
 export interface PeerSet {
@@ -19,21 +20,6 @@ export interface PeerDiff {
   advertise: string[];
   withdraw: string[];
 }
-
-/** Every setting of a peer, as plan.ts compares them. */
-export const neighborKey = (n: BgpNeighbor): string =>
-  JSON.stringify([
-    n.address,
-    n.asn,
-    n.password ?? null,
-    n.description ?? null,
-    n.multihop ?? null,
-    n.next_hop_self ?? null,
-    n.bfd === true,
-    n.hold_s ?? null,
-    n.keepalive_s ?? null,
-    n.route_server === true,
-  ]);
 
 /** What turns `have` into `want`. */
 export function peerDiff(have: PeerSet, want: PeerSet): PeerDiff {
