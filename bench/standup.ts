@@ -13,10 +13,14 @@
  *   npm run bench                      # 10, 30 and 100 nodes, and the 200-container ring
  *   npm run bench -- 10 30             # chosen sizes (segments of 10 nodes)
  *   npm run bench -- ring:100          # a ring of 50 routers (FRR/GoBGP), each with a host on its own LAN
+ *   NSLAB_BENCH_PREFIX=scale npm run bench -- ring:200   # topology names start with "scale" (on a shared engine)
+ *
+ * The 1-minute load average is reported before each size and after each standup (a shared
+ * machine makes absolute times meaningless; the ratios are measured side by side).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
@@ -37,6 +41,9 @@ const sh = promisify(execFile);
 const docker = (...args: string[]) => sh('docker', args, { maxBuffer: 16 * 1024 * 1024 });
 const root = join(import.meta.dirname, '..');
 const CONCURRENCY = 8;
+/** Put before every topology name the benchmark makes (baselines too), e.g. "scale". */
+const PREFIX = process.env.NSLAB_BENCH_PREFIX ?? '';
+const load = () => Number((loadavg()[0] ?? 0).toFixed(1));
 
 type Layout = { label: string; n: number; spec: (name: string, octet: number) => Record<string, unknown> };
 
@@ -58,7 +65,7 @@ async function call(lab: Lab, tool: string, args: unknown): Promise<Record<strin
 
 /** The same Docker work as a standup, with the docker CLI, in parallel. */
 async function baselineUp(lab: Lab, layout: Layout): Promise<{ up: number; down: () => Promise<number> }> {
-  const s = parseTopology({ spec: layout.spec(`bl${layout.n}`, 201) });
+  const s = parseTopology({ spec: layout.spec(`${PREFIX}bl${layout.n}`, 201) });
   const d = resolveTopology(s, emptyState());
   const state = emptyState();
   for (const net of d.networks)
@@ -77,83 +84,98 @@ async function baselineUp(lab: Lab, layout: Layout): Promise<{ up: number; down:
   const dir = mkdtempSync(join(tmpdir(), 'nslab-bench-'));
   const limit = pLimit(CONCURRENCY);
   const t0 = Date.now();
-  await Promise.all(
-    d.networks.map(async (net) => {
+  // A baseline that fails part way removes what it made before the error goes on.
+  const cleanup = async () => {
+    await Promise.all(d.nodes.map((node) => limit(() => docker('rm', '-f', node.name).catch(() => undefined))));
+    for (const net of d.networks) {
+      await docker('network', 'rm', net.name).catch(() => undefined);
       const br = bridgeName(net.name);
-      await docker(
-        'network',
-        'create',
-        '--internal',
-        '--subnet',
-        net.subnet,
-        '--gateway',
-        net.gateway,
-        '-o',
-        `com.docker.network.bridge.name=${br}`,
-        '--label',
-        'netstream-lab.bench=1',
-        net.name,
-      );
-      await sh('iptables', ['-w', '5', '-I', 'DOCKER-USER', '-i', br, '-o', br, '-j', 'ACCEPT']);
-    }),
-  );
-  await Promise.all(
-    d.nodes.map((node) =>
-      limit(async () => {
-        const rec = nodeRecord(node, d.topology);
-        const kind = node.role === 'daemon' ? node.kind : 'host';
-        const files =
-          node.role === 'daemon' && 'kind' in rec
-            ? drivers[node.kind].render(bgpConfig(rec, state))
-            : node.role === 'host' && node.gateway
-              ? [
-                  {
-                    path: '/etc/nslab/gateway',
-                    content: `${byName.get(node.gateway)?.interfaces.find((i) => i.network === node.interfaces[0]?.network)?.ip}\n`,
-                  },
-                ]
-              : [];
-        const fdir = join(dir, node.name);
-        for (const f of files) {
-          mkdirSync(join(fdir, dirname(f.path)), { recursive: true });
-          writeFileSync(join(fdir, f.path), f.content);
-        }
-        const [first, ...rest] = node.interfaces;
-        if (!first) return;
+      await sh('iptables', ['-w', '5', '-D', 'DOCKER-USER', '-i', br, '-o', br, '-j', 'ACCEPT']).catch(() => undefined);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(
+      d.networks.map(async (net) => {
+        const br = bridgeName(net.name);
         await docker(
+          'network',
           'create',
-          '--name',
-          node.name,
-          '--hostname',
-          node.name,
-          '--network',
-          first.network,
-          '--ip',
-          first.ip,
-          '--cap-add',
-          'NET_ADMIN',
-          '--cap-add',
-          'NET_RAW',
-          '--cap-add',
-          'SYS_ADMIN',
-          '--sysctl',
-          'net.ipv4.ip_forward=1',
-          '--sysctl',
-          'net.ipv4.conf.all.rp_filter=0',
-          '--sysctl',
-          'net.ipv4.conf.default.rp_filter=0',
-          '--restart',
-          'unless-stopped',
+          '--internal',
+          '--subnet',
+          net.subnet,
+          '--gateway',
+          net.gateway,
+          '-o',
+          `com.docker.network.bridge.name=${br}`,
           '--label',
           'netstream-lab.bench=1',
-          images[kind] as string,
+          net.name,
         );
-        for (const i of rest) await docker('network', 'connect', '--ip', i.ip, i.network, node.name);
-        if (files.length) await docker('cp', `${fdir}/.`, `${node.name}:/`);
-        await docker('start', node.name);
+        await sh('iptables', ['-w', '5', '-I', 'DOCKER-USER', '-i', br, '-o', br, '-j', 'ACCEPT']);
       }),
-    ),
-  );
+    );
+    await Promise.all(
+      d.nodes.map((node) =>
+        limit(async () => {
+          const rec = nodeRecord(node, d.topology);
+          const kind = node.role === 'daemon' ? node.kind : 'host';
+          const files =
+            node.role === 'daemon' && 'kind' in rec
+              ? drivers[node.kind].render(bgpConfig(rec, state))
+              : node.role === 'host' && node.gateway
+                ? [
+                    {
+                      path: '/etc/nslab/gateway',
+                      content: `${byName.get(node.gateway)?.interfaces.find((i) => i.network === node.interfaces[0]?.network)?.ip}\n`,
+                    },
+                  ]
+                : [];
+          const fdir = join(dir, node.name);
+          for (const f of files) {
+            mkdirSync(join(fdir, dirname(f.path)), { recursive: true });
+            writeFileSync(join(fdir, f.path), f.content);
+          }
+          const [first, ...rest] = node.interfaces;
+          if (!first) return;
+          await docker(
+            'create',
+            '--name',
+            node.name,
+            '--hostname',
+            node.name,
+            '--network',
+            first.network,
+            '--ip',
+            first.ip,
+            '--cap-add',
+            'NET_ADMIN',
+            '--cap-add',
+            'NET_RAW',
+            '--cap-add',
+            'SYS_ADMIN',
+            '--sysctl',
+            'net.ipv4.ip_forward=1',
+            '--sysctl',
+            'net.ipv4.conf.all.rp_filter=0',
+            '--sysctl',
+            'net.ipv4.conf.default.rp_filter=0',
+            '--restart',
+            'unless-stopped',
+            '--label',
+            'netstream-lab.bench=1',
+            images[kind] as string,
+          );
+          for (const i of rest) await docker('network', 'connect', '--ip', i.ip, i.network, node.name);
+          if (files.length) await docker('cp', `${fdir}/.`, `${node.name}:/`);
+          await docker('start', node.name);
+        }),
+      ),
+    );
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
   const up = secs(t0);
   return {
     up,
@@ -217,7 +239,7 @@ async function perNode(nodes: Array<{ name: string; kind: string }>): Promise<{
  * files copied and no forwarding rules; then removed the same way.
  */
 async function leanUp(lab: Lab, layout: Layout): Promise<{ up: number; down: () => Promise<number> }> {
-  const d = resolveTopology(parseTopology({ spec: layout.spec(`lean${layout.n}`, 201) }), emptyState());
+  const d = resolveTopology(parseTopology({ spec: layout.spec(`${PREFIX}lean${layout.n}`, 201) }), emptyState());
   const images: Record<string, string> = {};
   for (const k of ['frr', 'gobgp', 'exabgp', 'host'] as const) images[k] = await lab.images.ensure(k);
   const { containers, networks } = lab.engine;
@@ -225,47 +247,53 @@ async function leanUp(lab: Lab, layout: Layout): Promise<{ up: number; down: () 
   const netIds = new Map<string, string>();
   const ids: string[] = [];
   const t0 = Date.now();
-  await Promise.all(
-    d.networks.map(async (net) => {
-      const id = await networks.create(
-        {
-          Name: net.name,
-          Driver: 'bridge',
-          Internal: true,
-          CheckDuplicate: true,
-          IPAM: { Driver: 'default', Config: [{ Subnet: net.subnet, Gateway: net.gateway }] },
-        },
-        { 'netstream-lab.bench': '1' },
-      );
-      netIds.set(net.name, id);
-    }),
-  );
-  await Promise.all(
-    d.nodes.map((node) =>
-      limit(async () => {
-        const [first, ...rest] = node.interfaces;
-        if (!first) return;
-        const id = await containers.create(
-          node.role === 'daemon' ? 'daemon' : 'host',
+  try {
+    await Promise.all(
+      d.networks.map(async (net) => {
+        const id = await networks.create(
           {
-            name: node.name,
-            Hostname: node.name,
-            Image: images[node.role === 'daemon' ? node.kind : 'host'],
-            HostConfig: {
-              NetworkMode: first.network,
-              CapAdd: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'],
-              Sysctls: { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' },
-            },
-            NetworkingConfig: { EndpointsConfig: { [first.network]: { IPAMConfig: { IPv4Address: first.ip } } } },
+            Name: net.name,
+            Driver: 'bridge',
+            Internal: true,
+            CheckDuplicate: true,
+            IPAM: { Driver: 'default', Config: [{ Subnet: net.subnet, Gateway: net.gateway }] },
           },
           { 'netstream-lab.bench': '1' },
         );
-        ids.push(id);
-        for (const i of rest) await networks.connect(netIds.get(i.network) as string, id, i.ip);
-        await containers.start(id);
+        netIds.set(net.name, id);
       }),
-    ),
-  );
+    );
+    await Promise.all(
+      d.nodes.map((node) =>
+        limit(async () => {
+          const [first, ...rest] = node.interfaces;
+          if (!first) return;
+          const id = await containers.create(
+            node.role === 'daemon' ? 'daemon' : 'host',
+            {
+              name: node.name,
+              Hostname: node.name,
+              Image: images[node.role === 'daemon' ? node.kind : 'host'],
+              HostConfig: {
+                NetworkMode: first.network,
+                CapAdd: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'],
+                Sysctls: { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' },
+              },
+              NetworkingConfig: { EndpointsConfig: { [first.network]: { IPAMConfig: { IPv4Address: first.ip } } } },
+            },
+            { 'netstream-lab.bench': '1' },
+          );
+          ids.push(id);
+          for (const i of rest) await networks.connect(netIds.get(i.network) as string, id, i.ip);
+          await containers.start(id);
+        }),
+      ),
+    );
+  } catch (err) {
+    await Promise.all(ids.map((id) => limit(() => containers.remove(id).catch(() => undefined))));
+    await Promise.all([...netIds.values()].map((id) => networks.remove(id).catch(() => undefined)));
+    throw err;
+  }
   const up = secs(t0);
   return {
     up,
@@ -275,6 +303,46 @@ async function leanUp(lab: Lab, layout: Layout): Promise<{ up: number; down: () 
       await Promise.all([...netIds.values()].map((id) => networks.remove(id)));
       return secs(t1);
     },
+  };
+}
+
+/**
+ * How the containers started: restarts Docker made (RestartCount) by kind, and each FRR
+ * container's own start time and attempt as its entrypoint logged them ("FRR started in N s
+ * (attempt k of m)").
+ */
+async function starts(nodes: Array<{ name: string; kind: string }>): Promise<{
+  restarts: Record<string, number>;
+  frr: { n: number; median: number; max: number; retried: number };
+}> {
+  const kindOf = new Map(nodes.map((x) => [x.name, x.kind]));
+  const out = await docker('inspect', '-f', '{{.Name}} {{.RestartCount}}', ...nodes.map((x) => x.name));
+  const restarts: Record<string, number> = {};
+  for (const line of out.stdout.trim().split('\n')) {
+    const [name, count] = line.replace(/^\//, '').split(' ');
+    const kind = kindOf.get(name ?? '') ?? '?';
+    restarts[kind] = (restarts[kind] ?? 0) + Number(count ?? 0);
+  }
+  const times: number[] = [];
+  let retried = 0;
+  const limit = pLimit(CONCURRENCY);
+  await Promise.all(
+    nodes
+      .filter((x) => x.kind === 'frr')
+      .map((x) =>
+        limit(async () => {
+          const logs = await sh('docker', ['logs', x.name], { maxBuffer: 16 * 1024 * 1024 });
+          for (const m of `${logs.stdout}${logs.stderr}`.matchAll(/FRR started in (\d+) s \(attempt (\d+)/g)) {
+            times.push(Number(m[1]));
+            if (Number(m[2]) > 1) retried++;
+          }
+        }),
+      ),
+  );
+  times.sort((a, b) => a - b);
+  return {
+    restarts,
+    frr: { n: times.length, median: times[Math.floor(times.length / 2)] ?? 0, max: times.at(-1) ?? 0, retried },
   };
 }
 
@@ -291,22 +359,41 @@ async function statusTime(lab: Lab, name: string, rounds = 3): Promise<number> {
 
 async function benchSize(lab: Lab, layout: Layout) {
   // Both baselines first, then netstream-lab, on the same engine in the same run.
+  const loadBefore = load();
   const bl = await baselineUp(lab, layout);
   const blDown = await bl.down();
   const lean = await leanUp(lab, layout);
   const leanDown = await lean.down();
-  const name = `bench${layout.label.replace(':', '')}`;
+  const name = `${PREFIX}bench${layout.label.replace(':', '')}`;
   await call(lab, 'topology_create', { spec: layout.spec(name, 200), replace: true });
-  const t0 = Date.now();
-  await call(lab, 'topology_standup', { name, concurrency: CONCURRENCY });
-  const up = secs(t0);
-  const t1 = Date.now();
-  const st = await call(lab, 'topology_standup', { name, wait_established_s: 120 });
-  const established = secs(t1);
-  const status = await call(lab, 'topology_status', { name });
-  const statusS = await statusTime(lab, name);
-  const mem = await perNode(status.nodes);
-  const rss = process.memoryUsage().rss / 1048576;
+  let up: number;
+  let loadAfterUp: number;
+  let established: number;
+  let st: Awaited<ReturnType<typeof call>>;
+  let status: Awaited<ReturnType<typeof call>>;
+  let statusS: number;
+  let mem: Awaited<ReturnType<typeof perNode>>;
+  let started: Awaited<ReturnType<typeof starts>>;
+  let rss: number;
+  try {
+    const t0 = Date.now();
+    await call(lab, 'topology_standup', { name, concurrency: CONCURRENCY });
+    up = secs(t0);
+    loadAfterUp = load();
+    const t1 = Date.now();
+    st = await call(lab, 'topology_standup', { name, wait_established_s: 120 });
+    established = secs(t1);
+    status = await call(lab, 'topology_status', { name });
+    statusS = await statusTime(lab, name);
+    mem = await perNode(status.nodes);
+    started = await starts(status.nodes);
+    rss = process.memoryUsage().rss / 1048576;
+  } catch (err) {
+    // A failed standup rolls itself back; anything after it leaves the lab up, so take it down.
+    await runTool(lab, 'topology_teardown', { name }).catch(() => undefined);
+    await runTool(lab, 'topology_delete', { name }).catch(() => undefined);
+    throw err;
+  }
   const t2 = Date.now();
   await call(lab, 'topology_teardown', { name });
   const down = secs(t2);
@@ -316,6 +403,11 @@ async function benchSize(lab: Lab, layout: Layout) {
     containers: status.nodes.length,
     sessions: status.sessions.length,
     allEstablished: st.established?.all,
+    // sessions still down when the wait ended, and Established as the status read right after saw them
+    notEstablished: (st.established?.not_established ?? []).length as number,
+    establishedAtStatus: (status.sessions as Array<{ a_state?: string; b_state?: string }>).filter(
+      (x) => x.a_state === 'Established' && x.b_state === 'Established',
+    ).length,
     up,
     blUp: bl.up,
     leanUp: lean.up,
@@ -326,6 +418,9 @@ async function benchSize(lab: Lab, layout: Layout) {
     statusS,
     mem,
     rss,
+    loadBefore,
+    loadAfterUp,
+    started,
   };
 }
 
@@ -354,7 +449,20 @@ async function main() {
   process.stdout.write('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n');
   for (const r of rows) {
     process.stdout.write(
-      `| ${r.size} | ${r.containers} | ${r.sessions} | ${f(r.up)} s | ${f(r.blUp)} s | ${f(r.leanUp)} s | ${x(r.up, r.blUp)} / ${x(r.up, r.leanUp)} | ${f(r.down)} s | ${f(r.blDown)} s | ${f(r.leanDown)} s | ${x(r.down, r.blDown)} / ${x(r.down, r.leanDown)} | ${f(r.established)} s${r.allEstablished ? '' : ' (not all)'} | ${r.statusS.toFixed(2)} s | ${Math.round(r.rss)} MiB |\n`,
+      `| ${r.size} | ${r.containers} | ${r.sessions} | ${f(r.up)} s | ${f(r.blUp)} s | ${f(r.leanUp)} s | ${x(r.up, r.blUp)} / ${x(r.up, r.leanUp)} | ${f(r.down)} s | ${f(r.blDown)} s | ${f(r.leanDown)} s | ${x(r.down, r.blDown)} / ${x(r.down, r.leanDown)} | ${f(r.established)} s${r.allEstablished ? '' : ` (not all: ${r.notEstablished} down when the wait ended, ${r.establishedAtStatus}/${r.sessions} at the status read after)`} | ${r.statusS.toFixed(2)} s | ${Math.round(r.rss)} MiB |\n`,
+    );
+  }
+  process.stdout.write('\n| size | load average (1 min) before / after standup |\n|---|---|\n');
+  for (const r of rows) process.stdout.write(`| ${r.size} | ${r.loadBefore} / ${r.loadAfterUp} |\n`);
+  process.stdout.write(
+    '\n| size | FRR start (entrypoint): median / max | FRR started on a later attempt | Docker restarts by kind |\n|---|---:|---:|---|\n',
+  );
+  for (const r of rows) {
+    const s = r.started;
+    process.stdout.write(
+      `| ${r.size} | ${s.frr.median} s / ${s.frr.max} s (${s.frr.n} starts) | ${s.frr.retried} | ${Object.entries(s.restarts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} |\n`,
     );
   }
   process.stdout.write('\n| size | memory per node | by kind: MiB at rest, idle CPU % of a core |\n|---|---:|---|\n');

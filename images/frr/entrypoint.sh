@@ -6,6 +6,13 @@
 # reuses pids), then start FRR with frrinit.sh (watchfrr + zebra + bgpd + staticd, all reading
 # the integrated /etc/frr/frr.conf).
 #
+# Start under load: watchfrr is started with longer start timeouts (nslab-watchfrr, through
+# frrinit.sh's watchfrr_wrap, whatever /etc/frr/daemons the node has). watchfrr still gives up
+# when no daemon is up within 55 s (fixed in FRR 8.4), and frrinit.sh then still exits 0; so
+# success is watchfrr running afterwards. A start that failed is cleaned up (daemons that came up
+# late, pending start jobs, pid and vty files) and tried again, NSLAB_FRR_START_ATTEMPTS times in
+# all (default 3), before the script exits 1. Each try and its time are logged (`docker logs`).
+#
 # Supervision: watchfrr restarts a crashed bgpd/zebra by itself. If watchfrr itself disappears,
 # this script exits 1 and the container's restart policy (unless-stopped) brings it back.
 # SIGTERM/SIGINT (docker stop): stop FRR with frrinit.sh and exit 0 at once.
@@ -39,18 +46,51 @@ touch /var/log/frr/frr.log && chown frr:frr /var/log/frr/frr.log
 tail -n 0 -F /var/log/frr/frr.log 2>/dev/null &
 tail_pid=$!
 
-nslab-tunnels
-if ! /usr/lib/frr/frrinit.sh start; then
-  log "frrinit.sh start failed"
-  exit 1
-fi
-log "FRR started"
-
-while :; do
-  sleep 2 &
+# Sleep that a SIGTERM interrupts (bash runs a trap only between foreground commands).
+pause() {
+  sleep "$1" &
   sleep_pid=$!
   wait "$sleep_pid"
   sleep_pid=''
+}
+
+# What a failed start left behind, killed outright (a graceful stop can wait minutes under
+# load): watchfrr's start jobs first (so that none starts a daemon after this), the daemons that
+# came up too late, and their pid/vty files.
+clean_failed_start() {
+  pkill -KILL -f '^/bin/bash /usr/lib/frr/watchfrr\.sh ' 2>/dev/null
+  for d in watchfrr zebra bgpd ripd ripngd ospfd ospf6d isisd babeld pimd pim6d ldpd nhrpd eigrpd sharpd pbrd staticd bfdd fabricd vrrpd pathd; do
+    pkill -KILL -x "$d" 2>/dev/null
+  done
+  rm -f /var/run/frr/*.pid /var/run/frr/*.vty /var/run/frr/*.sock /var/run/frr/watchfrr.started 2>/dev/null
+}
+
+nslab-tunnels
+
+export watchfrr_wrap=/usr/local/bin/nslab-watchfrr
+attempts=${NSLAB_FRR_START_ATTEMPTS:-3}
+attempt=1
+while :; do
+  t0=$(date +%s)
+  /usr/lib/frr/frrinit.sh start
+  if pgrep -x watchfrr >/dev/null 2>&1; then
+    log "FRR started in $(($(date +%s) - t0)) s (attempt $attempt of $attempts)"
+    break
+  fi
+  [ "$stopping" -eq 1 ] && exit 0
+  if [ "$attempt" -ge "$attempts" ]; then
+    log "FRR did not start: watchfrr gave up after $(($(date +%s) - t0)) s (attempt $attempt of $attempts); exiting"
+    exit 1
+  fi
+  log "FRR did not start: watchfrr gave up after $(($(date +%s) - t0)) s (attempt $attempt of $attempts); trying again"
+  clean_failed_start
+  pause $((attempt * 3))
+  [ "$stopping" -eq 1 ] && exit 0
+  attempt=$((attempt + 1))
+done
+
+while :; do
+  pause 2
   [ "$stopping" -eq 1 ] && break
   if ! pgrep -x watchfrr >/dev/null 2>&1; then
     nslab-held
