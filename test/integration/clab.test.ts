@@ -258,6 +258,10 @@ describe('containerlab labs imported and run unchanged', () => {
     expect(verified.summary).toMatch(/^(\d+) of \1 checks hold$/);
     const graph = await call<{ text?: string }>(lab, 'topology_graph', { name: T, format: 'mermaid' });
     expect(graph.text ?? JSON.stringify(graph)).toMatch(/BGP Established/);
+    // a restart takes the exec lines' addresses with the old network namespace: they run again at start
+    await docker.getContainer(`${T}-r2`).restart({ t: 1 });
+    const again = await call<{ passed: boolean; summary: string; failures?: string[] }>(lab, 'topology_verify', { name: T, wait_s: 60 });
+    expect(again.passed, JSON.stringify(again.failures)).toBe(true);
     const plan = await call<{ plan: { summary: Record<string, number> } }>(lab, 'topology_standup', { name: T, dry_run: true });
     expect(plan.plan.summary).toMatchObject({ create: 0, recreate: 0, delete: 0 });
 

@@ -137,9 +137,16 @@ export function ifnamesFile(interfaces: Array<{ ip: string; name?: string | unde
   return lines.length ? [{ path: IFNAMES_PATH, content: `${lines.join('\n')}\n` }] : [];
 }
 
-/** The node's own files, its config among them when it has one. */
+/** Written once the lab has run a node's exec lines: from then on its entrypoint runs them at each start. */
+export const EXEC_RAN_MARK = '/etc/nslab/exec-ran';
+
+/** The node's own files, its config among them when it has one, and its exec lines as argv files for later starts. */
 export function ownFiles(own: NodeOwn | undefined, kind?: DaemonKind): FileEntry[] {
   const files: FileEntry[] = [];
+  for (const [i, line] of (own?.exec ?? []).entries()) {
+    const argv = splitArgs(line);
+    if (typeof argv !== 'string') files.push({ path: `/etc/nslab/exec/${String(i).padStart(3, '0')}`, content: `${argv.join('\0')}\0` });
+  }
   if (own?.config !== undefined && kind) files.push({ path: OWN_CONFIG_PATH[kind], content: own.config, mode: 0o640 });
   for (const f of own?.files ?? []) files.push({ path: f.path, content: f.content, mode: 0o644 });
   return files;

@@ -8,7 +8,7 @@
  */
 import type { Daemons } from '../daemons.js';
 import { LabError } from '../errors.js';
-import { NAMED_MARK, splitArgs } from '../nodes/own.js';
+import { EXEC_RAN_MARK, NAMED_MARK, splitArgs } from '../nodes/own.js';
 import { crashPoint } from '../pending.js';
 import type { Progress } from '../progress.js';
 import type { Phase } from '../steps/step.js';
@@ -103,22 +103,42 @@ export function nodesPhase({ deps, work, reserved, made, concurrency }: StandupR
 /**
  * Standup returns once every node is configured and started; it does not wait for each daemon to
  * answer (wait_established_s does that for the whole lab). A container that has already died is
- * a failure, though, with what it printed.
+ * a failure, though, with what it printed. One that its restart policy is bringing back (Docker
+ * says restarting, or it was restarted and is between two starts) is given up to
+ * 60 s to run again, read every second: on a machine busy starting a hundred daemons at once, a
+ * daemon may give up on its first start and succeed on the next. One that stays down fails.
  */
 export function startedPhase({ deps, work, made }: StandupRun): StandupPhase {
+  const waitMs = 60_000;
+  const pollMs = 1_000;
+  const runs = (i: { State: { Running: boolean; Restarting: boolean } } | undefined) => !!i && i.State.Running && !i.State.Restarting;
+  // Docker decides on a restart as the container exits (restarting until it runs again); a
+  // container neither running nor restarting that was never restarted will not come back.
+  const comingBack = (i: { State: { Running: boolean; Restarting: boolean }; RestartCount?: number } | undefined) =>
+    !!i && (i.State.Restarting || (!i.State.Running && (i.RestartCount ?? 0) > 0));
   return {
     keepGoing: true,
     say: silent,
     steps: work.createNodes.map((n) => ({
       describe: `check that ${n.name} runs`,
       node: n.name,
-      async apply() {
+      async apply(signal) {
         const p = made.nodes.get(n.name);
+        if (!p) return;
         const on = deps.placement.of(n.engine);
-        const info = p && (await on.inspectContainer(p.id));
-        if (!p || (info?.State.Running && !info.State.Restarting)) return;
+        let info = await on.inspectContainer(p.id);
+        if (runs(info)) return;
+        const deadline = Date.now() + waitMs;
+        while (comingBack(info) && Date.now() < deadline) {
+          if (signal?.aborted) return; // the run is cancelled and rolled back by its executor
+          await new Promise((resolve) => setTimeout(resolve, pollMs));
+          info = await on.inspectContainer(p.id);
+          if (runs(info)) return;
+        }
         const logs = await on.logTail(p.id, 5);
-        throw new LabError('DAEMON_ERROR', `its container exited right after starting${logs ? `; it said: ${logs}` : ''}`);
+        const late = Date.now() >= deadline ? `, not running again within ${waitMs / 1000} s` : '';
+        const restarts = info?.RestartCount ? ` (restarted ${info.RestartCount} times${late})` : '';
+        throw new LabError('DAEMON_ERROR', `its container exited right after starting${restarts}${logs ? `; it said: ${logs}` : ''}`);
       },
     })),
   };
@@ -161,6 +181,8 @@ export function execPhase({ deps, work, reserved, warnings, concurrency }: Stand
             warnings.push(`${n.name}: exec.${i} \`${line.slice(0, 120)}\` exited ${r.exit_code}${said ? `: ${said}` : ''}`);
           }
         }
+        // From now on the container's entrypoint runs them again at each start.
+        await on.exec(info, n.name, { command: ['touch', EXEC_RAN_MARK], timeoutS: 5 }).catch(() => undefined);
       },
     })),
   };
