@@ -24,7 +24,7 @@ export function ownSessions(nodes: DesiredNode[], existing: DesiredSession[]): D
     if (n.role !== 'daemon' || n.own?.config === undefined) continue;
     for (const peer of ownPeers(n.kind, n.own.config)) {
       const other = byName.get(owner.get(peer) ?? '');
-      if (!other || other.role !== 'daemon' || other === n) continue;
+      if (other?.role !== 'daemon' || other === n) continue;
       const key = [n.name, other.name].sort().join('~');
       if (seen.has(key)) continue;
       // this end's address on the peer's subnet: one of its own, else Docker's on a shared network
