@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EXPORT_FORMATS, IMPORT_FORMATS } from '../src/core/topology/interop.js';
 import { TOPOLOGY_LIMITS, TopologyName } from '../src/core/topology/spec.js';
 import { defineTool } from './define.js';
+import { View } from './topologies.js';
 
 /** What one import may carry: the file and the files it binds, each bounded. */
 export const IMPORT_LIMITS = { files: 500, fileBytes: 262_144, pathChars: 255 } as const;
@@ -10,19 +11,6 @@ const BoundFiles = z
   .record(z.string().min(1).max(IMPORT_LIMITS.pathChars), z.string().max(IMPORT_LIMITS.fileBytes))
   .refine((r) => Object.keys(r).length <= IMPORT_LIMITS.files, { message: `at most ${IMPORT_LIMITS.files} files` })
   .describe("the files its binds name, by their path relative to the lab's folder as written in the file (e.g. r1/frr.conf) -> text");
-
-const TopologyView = z.object({
-  name: z.string(),
-  description: z.string().optional(),
-  networks: z.number(),
-  nodes: z.number(),
-  sessions: z.number(),
-  tunnels: z.number(),
-  deployed: z.boolean(),
-  active: z.boolean(),
-  created_at: z.string(),
-  updated_at: z.string(),
-});
 
 export const interopTools = [
   defineTool({
@@ -41,7 +29,7 @@ export const interopTools = [
       name: TopologyName.optional().describe("the topology's name (default: the lab's name, made to fit)"),
       replace: z.boolean().optional().describe('replace a saved topology of that name'),
     }),
-    output: TopologyView.extend({ warnings: z.array(z.string()).describe('what could not be mapped, and what was changed (names)') }),
+    output: View.extend({ warnings: z.array(z.string()).describe('what could not be mapped, and what was changed (names)') }),
     handle: (lab, i) => lab.interop.import(i),
   }),
   defineTool({

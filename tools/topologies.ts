@@ -16,7 +16,7 @@ const sourceMessage = { message: 'give the file either as spec (an object) or as
 
 /** A saved topology as tools show it: its record's own fields, and counts read from its file. */
 const saved = TopologyRecord.shape;
-const View = z.object({
+export const View = z.object({
   name: saved.name,
   description: z.string().optional(),
   networks: z.number(),

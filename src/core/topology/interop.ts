@@ -15,6 +15,7 @@ import { notFound } from '../errors.js';
 import { OWN_CONFIG_PATH } from '../nodes/own.js';
 import type { StoreState } from '../store/schema.js';
 import type { Store } from '../store/store.js';
+import { gatewayIp } from './plan.js';
 import { type Desired, type DesiredDaemon, resolveTopology } from './resolve.js';
 import type { Topologies, TopologyView } from './service.js';
 import { parseTopology } from './spec.js';
@@ -100,7 +101,7 @@ export class Interop {
         ...(file?.interface_names ? { addressesFromLab: true } : {}),
       };
       if (n.role === 'host') {
-        const gw = n.gateway && !/^\d/.test(n.gateway) ? gatewayIp(desired, n.interfaces, n.gateway) : n.gateway;
+        const gw = n.gateway && gatewayIp(n.interfaces, n.gateway, (x) => desired.nodes.find((y) => y.name === x));
         return { ...common, kind: 'host', ...(gw ? { gateway: gw } : {}) };
       }
       const config = own?.config !== undefined ? [{ path: OWN_CONFIG_PATH[n.kind], content: own.config }] : renderNow(n, desired, state);
@@ -132,9 +133,4 @@ function renderNow(n: DesiredDaemon, desired: Desired, state: StoreState): Array
           route_server: n.route_server,
         };
   return drivers[n.kind].render(cfg).map((f) => ({ path: f.path, content: f.content }));
-}
-
-function gatewayIp(desired: Desired, ifaces: Array<{ network: string }>, gateway: string): string | undefined {
-  const gw = desired.nodes.find((x) => x.name === gateway);
-  return gw?.interfaces.find((i) => ifaces.some((h) => h.network === i.network))?.ip;
 }

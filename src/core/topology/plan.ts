@@ -116,7 +116,7 @@ function routeServerReason(kind: DaemonKind, on: boolean): string {
 const tunnelKey = (t: DesiredTunnel | TunnelRecord) => JSON.stringify([t.mode, t.underlay, t.a, t.b, t.key ?? null, t.ttl, t.mtu]);
 
 /** The address a host's default route points at: an IP as given, or the gateway node's address on a shared network. */
-function gatewayIp(
+export function gatewayIp(
   ifaces: Array<{ network: string }>,
   gateway: string,
   node: (name: string) => { interfaces: Array<{ network: string; ip: string }> } | undefined,
