@@ -318,7 +318,8 @@ describe('containerlab labs imported and run unchanged', () => {
       'pc1 to reach pc2 across the OSPF routers',
       async () => {
         const r = await hostExec(`${T}-pc1`, ['ping', '-c', '3', '-W', '1', '192.168.3.10']);
-        return r.exit_code === 0 ? r : undefined;
+        // ping exits 0 on a single reply: wait until all three come back (routes may still be settling)
+        return / 3 received/.test(r.stdout) ? r : undefined;
       },
       60,
       2000,
