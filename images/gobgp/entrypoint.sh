@@ -25,13 +25,11 @@ advertise=/etc/gobgp/advertise
 RT_PROTO=186
 RT_METRIC=20
 gobgpd_pid=''
-sleep_pid=''
 
 flush_routes() { ip -4 route flush proto "$RT_PROTO" 2>/dev/null || true; }
 
 on_term() {
   log "SIGTERM: stopping gobgpd"
-  [ -n "$sleep_pid" ] && kill "$sleep_pid" 2>/dev/null
   [ -n "${monitor_pid:-}" ] && kill "$monitor_pid" 2>/dev/null
   if [ -n "$gobgpd_pid" ]; then
     kill -TERM "$gobgpd_pid" 2>/dev/null
@@ -45,6 +43,8 @@ on_term() {
   exit 0
 }
 trap on_term TERM INT
+# A pipe nobody writes to: `read -t` on it is a sleep without a process.
+exec {nap_fd}<> <(:)
 
 if [ ! -s "$conf" ]; then
   log "error: $conf is missing or empty"
@@ -185,10 +185,8 @@ while :; do
     nslab-held
     exit "$status"
   fi
-  if [ $((ticks % 15)) -eq 0 ]; then sync_routes; fi
+  if [ $((ticks % 30)) -eq 0 ]; then sync_routes; fi
   ticks=$((ticks + 1))
-  sleep 2 &
-  sleep_pid=$!
-  wait "$sleep_pid"
-  sleep_pid=''
+  # no process each round (a trapped SIGTERM ends the read at once)
+  read -r -t 2 -u "$nap_fd" _ || true
 done

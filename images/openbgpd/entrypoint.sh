@@ -27,13 +27,11 @@ conf=/etc/bgpd.conf
 RT_PROTO=186
 RT_METRIC=20
 bgpd_pid=''
-sleep_pid=''
 
 flush_routes() { ip -4 route flush proto "$RT_PROTO" 2>/dev/null || true; }
 
 on_term() {
   log "SIGTERM: stopping bgpd"
-  [ -n "$sleep_pid" ] && kill "$sleep_pid" 2>/dev/null
   if [ -n "$bgpd_pid" ]; then
     kill -TERM "$bgpd_pid" 2>/dev/null
     for _ in 1 2 3 4 5 6 7 8 9 10; do
@@ -46,6 +44,8 @@ on_term() {
   exit 0
 }
 trap on_term TERM INT
+# A pipe nobody writes to: `read -t` on it is a sleep without a process.
+exec {nap_fd}<> <(:)
 
 if [ ! -s "$conf" ]; then
   log "error: $conf is missing or empty"
@@ -141,8 +141,6 @@ while :; do
     sync_routes && last_rib="$rib"
   fi
   ticks=$((ticks + 1))
-  sleep 2 &
-  sleep_pid=$!
-  wait "$sleep_pid"
-  sleep_pid=''
+  # no process each round (a trapped SIGTERM ends the read at once)
+  read -r -t 2 -u "$nap_fd" _ || true
 done

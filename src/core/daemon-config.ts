@@ -224,7 +224,7 @@ export class DaemonConfig {
     const deadline = Date.now() + 15_000;
     let seen: NeighborStatus[] = [];
     while (Date.now() < deadline) {
-      const r = await engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10 });
+      const r = await engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10, reuse: true });
       try {
         seen = r.exit_code === 0 ? driver.parseNeighbors(r.stdout, bgpConfig(rec, state)) : seen;
         const have = new Set(seen.map((n) => n.address));

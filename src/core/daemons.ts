@@ -157,7 +157,7 @@ export class Daemons {
     const info = engine && (await engine.ownedContainer(name, daemon.container_id));
     if (!daemon || !engine || !info?.State.Running || info.State.Restarting || info.State.Paused) return undefined;
     const driver = drivers[daemon.kind];
-    const r = await engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10 });
+    const r = await engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10, reuse: true });
     if (r.exit_code !== 0 && noBgp(daemon, r)) return [];
     try {
       return r.exit_code === 0 ? driver.parseNeighbors(r.stdout, bgpConfig(daemon, state)) : undefined;
@@ -169,7 +169,8 @@ export class Daemons {
   /**
    * Whether each daemon answers and the neighbor states it reports, for many daemons at once (a
    * topology's status, waiting for sessions): one store read, the containers as listed by label
-   * (no inspect each), one exec each for the running ones, `concurrency` at a time.
+   * (no inspect each), one read each for the running ones (the driver's cheaper statesCommand,
+   * through the container's kept reader), `concurrency` at a time.
    */
   async answers(targets: ListedDaemon[], concurrency = 8): Promise<Map<string, DaemonAnswerRead>> {
     const state = await this.deps.store.read();
@@ -182,7 +183,11 @@ export class Daemons {
       const driver = drivers[daemon.kind];
       const engine = this.deps.placement.of(t.engine);
       try {
-        const r = await engine.execs.runListed(t.id, { command: driver.neighborsCommand, timeoutS: 10 });
+        const r = await engine.execs.runListed(t.id, {
+          command: driver.statesCommand ?? driver.neighborsCommand,
+          timeoutS: 10,
+          reuse: true,
+        });
         if (r.exit_code !== 0 && noBgp(daemon, r)) return { daemon: 'running', neighbors: [] };
         if (r.exit_code !== 0) return { daemon: 'not_answering', neighbors: [] };
         return { daemon: 'running', neighbors: driver.parseNeighbors(r.stdout, bgpConfig(daemon, state)) };
@@ -201,7 +206,7 @@ export class Daemons {
     const info = engine && (await engine.ownedContainer(name, daemon.container_id));
     if (!daemon || !engine || !info?.State.Running || info.State.Restarting || info.State.Paused) return undefined;
     const driver = drivers[daemon.kind];
-    const r = await engine.exec(info, name, { command: driver.routesCommand, timeoutS: 10, maxOutputBytes: 8 * 1024 * 1024 });
+    const r = await engine.exec(info, name, { command: driver.routesCommand, timeoutS: 10, maxOutputBytes: 8 * 1024 * 1024, reuse: true });
     try {
       return r.exit_code === 0 ? driver.parseRoutes(r.stdout) : undefined;
     } catch {
@@ -246,7 +251,7 @@ export class Daemons {
     const cfg = bgpConfig(daemon, state);
     const driver = drivers[daemon.kind];
     const engine = this.deps.placement.node(daemon);
-    const nb = await engine.exec(info, daemon.name, { command: driver.neighborsCommand, timeoutS: 10 });
+    const nb = await engine.exec(info, daemon.name, { command: driver.neighborsCommand, timeoutS: 10, reuse: true });
     if (nb.exit_code !== 0 && noBgp(daemon, nb)) {
       return {
         ...base,
@@ -263,7 +268,7 @@ export class Daemons {
     } catch (err) {
       return { ...base, daemon: 'not_answering', note: `${daemon.kind} answered without neighbor data: ${(err as Error).message}` };
     }
-    const rt = await engine.exec(info, daemon.name, { command: driver.routesCommand, timeoutS: 10 });
+    const rt = await engine.exec(info, daemon.name, { command: driver.routesCommand, timeoutS: 10, reuse: true });
     let routes: RouteEntry[] | undefined;
     try {
       routes = rt.exit_code === 0 ? driver.parseRoutes(rt.stdout) : undefined;

@@ -115,6 +115,12 @@ export interface DaemonDriver {
   render(cfg: BgpConfig): ConfigFile[];
   /** argv run inside the container (no shell) whose stdout parseNeighbors reads. */
   neighborsCommand: string[];
+  /**
+   * A cheaper argv for reading only each session's state (many daemons at once: topology_status,
+   * waiting for sessions), whose stdout parseNeighbors also reads; counters may be missing from
+   * what it gives. Absent: neighborsCommand.
+   */
+  statesCommand?: string[];
   /** Neighbors as the daemon reports them, in configuration order (none made up). */
   parseNeighbors(stdout: string, cfg: BgpConfig): NeighborStatus[];
   /**

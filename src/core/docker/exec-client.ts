@@ -3,13 +3,19 @@ import { LabError } from '../errors.js';
 import type { ContainerInfo } from './containers-client.js';
 import type { Dial } from './dial.js';
 import { type ExecOptions, type ExecResult, execInContainer } from './exec.js';
+import { ReaderPool } from './reader.js';
 
 /** Commands in running containers, argv only (see exec.ts), through the dial like every call. */
 export class ExecClient {
   // A bounded number of execs at once: 50 parallel calls do not become 50 streams in memory.
   readonly #execs = pLimit(16);
 
-  constructor(private readonly dial: Dial) {}
+  /** kept readers (reader.ts) for commands asked with `reuse` */
+  readonly readers: ReaderPool;
+
+  constructor(private readonly dial: Dial) {
+    this.readers = new ReaderPool((id) => dial.api.getContainer(id));
+  }
 
   /** Run argv in a running container, given its fresh inspect; `name` is what the user calls it. */
   async run(info: ContainerInfo, name: string, opts: ExecOptions): Promise<ExecResult> {
@@ -28,6 +34,8 @@ export class ExecClient {
    * status), without inspecting it first; an exec in a container that stopped since fails.
    */
   runListed(id: string, opts: ExecOptions): Promise<ExecResult> {
-    return this.#execs(() => this.dial.run('container.exec', id, (api) => execInContainer(api.getContainer(id), opts)));
+    const once = () => this.#execs(() => this.dial.run('container.exec', id, (api) => execInContainer(api.getContainer(id), opts)));
+    if (!opts.reuse || opts.user || opts.env?.length) return once();
+    return this.readers.run(id, opts, once);
   }
 }

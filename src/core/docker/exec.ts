@@ -9,6 +9,11 @@ export interface ExecOptions {
   maxOutputBytes?: number;
   user?: string;
   env?: string[];
+  /**
+   * through the container's kept reader (reader.ts) when it has one: for commands read again and
+   * again (daemon states), whose answer is the same either way
+   */
+  reuse?: boolean;
 }
 
 export interface ExecResult {

@@ -1,0 +1,277 @@
+/**
+ * Kept readers: one long-lived `docker exec` of the image's `nslab-reader` per container
+ * (images/common/nslab-reader), which runs argv on request and answers length-framed on the same
+ * stream. Reading 100 daemons' states again then costs no new exec each (dockerd, containerd and
+ * runc spend ~40 ms of CPU on every exec, and FRR's vtysh ~70 ms more, which the reader skips by
+ * asking bgpd's vty socket itself): what lets `topology_status` of a 200-container lab answer in
+ * well under a second once its readers are open.
+ *
+ * A reader is opened on first use, serves one request at a time, and is closed after
+ * READER_IDLE_MS without use (its process ends when its stdin closes, also when this server
+ * dies). Anything that goes wrong (no reader in the image, a container that stopped, an answer
+ * that breaks the framing or its bounds, a deadline) closes it, and the caller runs a one-shot
+ * exec instead: a reader never changes what a command answers, only what it costs.
+ */
+import type { Duplex } from 'node:stream';
+import type Docker from 'dockerode';
+import type { ExecOptions, ExecResult } from './exec.js';
+import { DEFAULT_EXEC_TIMEOUT_S, DEFAULT_MAX_OUTPUT } from './exec.js';
+
+export const READER_PATH = '/usr/local/bin/nslab-reader';
+/** a reader unused this long is closed (and its process ends) */
+export const READER_IDLE_MS = 300_000;
+/** at most this many readers per engine; beyond them, one-shot execs */
+export const MAX_READERS = 1_000;
+/** the answer's first line: five numbers */
+const MAX_HEADER = 64;
+
+/** The reader could not answer (gone, broken framing): run the command some other way. */
+export class ReaderUnavailable extends Error {}
+/** The reader did not answer by the command's deadline (plus 5 s): the command counts as timed out. */
+export class ReaderTimedOut extends ReaderUnavailable {}
+
+interface Pending {
+  max: number;
+  resolve: (r: ExecResult) => void;
+  reject: (e: Error) => void;
+}
+
+type Socketish = Duplex & { ref?: () => void; unref?: () => void };
+
+/** Encode argv for the reader: its arguments NUL-separated, as hex (no byte of it can end the line). */
+export function encodeRequest(opts: ExecOptions): string {
+  const timeoutS = Math.min(9999, Math.max(1, Math.ceil(opts.timeoutS ?? DEFAULT_EXEC_TIMEOUT_S)));
+  const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+  return `${timeoutS} ${max} ${Buffer.from(opts.command.join('\0'), 'utf8').toString('hex')}\n`;
+}
+
+/**
+ * Parses the reader's answers out of its stdout bytes: `<exit> <timed_out> <truncated> <out
+ * bytes> <err bytes>\n` and then the bytes. Throws on anything else: the container wrote it.
+ */
+export class AnswerParser {
+  #buf: Buffer = Buffer.alloc(0);
+  #head: { exit: number; timed: boolean; trunc: boolean; out: number; err: number } | undefined;
+
+  /** feed stdout bytes; returns the answers now complete */
+  push(chunk: Buffer, max: () => number): ExecResult[] {
+    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
+    const done: ExecResult[] = [];
+    for (;;) {
+      if (!this.#head) {
+        const nl = this.#buf.indexOf(10);
+        if (nl < 0) {
+          if (this.#buf.length > MAX_HEADER) throw new ReaderUnavailable('the reader answered without a header line');
+          return done;
+        }
+        const line = this.#buf.subarray(0, nl).toString('latin1');
+        const m = /^(\d{1,3}) ([01]) ([01]) (\d{1,10}) (\d{1,10})$/.exec(line);
+        if (!m) throw new ReaderUnavailable('the reader answered with a malformed header');
+        const [out, err] = [Number(m[4]), Number(m[5])];
+        if (out > max() || err > max()) throw new ReaderUnavailable('the reader answered more bytes than it was allowed');
+        this.#head = { exit: Number(m[1]), timed: m[2] === '1', trunc: m[3] === '1', out, err };
+        this.#buf = this.#buf.subarray(nl + 1);
+      }
+      const h = this.#head;
+      if (this.#buf.length < h.out + h.err) return done;
+      done.push({
+        exit_code: h.exit,
+        stdout: this.#buf.subarray(0, h.out).toString('utf8'),
+        stderr: this.#buf.subarray(h.out, h.out + h.err).toString('utf8'),
+        timed_out: h.timed,
+        truncated: h.trunc,
+      });
+      this.#buf = this.#buf.subarray(h.out + h.err);
+      this.#head = undefined;
+    }
+  }
+}
+
+/** One container's reader: a hijacked exec stream, one request at a time. */
+export class Reader {
+  #raw: Buffer = Buffer.alloc(0);
+  readonly #parser = new AnswerParser();
+  #pending: Pending | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  lastUsed = Date.now();
+  /** answers given so far (a reader that dies before its first one: the image has none) */
+  answered = 0;
+
+  private constructor(
+    private readonly stream: Socketish,
+    private readonly onClose: () => void,
+  ) {
+    stream.on('data', (c: Buffer) => this.#onData(c));
+    const end = () => this.close(new ReaderUnavailable('the reader ended'));
+    stream.on('end', end);
+    stream.on('close', end);
+    stream.on('error', end);
+    stream.unref?.();
+  }
+
+  /** Start the image's reader in the container; undefined when the stream cannot be kept (no unref: it would hold a CLI open). */
+  static async open(container: Docker.Container, onClose: () => void): Promise<Reader | undefined> {
+    const exec = await container.exec({ Cmd: [READER_PATH], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false });
+    const stream = (await exec.start({ hijack: true, stdin: true })) as unknown as Socketish;
+    if (typeof stream.unref !== 'function' || typeof stream.ref !== 'function') {
+      stream.destroy();
+      return undefined;
+    }
+    return new Reader(stream, onClose);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Run argv through the reader; rejects with ReaderUnavailable when it cannot answer. */
+  run(opts: ExecOptions): Promise<ExecResult> {
+    const next = this.#queue.then(() => this.#one(opts));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  #one(opts: ExecOptions): Promise<ExecResult> {
+    if (this.#closed) return Promise.reject(new ReaderUnavailable('the reader is closed'));
+    this.lastUsed = Date.now();
+    const timeoutS = opts.timeoutS ?? DEFAULT_EXEC_TIMEOUT_S;
+    return new Promise<ExecResult>((resolve, reject) => {
+      const timer = setTimeout(
+        () => {
+          // the reader kills the command at its timeout; an answer that still does not come means the reader is stuck
+          this.close(new ReaderTimedOut(`no answer within ${timeoutS + 5} s`));
+        },
+        (timeoutS + 5) * 1000,
+      );
+      this.#pending = {
+        max: opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT,
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      this.stream.ref?.();
+      this.stream.write(encodeRequest(opts));
+    });
+  }
+
+  #onData(chunk: Buffer): void {
+    // Docker's multiplexed stream: 8-byte frame headers (1 stdout, 2 stderr), then the payload.
+    this.#raw = this.#raw.length ? Buffer.concat([this.#raw, chunk]) : chunk;
+    while (this.#raw.length >= 8) {
+      const size = this.#raw.readUInt32BE(4);
+      if (this.#raw.length < 8 + size) return;
+      const kind = this.#raw[0];
+      const payload = this.#raw.subarray(8, 8 + size);
+      this.#raw = this.#raw.subarray(8 + size);
+      if (kind !== 1) continue; // the reader's own stderr (perl's warnings) is not an answer
+      let answers: ExecResult[];
+      try {
+        answers = this.#parser.push(payload, () => this.#pending?.max ?? 0);
+      } catch (err) {
+        this.close(err as Error);
+        return;
+      }
+      for (const a of answers) {
+        const p = this.#pending;
+        if (!p) {
+          this.close(new ReaderUnavailable('the reader answered what was not asked'));
+          return;
+        }
+        this.#pending = undefined;
+        this.lastUsed = Date.now();
+        this.answered++;
+        this.stream.unref?.();
+        p.resolve(a);
+      }
+    }
+  }
+
+  close(why: Error = new ReaderUnavailable('the reader was closed')): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const p = this.#pending;
+    this.#pending = undefined;
+    this.stream.destroy();
+    this.onClose();
+    p?.reject(why instanceof ReaderUnavailable ? why : new ReaderUnavailable(why.message));
+  }
+}
+
+/**
+ * The readers of one engine, by container id: opened on first use, closed when idle, and
+ * remembered as missing for a container whose image has none (then one-shot execs).
+ */
+export class ReaderPool {
+  readonly #readers = new Map<string, Promise<Reader | undefined>>();
+  /** containers whose reader did not start, until when not to try again (a minute: a restarting container gets another chance) */
+  readonly #without = new Map<string, number>();
+  #sweep: NodeJS.Timeout | undefined;
+
+  constructor(private readonly container: (id: string) => Docker.Container) {}
+
+  get size(): number {
+    return this.#readers.size;
+  }
+
+  /**
+   * Run argv through the container's reader; `fallback` (a one-shot exec) when the container has
+   * none or it could not answer. A command that ran and failed is an answer, not a fallback.
+   */
+  async run(id: string, opts: ExecOptions, fallback: () => Promise<ExecResult>): Promise<ExecResult> {
+    const until = this.#without.get(id);
+    if (until !== undefined && until > Date.now()) return fallback();
+    let p = this.#readers.get(id);
+    if (!p) {
+      if (this.#readers.size >= MAX_READERS) return fallback();
+      p = Reader.open(this.container(id), () => this.#readers.delete(id)).catch(() => undefined);
+      this.#readers.set(id, p);
+      this.#arm();
+    }
+    const reader = await p;
+    if (!reader || reader.closed) {
+      if (!reader) {
+        this.#readers.delete(id);
+        this.#without.set(id, Date.now() + 60_000);
+      }
+      return fallback();
+    }
+    try {
+      return await reader.run(opts);
+    } catch (err) {
+      if (err instanceof ReaderTimedOut) {
+        return { exit_code: 137, stdout: '', stderr: `${opts.command[0]}: ${err.message}\n`, timed_out: true, truncated: false };
+      }
+      if (!(err instanceof ReaderUnavailable)) throw err;
+      // a reader that died before its first answer: the image has none (or it cannot run there)
+      if (reader.answered === 0) this.#without.set(id, Date.now() + 60_000);
+      return fallback();
+    }
+  }
+
+  /** Close every reader (their processes end). */
+  closeAll(): void {
+    for (const p of this.#readers.values()) void p.then((r) => r?.close());
+    this.#readers.clear();
+    if (this.#sweep) clearInterval(this.#sweep);
+    this.#sweep = undefined;
+  }
+
+  #arm(): void {
+    if (this.#sweep) return;
+    this.#sweep = setInterval(() => {
+      const now = Date.now();
+      for (const p of this.#readers.values()) void p.then((r) => r && now - r.lastUsed > READER_IDLE_MS && r.close());
+      if (this.#readers.size === 0 && this.#sweep) {
+        clearInterval(this.#sweep);
+        this.#sweep = undefined;
+      }
+    }, 10_000);
+    this.#sweep.unref();
+  }
+}
