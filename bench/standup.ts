@@ -19,7 +19,7 @@
  * machine makes absolute times meaningless; the ratios are measured side by side).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -346,6 +346,40 @@ async function starts(nodes: Array<{ name: string; kind: string }>): Promise<{
   };
 }
 
+/**
+ * CPU each container used over `seconds` at rest, by kind, in ms of CPU per second (1000 = one
+ * core), from the engine's cgroup counters (cgroup v1 cpuacct or v2 cpu.stat, on this machine);
+ * undefined where they cannot be read (a remote engine). Sampled once before and once after, so
+ * short processes (an entrypoint's `sleep`) count too, which `docker stats` misses.
+ */
+async function idleCpu(nodes: Array<{ name: string; kind: string }>, seconds = 10): Promise<Record<string, number> | undefined> {
+  const ids = (await docker('inspect', '-f', '{{.Id}}', ...nodes.map((x) => x.name))).stdout.trim().split('\n');
+  const usage = (id: string): number | undefined => {
+    try {
+      return Number(readFileSync(`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, 'utf8')) / 1e6;
+    } catch {
+      try {
+        const m = /usage_usec (\d+)/.exec(readFileSync(`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, 'utf8'));
+        return m ? Number(m[1]) / 1e3 : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+  };
+  const before = ids.map(usage);
+  if (before.some((u) => u === undefined)) return undefined;
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const after = ids.map(usage);
+  const sum: Record<string, { ms: number; n: number }> = {};
+  nodes.forEach((x, i) => {
+    sum[x.kind] ??= { ms: 0, n: 0 };
+    const k = sum[x.kind] as { ms: number; n: number };
+    k.ms += ((after[i] as number) - (before[i] as number)) / seconds;
+    k.n++;
+  });
+  return Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, v.ms / v.n]));
+}
+
 /** Median of `rounds` calls of topology_status on the whole lab, in seconds. */
 async function statusTime(lab: Lab, name: string, rounds = 3): Promise<number> {
   const times: number[] = [];
@@ -372,6 +406,8 @@ async function benchSize(lab: Lab, layout: Layout) {
   let st: Awaited<ReturnType<typeof call>>;
   let status: Awaited<ReturnType<typeof call>>;
   let statusS: number;
+  let statusCold: number;
+  let idle: Record<string, number> | undefined;
   let mem: Awaited<ReturnType<typeof perNode>>;
   let started: Awaited<ReturnType<typeof starts>>;
   let rss: number;
@@ -385,6 +421,10 @@ async function benchSize(lab: Lab, layout: Layout) {
     established = secs(t1);
     status = await call(lab, 'topology_status', { name });
     statusS = await statusTime(lab, name);
+    // the first status of a server that has no reader open yet (each daemon's reader is started)
+    for (const { engine } of lab.placement.all()) engine.execs.readers.closeAll();
+    statusCold = await statusTime(lab, name, 1);
+    idle = await idleCpu(status.nodes);
     mem = await perNode(status.nodes);
     started = await starts(status.nodes);
     rss = process.memoryUsage().rss / 1048576;
@@ -416,6 +456,8 @@ async function benchSize(lab: Lab, layout: Layout) {
     leanDown,
     established,
     statusS,
+    statusCold,
+    idle,
     mem,
     rss,
     loadBefore,
@@ -444,12 +486,12 @@ async function main() {
   const f = (x: number) => x.toFixed(1);
   const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
   process.stdout.write(
-    '| size | containers | sessions | standup | CLI baseline | lean | ratio CLI / lean | teardown | CLI baseline | lean | ratio CLI / lean | all Established after standup | topology_status | server RSS |\n',
+    '| size | containers | sessions | standup | CLI baseline | lean | ratio CLI / lean | teardown | CLI baseline | lean | ratio CLI / lean | all Established after standup | topology_status (warm / first) | server RSS |\n',
   );
   process.stdout.write('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n');
   for (const r of rows) {
     process.stdout.write(
-      `| ${r.size} | ${r.containers} | ${r.sessions} | ${f(r.up)} s | ${f(r.blUp)} s | ${f(r.leanUp)} s | ${x(r.up, r.blUp)} / ${x(r.up, r.leanUp)} | ${f(r.down)} s | ${f(r.blDown)} s | ${f(r.leanDown)} s | ${x(r.down, r.blDown)} / ${x(r.down, r.leanDown)} | ${f(r.established)} s${r.allEstablished ? '' : ` (not all: ${r.notEstablished} down when the wait ended, ${r.establishedAtStatus}/${r.sessions} at the status read after)`} | ${r.statusS.toFixed(2)} s | ${Math.round(r.rss)} MiB |\n`,
+      `| ${r.size} | ${r.containers} | ${r.sessions} | ${f(r.up)} s | ${f(r.blUp)} s | ${f(r.leanUp)} s | ${x(r.up, r.blUp)} / ${x(r.up, r.leanUp)} | ${f(r.down)} s | ${f(r.blDown)} s | ${f(r.leanDown)} s | ${x(r.down, r.blDown)} / ${x(r.down, r.leanDown)} | ${f(r.established)} s${r.allEstablished ? '' : ` (not all: ${r.notEstablished} down when the wait ended, ${r.establishedAtStatus}/${r.sessions} at the status read after)`} | ${r.statusS.toFixed(2)} s / ${r.statusCold.toFixed(2)} s | ${Math.round(r.rss)} MiB |\n`,
     );
   }
   process.stdout.write('\n| size | load average (1 min) before / after standup |\n|---|---|\n');
@@ -471,6 +513,15 @@ async function main() {
       .map(([k, v]) => `${k} ${f(v.mib)} MiB ${v.cpu.toFixed(2)}%`)
       .join(', ');
     process.stdout.write(`| ${r.size} | ${f(r.mem.perNode)} MiB | ${kinds} |\n`);
+  }
+  process.stdout.write('\n| size | idle CPU per node over 10 s at rest (cgroup counters), ms of CPU per s |\n|---|---|\n');
+  for (const r of rows) {
+    const v = r.idle
+      ? Object.entries(r.idle)
+          .map(([k, ms]) => `${k} ${ms.toFixed(1)}`)
+          .join(', ')
+      : 'cgroup counters not readable here';
+    process.stdout.write(`| ${r.size} | ${v} |\n`);
   }
   process.stdout.write('\n| list tool (500 records, in process) | median | p90 |\n|---|---:|---:|\n');
   for (const [k, v] of Object.entries(lists)) process.stdout.write(`| ${k} | ${v.median.toFixed(1)} ms | ${v.p90.toFixed(1)} ms |\n`);
