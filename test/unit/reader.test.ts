@@ -1,5 +1,6 @@
+import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { AnswerParser, encodeRequest, ReaderUnavailable } from '../../src/core/docker/reader.js';
+import { AnswerParser, encodeRequest, Reader, ReaderUnavailable } from '../../src/core/docker/reader.js';
 
 const max = () => 1000;
 const answer = (exit: number, out: string, err = '', timed = 0, trunc = 0) =>
@@ -50,5 +51,82 @@ describe('kept reader framing (reader.ts / images/common/nslab-reader)', () => {
     // a header line that never ends
     expect(bad('0'.repeat(65))).toThrow(/header/);
     expect(new AnswerParser().push(Buffer.from('0'.repeat(64)), max)).toEqual([]);
+  });
+});
+
+describe('a kept reader over its stream', () => {
+  /** A stand-in for the hijacked exec stream: what the server writes is recorded; frames are pushed by the test. */
+  const fakeStream = () => {
+    const written: string[] = [];
+    const s = new Duplex({
+      read() {},
+      write(chunk, _enc, done) {
+        written.push(String(chunk));
+        done();
+      },
+    }) as Duplex & { ref: () => void; unref: () => void };
+    s.ref = () => undefined;
+    s.unref = () => undefined;
+    return { s, written };
+  };
+  const frame = (kind: number, payload: Buffer) => {
+    const h = Buffer.alloc(8);
+    h[0] = kind;
+    h.writeUInt32BE(payload.length, 4);
+    return Buffer.concat([h, payload]);
+  };
+  const tick = () => new Promise((r) => setImmediate(r));
+
+  it("answers requests in order, one at a time, from frames split anywhere; the reader's stderr is not an answer", async () => {
+    const { s, written } = fakeStream();
+    const r = Reader.over(s, () => undefined);
+    const a = r.run({ command: ['echo', 'a'] });
+    const b = r.run({ command: ['echo', 'b'] });
+    await tick();
+    expect(written).toHaveLength(1); // b waits until a is answered
+    const bytes = Buffer.concat([frame(2, Buffer.from('perl: a warning\n')), frame(1, answer(0, 'a\n'))]);
+    s.push(bytes.subarray(0, 5));
+    s.push(bytes.subarray(5));
+    expect(await a).toMatchObject({ exit_code: 0, stdout: 'a\n' });
+    await tick();
+    expect(written).toHaveLength(2);
+    s.push(frame(1, answer(1, '', 'no\n')));
+    expect(await b).toMatchObject({ exit_code: 1, stderr: 'no\n' });
+    expect(r.answered).toBe(2);
+  });
+
+  it('closes on an answer nobody asked for, a malformed one, or a frame too big to be an answer', async () => {
+    for (const bad of [frame(1, answer(0, 'x')), frame(1, Buffer.from('junk\n'))]) {
+      const { s } = fakeStream();
+      let closed = 0;
+      const r = Reader.over(s, () => closed++);
+      if (bad.includes('junk')) {
+        const p = r.run({ command: ['x'] });
+        s.push(bad);
+        await expect(p).rejects.toBeInstanceOf(ReaderUnavailable);
+      } else {
+        s.push(bad);
+        await tick();
+      }
+      expect(r.closed).toBe(true);
+      expect(closed).toBe(1);
+      await expect(r.run({ command: ['x'] })).rejects.toBeInstanceOf(ReaderUnavailable);
+    }
+    const { s } = fakeStream();
+    const r = Reader.over(s, () => undefined);
+    const p = r.run({ command: ['x'] });
+    const huge = Buffer.alloc(8);
+    huge[0] = 1;
+    huge.writeUInt32BE(0xffffffff, 4);
+    s.push(huge);
+    await expect(p).rejects.toThrow(/larger than any answer/);
+  });
+
+  it('a stream that ends fails the request in flight as unavailable (the caller runs a one-shot exec)', async () => {
+    const { s } = fakeStream();
+    const r = Reader.over(s, () => undefined);
+    const p = r.run({ command: ['x'] });
+    s.push(null);
+    await expect(p).rejects.toBeInstanceOf(ReaderUnavailable);
   });
 });

@@ -22,6 +22,8 @@ export const READER_PATH = '/usr/local/bin/nslab-reader';
 export const READER_IDLE_MS = 300_000;
 /** at most this many readers per engine; beyond them, one-shot execs */
 export const MAX_READERS = 1_000;
+/** Docker's frames of the reader's output are at most this big (perl writes in far smaller pieces) */
+const MAX_FRAME = 64 * 1024 * 1024;
 /** the answer's first line: five numbers */
 const MAX_HEADER = 64;
 
@@ -121,6 +123,11 @@ export class Reader {
     return new Reader(stream, onClose);
   }
 
+  /** A reader over a stream already open (Docker's multiplexed frames in, requests out). */
+  static over(stream: Socketish, onClose: () => void): Reader {
+    return new Reader(stream, onClose);
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
@@ -165,6 +172,11 @@ export class Reader {
     this.#raw = this.#raw.length ? Buffer.concat([this.#raw, chunk]) : chunk;
     while (this.#raw.length >= 8) {
       const size = this.#raw.readUInt32BE(4);
+      // a frame bigger than any answer may be (the container wrote it): not buffered
+      if (size > MAX_FRAME) {
+        this.close(new ReaderUnavailable('the reader sent a frame larger than any answer'));
+        return;
+      }
       if (this.#raw.length < 8 + size) return;
       const kind = this.#raw[0];
       const payload = this.#raw.subarray(8, 8 + size);
