@@ -65,7 +65,8 @@ export function sessionStates(desired: Desired, neighbors: Map<string, NeighborS
 /**
  * Poll until every session is Established from both ends. Each round lists the topology's
  * containers once (by label) and asks only the daemons that still see a session down (a few at a
- * time, so polling never starves a large lab of CPU); a last round asks them all again before it
+ * time, through their kept readers, and the next round waits at least as long as this one took,
+ * so polling never starves a large lab of CPU); a last round asks them all again before it
  * reports success.
  */
 export async function waitEstablished(
@@ -105,7 +106,9 @@ export async function waitEstablished(
   let pending = names;
   let confirmed = false;
   while (true) {
+    const round = Date.now();
     await ask(pending);
+    const roundMs = Date.now() - round;
     const downOwn = ownDown();
     const downSessions = sessions().filter(isDown);
     const down = [
@@ -132,7 +135,9 @@ export async function waitEstablished(
     }
     confirmed = false;
     pending = [...new Set(down.flatMap((d) => d.names))];
-    await new Promise((r) => setTimeout(r, 1000));
+    // At least 1 s between rounds, and no less than the round took: reading 100 daemons still
+    // starting takes CPU they need to start, so polling gets at most half of the time.
+    await new Promise((r) => setTimeout(r, Math.max(1000, roundMs)));
   }
 }
 
