@@ -130,6 +130,29 @@ describe('kept readers and quiet entrypoints on a real engine', () => {
     }
   });
 
+  it('while FRR is down, the reader answers as vtysh does (without starting it), and status says not answering', async () => {
+    await call(lab, 'fault_inject', { kind: 'daemon_kill', node: 'r1', topology: T });
+    try {
+      const cid = await id('r1');
+      const cmd = { command: drivers.frr.neighborsCommand, timeoutS: 10 };
+      await waitFor(
+        'FRR gone from r1',
+        async () => ((await lab.placement.default.execs.runListed(cid, { ...cmd, reuse: true })).exit_code !== 0 ? true : undefined),
+        30,
+      );
+      const kept = await lab.placement.default.execs.runListed(cid, { ...cmd, reuse: true });
+      const once = await lab.placement.default.execs.runListed(cid, cmd);
+      expect(kept).toMatchObject({ exit_code: 1, stdout: '', stderr: 'Exiting: failed to connect to any daemons.\n' });
+      expect(kept).toMatchObject({ exit_code: once.exit_code, stdout: once.stdout, stderr: once.stderr });
+      const s = await status();
+      expect(s.nodes.find((x) => x.name === c('r1'))?.daemon).toBe('not_answering');
+      expect(allUp(s)).toBe(false);
+    } finally {
+      await call(lab, 'fault_clear', { id: 'all', topology: T });
+    }
+    await waitFor('the session after fault_clear', async () => (allUp(await status()) ? true : undefined), 90);
+  }, 150_000);
+
   it('opens a new reader after the container restarts', async () => {
     expect(allUp(await status())).toBe(true);
     await docker.getContainer(c('r1')).restart({ t: 10 });

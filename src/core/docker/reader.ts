@@ -225,6 +225,11 @@ export class ReaderPool {
   readonly #without = new Map<string, number>();
   #sweep: NodeJS.Timeout | undefined;
 
+  #skip(id: string): void {
+    if (this.#without.size >= MAX_READERS) this.#without.clear();
+    this.#without.set(id, Date.now() + 60_000);
+  }
+
   constructor(private readonly container: (id: string) => Docker.Container) {}
 
   get size(): number {
@@ -249,7 +254,7 @@ export class ReaderPool {
     if (!reader || reader.closed) {
       if (!reader) {
         this.#readers.delete(id);
-        this.#without.set(id, Date.now() + 60_000);
+        this.#skip(id);
       }
       return fallback();
     }
@@ -261,7 +266,7 @@ export class ReaderPool {
       }
       if (!(err instanceof ReaderUnavailable)) throw err;
       // a reader that died before its first answer: the image has none (or it cannot run there)
-      if (reader.answered === 0) this.#without.set(id, Date.now() + 60_000);
+      if (reader.answered === 0) this.#skip(id);
       return fallback();
     }
   }
