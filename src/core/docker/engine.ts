@@ -160,6 +160,8 @@ export class DockerEngine {
 
   /** Remove by id a container this process has just made (rollback). */
   removeContainerId(id: string): Promise<void> {
+    // its kept reader first (its process ends as its stdin closes), not killed with the container
+    this.execs.readers.close(id);
     return this.containers.remove(id);
   }
 

@@ -271,6 +271,13 @@ export class ReaderPool {
     }
   }
 
+  /** Close one container's reader, if it has one open. */
+  close(id: string): void {
+    const p = this.#readers.get(id);
+    this.#readers.delete(id);
+    void p?.then((r) => r?.close());
+  }
+
   /** Close every reader (their processes end). */
   closeAll(): void {
     for (const p of this.#readers.values()) void p.then((r) => r?.close());
