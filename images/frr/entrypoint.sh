@@ -56,7 +56,7 @@ pause() {
 # Whether watchfrr runs, by its pid file (builtins only).
 watchfrr_up() {
   local pid=''
-  read -r pid < /var/run/frr/watchfrr.pid 2>/dev/null || true
+  read -r pid 2>/dev/null < /var/run/frr/watchfrr.pid || true
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
 }
 

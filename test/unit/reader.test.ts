@@ -40,6 +40,16 @@ describe('kept reader framing (reader.ts / images/common/nslab-reader)', () => {
     }
   });
 
+  it('reads an empty answer, and a large one that arrives in many small chunks', () => {
+    const p = new AnswerParser();
+    expect(p.push(answer(0, ''), max)).toEqual([{ exit_code: 0, stdout: '', stderr: '', timed_out: false, truncated: false }]);
+    const big = answer(0, 'y'.repeat(200_000));
+    const got = [];
+    for (let i = 0; i < big.length; i += 1000) got.push(...p.push(big.subarray(i, i + 1000), () => 1 << 20));
+    expect(got).toHaveLength(1);
+    expect(got[0]?.stdout).toBe('y'.repeat(200_000));
+  });
+
   it('refuses what a container could write to break the framing', () => {
     const bad = (b: Buffer | string) => () => new AnswerParser().push(Buffer.from(b), max);
     expect(bad('hello world\n')).toThrow(ReaderUnavailable);

@@ -48,42 +48,78 @@ export function encodeRequest(opts: ExecOptions): string {
 }
 
 /**
+ * Bytes received and not read yet, kept as the chunks they came in: joined once when read, not
+ * on every chunk (an 8 MiB route table arrives in ~128 chunks).
+ */
+class Bytes {
+  #chunks: Buffer[] = [];
+  length = 0;
+
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  /** the first `n` bytes (at most what there is), left in place */
+  peek(n: number): Buffer {
+    const first = this.#chunks[0];
+    if (first && first.length >= n) return first.subarray(0, n);
+    const all = Buffer.concat(this.#chunks);
+    this.#chunks = all.length ? [all] : [];
+    return all.subarray(0, n);
+  }
+
+  /** the first `n` bytes, removed (n <= length) */
+  take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
+    const out = this.peek(n);
+    const first = this.#chunks[0] as Buffer;
+    if (first.length === n) this.#chunks.shift();
+    else this.#chunks[0] = first.subarray(n);
+    this.length -= n;
+    return out;
+  }
+}
+
+/**
  * Parses the reader's answers out of its stdout bytes: `<exit> <timed_out> <truncated> <out
  * bytes> <err bytes>\n` and then the bytes. Throws on anything else: the container wrote it.
  */
 export class AnswerParser {
-  #buf: Buffer = Buffer.alloc(0);
+  readonly #buf = new Bytes();
   #head: { exit: number; timed: boolean; trunc: boolean; out: number; err: number } | undefined;
 
   /** feed stdout bytes; returns the answers now complete */
   push(chunk: Buffer, max: () => number): ExecResult[] {
-    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
+    this.#buf.push(chunk);
     const done: ExecResult[] = [];
     for (;;) {
       if (!this.#head) {
-        const nl = this.#buf.indexOf(10);
+        const nl = this.#buf.peek(MAX_HEADER + 1).indexOf(10);
         if (nl < 0) {
           if (this.#buf.length > MAX_HEADER) throw new ReaderUnavailable('the reader answered without a header line');
           return done;
         }
-        const line = this.#buf.subarray(0, nl).toString('latin1');
+        const line = this.#buf
+          .take(nl + 1)
+          .subarray(0, nl)
+          .toString('latin1');
         const m = /^(\d{1,3}) ([01]) ([01]) (\d{1,10}) (\d{1,10})$/.exec(line);
         if (!m) throw new ReaderUnavailable('the reader answered with a malformed header');
         const [out, err] = [Number(m[4]), Number(m[5])];
         if (out > max() || err > max()) throw new ReaderUnavailable('the reader answered more bytes than it was allowed');
         this.#head = { exit: Number(m[1]), timed: m[2] === '1', trunc: m[3] === '1', out, err };
-        this.#buf = this.#buf.subarray(nl + 1);
       }
       const h = this.#head;
       if (this.#buf.length < h.out + h.err) return done;
+      const body = this.#buf.take(h.out + h.err);
       done.push({
         exit_code: h.exit,
-        stdout: this.#buf.subarray(0, h.out).toString('utf8'),
-        stderr: this.#buf.subarray(h.out, h.out + h.err).toString('utf8'),
+        stdout: body.subarray(0, h.out).toString('utf8'),
+        stderr: body.subarray(h.out).toString('utf8'),
         timed_out: h.timed,
         truncated: h.trunc,
       });
-      this.#buf = this.#buf.subarray(h.out + h.err);
       this.#head = undefined;
     }
   }
@@ -91,7 +127,7 @@ export class AnswerParser {
 
 /** One container's reader: a hijacked exec stream, one request at a time. */
 export class Reader {
-  #raw: Buffer = Buffer.alloc(0);
+  readonly #raw = new Bytes();
   readonly #parser = new AnswerParser();
   #pending: Pending | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -169,18 +205,19 @@ export class Reader {
 
   #onData(chunk: Buffer): void {
     // Docker's multiplexed stream: 8-byte frame headers (1 stdout, 2 stderr), then the payload.
-    this.#raw = this.#raw.length ? Buffer.concat([this.#raw, chunk]) : chunk;
+    this.#raw.push(chunk);
     while (this.#raw.length >= 8) {
-      const size = this.#raw.readUInt32BE(4);
+      const header = this.#raw.peek(8);
+      const size = header.readUInt32BE(4);
       // a frame bigger than any answer may be (the container wrote it): not buffered
       if (size > MAX_FRAME) {
         this.close(new ReaderUnavailable('the reader sent a frame larger than any answer'));
         return;
       }
       if (this.#raw.length < 8 + size) return;
-      const kind = this.#raw[0];
-      const payload = this.#raw.subarray(8, 8 + size);
-      this.#raw = this.#raw.subarray(8 + size);
+      const kind = header[0];
+      this.#raw.take(8);
+      const payload = this.#raw.take(size);
       if (kind !== 1) continue; // the reader's own stderr (perl's warnings) is not an answer
       let answers: ExecResult[];
       try {
