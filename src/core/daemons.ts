@@ -5,6 +5,7 @@ import { timersProblem } from './bgp/states.js';
 import type { ApplyMode, BgpNeighbor, DaemonKind, NeighborStatus, RouteEntry } from './bgp/types.js';
 import { bgpConfig, type DaemonConfig } from './daemon-config.js';
 import type { ContainerInfo } from './docker/engine.js';
+import type { ExecClient } from './docker/exec-client.js';
 import type { ExecOptions, ExecResult } from './docker/exec.js';
 import { conflict, invalid, LabError, notFound } from './errors.js';
 import { containerStates } from './node-states.js';
@@ -157,6 +158,8 @@ export class Daemons {
     const info = engine && (await engine.ownedContainer(name, daemon.container_id));
     if (!daemon || !engine || !info?.State.Running || info.State.Restarting || info.State.Paused) return undefined;
     const driver = drivers[daemon.kind];
+    const viaApi = await apiNeighbors(engine.execs, info.Id, daemon, state);
+    if (viaApi) return viaApi;
     const r = await engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10, reuse: true });
     if (r.exit_code !== 0 && noBgp(daemon, r)) return [];
     try {
@@ -183,6 +186,8 @@ export class Daemons {
       const driver = drivers[daemon.kind];
       const engine = this.deps.placement.of(t.engine);
       try {
+        const viaApi = await apiNeighbors(engine.execs, t.id, daemon, state);
+        if (viaApi) return { daemon: 'running', neighbors: viaApi };
         const r = await engine.execs.runListed(t.id, {
           command: driver.statesCommand ?? driver.neighborsCommand,
           timeoutS: 10,
@@ -251,7 +256,10 @@ export class Daemons {
     const cfg = bgpConfig(daemon, state);
     const driver = drivers[daemon.kind];
     const engine = this.deps.placement.node(daemon);
-    const nb = await engine.exec(info, daemon.name, { command: driver.neighborsCommand, timeoutS: 10, reuse: true });
+    const viaApi = await apiNeighbors(engine.execs, info.Id, daemon, state);
+    const nb = viaApi
+      ? { exit_code: 0, stdout: '', stderr: '' }
+      : await engine.exec(info, daemon.name, { command: driver.neighborsCommand, timeoutS: 10, reuse: true });
     if (nb.exit_code !== 0 && noBgp(daemon, nb)) {
       return {
         ...base,
@@ -264,7 +272,7 @@ export class Daemons {
     }
     let neighbors: NeighborStatus[];
     try {
-      neighbors = driver.parseNeighbors(nb.stdout, cfg);
+      neighbors = viaApi ?? driver.parseNeighbors(nb.stdout, cfg);
     } catch (err) {
       return { ...base, daemon: 'not_answering', note: `${daemon.kind} answered without neighbor data: ${(err as Error).message}` };
     }
@@ -371,6 +379,26 @@ function stripUndefined<T extends object>(o: T): T {
 }
 
 /** A node with its own config whose daemon says it runs no BGP at all (see DaemonDriver.runsNoBgp). */
+/**
+ * A daemon's neighbors through its own API (drivers' `api`: GoBGP's gRPC, relay.ts), or undefined
+ * when its kind has none or it could not be asked that way: then read with the driver's command.
+ */
+export async function apiNeighbors(
+  execs: ExecClient,
+  id: string,
+  daemon: DaemonRecord,
+  state: StoreState,
+): Promise<NeighborStatus[] | undefined> {
+  const api = drivers[daemon.kind].api;
+  if (!api) return undefined;
+  try {
+    const messages = await execs.relays.call(id, { port: api.port, path: api.path, message: api.request, timeoutMs: 10_000 });
+    return api.parse(messages, bgpConfig(daemon, state));
+  } catch {
+    return undefined;
+  }
+}
+
 export function noBgp(daemon: DaemonRecord, r: { stdout: string; stderr: string }): boolean {
   return daemon.own?.config !== undefined && drivers[daemon.kind].runsNoBgp?.(`${r.stderr}\n${r.stdout}`) === true;
 }

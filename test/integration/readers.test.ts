@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../../src/core/bgp/index.js';
+import type { NeighborStatus } from '../../src/core/bgp/types.js';
+import { apiNeighbors, bgpConfig } from '../../src/core/daemons.js';
 import type { Lab } from '../../src/core/lab.js';
 import { call, root, sweep, testLab, waitFor } from '../helpers/docker.js';
 
@@ -41,7 +43,9 @@ const ps = async (n: string) => {
   const r = await lab.placement.default.execs.runListed(await id(n), { command: ['ps', '-eo', 'args'] });
   return r.stdout.split('\n').slice(1).filter(Boolean);
 };
-const readersIn = async (n: string) => (await ps(n)).filter((l) => l.includes('nslab-reader')).length;
+const readersIn = async (n: string) => (await ps(n)).filter((l) => l.includes('nslab-reader') && !l.includes('--relay')).length;
+const relaysIn = async (n: string) => (await ps(n)).filter((l) => l.includes('nslab-reader --relay 50051')).length;
+const relays = () => lab.placement.default.execs.relays;
 
 describe('kept readers and quiet entrypoints on a real engine', () => {
   beforeAll(async () => {
@@ -53,20 +57,21 @@ describe('kept readers and quiet entrypoints on a real engine', () => {
 
   afterAll(async () => {
     pool().closeAll();
+    relays().closeAll();
     await sweep(RUN);
   });
 
   it('reads each daemon through one kept reader: the same answer as a one-shot exec, and no new exec per read', async () => {
     expect(allUp(await status())).toBe(true);
     expect(await readersIn('r1')).toBe(1);
-    expect(await readersIn('r2')).toBe(1);
+    // GoBGP is read through its API (a relay, next test), not a reader
+    expect(await readersIn('r2')).toBe(0);
     // the host has no daemon to read
     expect(await readersIn('h1')).toBe(0);
     for (let i = 0; i < 5; i++) expect(allUp(await status())).toBe(true);
-    // still one each: reads reuse it
+    // still one: reads reuse it
     expect(await readersIn('r1')).toBe(1);
-    expect(await readersIn('r2')).toBe(1);
-    expect(pool().size).toBe(2);
+    expect(pool().size).toBe(1);
 
     // the reader answers what a one-shot exec of the same command answers (FRR through bgpd's vty socket)
     for (const [n, kind] of [
@@ -85,6 +90,38 @@ describe('kept readers and quiet entrypoints on a real engine', () => {
           .map((x) => [x.address, x.asn, x.state]);
       expect(pick(kept.stdout)).toEqual(pick(once.stdout));
       expect(pick(kept.stdout)).toEqual([[n === 'r1' ? '10.243.0.12' : '10.243.0.11', n === 'r1' ? 65102 : 65101, 'Established']]);
+    }
+    // GoBGP's CLI, asked through a reader, opened one there
+    expect(await readersIn('r2')).toBe(1);
+  });
+
+  it("reads GoBGP through its gRPC API over one kept relay: what the gobgp CLI says, even with the CLI gone", async () => {
+    expect(allUp(await status())).toBe(true);
+    for (let i = 0; i < 3; i++) await status();
+    // one relay, in the GoBGP container only, however many reads
+    expect(await relaysIn('r2')).toBe(1);
+    expect(await relaysIn('r1')).toBe(0);
+    expect(relays().size).toBe(1);
+    const cid = await id('r2');
+    const state = await lab.store.read();
+    const rec = state.daemons[c('r2')] as NonNullable<(typeof state.daemons)[string]>;
+    const viaApi = await apiNeighbors(lab.placement.default.execs, cid, rec, state);
+    const cli = await lab.placement.default.execs.runListed(cid, { command: drivers.gobgp.neighborsCommand, timeoutS: 10 });
+    expect(cli.exit_code).toBe(0);
+    const strip = (xs: NeighborStatus[] | undefined) => xs?.map(({ uptime_s: _u, ...x }) => x);
+    const fromCli = drivers.gobgp.parseNeighbors(cli.stdout, bgpConfig(rec, state));
+    expect(strip(viaApi)).toEqual(strip(fromCli));
+    expect(viaApi?.[0]).toMatchObject({ address: '10.243.0.11', asn: 65101, state: 'Established', prefixes_received: 1, prefixes_sent: 1 });
+    expect(viaApi?.[0]?.uptime_s).toBeGreaterThanOrEqual(0);
+    // with the gobgp CLI gone, status and daemon_status still read r2 in full: through the API
+    await lab.placement.default.execs.runListed(cid, { command: ['mv', '/usr/bin/gobgp', '/usr/bin/gobgp.away'] });
+    try {
+      expect(allUp(await status())).toBe(true);
+      const ds = await call<{ daemon: string; neighbors: NeighborStatus[] }>(lab, 'daemon_status', { name: c('r2') });
+      expect(ds.daemon).toBe('running');
+      expect(ds.neighbors[0]).toMatchObject({ state: 'Established', prefixes_received: 1, prefixes_sent: 1 });
+    } finally {
+      await lab.placement.default.execs.runListed(cid, { command: ['mv', '/usr/bin/gobgp.away', '/usr/bin/gobgp'] });
     }
   });
 
@@ -110,8 +147,10 @@ describe('kept readers and quiet entrypoints on a real engine', () => {
     // the host image has no reader: the same answer, through a one-shot exec
     const h = await lab.placement.default.execs.runListed(await id('h1'), { command: ['echo', 'hi'], reuse: true });
     expect(h).toMatchObject({ exit_code: 0, stdout: 'hi\n' });
-    // a container whose reader lies (text a container wrote is input): status still reads r2 right
+    // a container whose reader lies (text a container wrote is input; its relay, the same program,
+    // sends HTTP/2 garbage): status still reads r2 right
     pool().closeAll();
+    relays().closeAll();
     await lab.placement.default.execs.runListed(await id('r2'), {
       command: [
         'sh',
@@ -124,9 +163,12 @@ describe('kept readers and quiet entrypoints on a real engine', () => {
       expect(allUp(s)).toBe(true);
       expect(s.nodes.find((x) => x.name === c('r2'))?.daemon).toBe('running');
       expect(await readersIn('r2')).toBe(0);
+      expect(await relaysIn('r2')).toBe(0);
+      expect(relays().size).toBe(0);
     } finally {
       await lab.placement.default.execs.runListed(await id('r2'), { command: ['cp', '/tmp/reader.keep', '/usr/local/bin/nslab-reader'] });
       pool().closeAll();
+      relays().closeAll();
     }
   });
 
@@ -189,6 +231,9 @@ describe('kept readers and quiet entrypoints on a real engine', () => {
       await docker.getContainer(c(n)).start();
     }
     await waitFor('the session after both started again', async () => (allUp(await status()) ? true : undefined), 90);
+    // the relay into the GoBGP container that restarted is a new one (a daemon still starting is asked again after 10 s)
+    await waitFor('a relay into the new r2', async () => (allUp(await status()) && (await relaysIn('r2')) === 1 ? true : undefined), 30);
+    expect(relays().size).toBe(1);
   }, 180_000);
 
   it('the built CLI reads status through readers and exits when done (a kept reader does not hold it open)', () => {

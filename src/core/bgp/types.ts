@@ -124,6 +124,22 @@ export interface DaemonDriver {
   /** Neighbors as the daemon reports them, in configuration order (none made up). */
   parseNeighbors(stdout: string, cfg: BgpConfig): NeighborStatus[];
   /**
+   * Every neighbor read through the daemon's own API instead of neighborsCommand/statesCommand
+   * (GoBGP's gRPC on the container's loopback, relayed by src/core/docker/relay.ts): the same
+   * answer as neighborsCommand, and no process started. The commands stay the way when the API
+   * cannot be reached.
+   */
+  api?: {
+    /** the API's port on the container's 127.0.0.1 */
+    port: number;
+    /** the gRPC method, `/package.Service/Method` */
+    path: string;
+    /** its request, protobuf-encoded */
+    request: Uint8Array;
+    /** the answer's messages to neighbors, like parseNeighbors */
+    parse(messages: Buffer[], cfg: BgpConfig): NeighborStatus[];
+  };
+  /**
    * Whether the neighbors command's failed output says the node runs no BGP at all (an FRR whose
    * own `daemons` file leaves bgpd off): a node with its own config may be OSPF or IS-IS only.
    */

@@ -162,6 +162,7 @@ export class DockerEngine {
   removeContainerId(id: string): Promise<void> {
     // its kept reader first (its process ends as its stdin closes), not killed with the container
     this.execs.readers.close(id);
+    this.execs.relays.close(id);
     return this.containers.remove(id);
   }
 

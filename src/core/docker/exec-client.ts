@@ -4,6 +4,7 @@ import type { ContainerInfo } from './containers-client.js';
 import type { Dial } from './dial.js';
 import { type ExecOptions, type ExecResult, execInContainer } from './exec.js';
 import { ReaderPool } from './reader.js';
+import { RelayPool } from './relay.js';
 
 /** Commands in running containers, argv only (see exec.ts), through the dial like every call. */
 export class ExecClient {
@@ -12,9 +13,12 @@ export class ExecClient {
 
   /** kept readers (reader.ts) for commands asked with `reuse` */
   readonly readers: ReaderPool;
+  /** kept gRPC relays (relay.ts) into containers' loopback APIs */
+  readonly relays: RelayPool;
 
   constructor(private readonly dial: Dial) {
     this.readers = new ReaderPool((id) => dial.api.getContainer(id));
+    this.relays = new RelayPool((id) => dial.api.getContainer(id));
   }
 
   /** Run argv in a running container, given its fresh inspect; `name` is what the user calls it. */

@@ -38,7 +38,7 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-type Socketish = Duplex & { ref?: () => void; unref?: () => void };
+export type Socketish = Duplex & { ref?: () => void; unref?: () => void };
 
 /** Encode argv for the reader: its arguments NUL-separated, as hex (no byte of it can end the line). */
 export function encodeRequest(opts: ExecOptions): string {
@@ -77,6 +77,30 @@ class Bytes {
     if (first.length === n) this.#chunks.shift();
     else this.#chunks[0] = first.subarray(n);
     this.length -= n;
+    return out;
+  }
+}
+
+/**
+ * Docker's multiplexed exec stream (no TTY): 8-byte frame headers (1 stdout, 2 stderr), then the
+ * payload. What the container writes: a frame bigger than MAX_FRAME is refused before it is buffered.
+ */
+export class DockerFrames {
+  readonly #raw = new Bytes();
+
+  /** feed bytes off the stream; returns the frames now complete */
+  push(chunk: Buffer): Array<{ kind: number; payload: Buffer }> {
+    this.#raw.push(chunk);
+    const out: Array<{ kind: number; payload: Buffer }> = [];
+    while (this.#raw.length >= 8) {
+      const header = this.#raw.peek(8);
+      const size = header.readUInt32BE(4);
+      if (size > MAX_FRAME) throw new ReaderUnavailable('the container sent a frame larger than any answer');
+      if (this.#raw.length < 8 + size) break;
+      const kind = header[0] as number;
+      this.#raw.take(8);
+      out.push({ kind, payload: this.#raw.take(size) });
+    }
     return out;
   }
 }
@@ -127,7 +151,7 @@ export class AnswerParser {
 
 /** One container's reader: a hijacked exec stream, one request at a time. */
 export class Reader {
-  readonly #raw = new Bytes();
+  readonly #frames = new DockerFrames();
   readonly #parser = new AnswerParser();
   #pending: Pending | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -204,20 +228,14 @@ export class Reader {
   }
 
   #onData(chunk: Buffer): void {
-    // Docker's multiplexed stream: 8-byte frame headers (1 stdout, 2 stderr), then the payload.
-    this.#raw.push(chunk);
-    while (this.#raw.length >= 8) {
-      const header = this.#raw.peek(8);
-      const size = header.readUInt32BE(4);
-      // a frame bigger than any answer may be (the container wrote it): not buffered
-      if (size > MAX_FRAME) {
-        this.close(new ReaderUnavailable('the reader sent a frame larger than any answer'));
-        return;
-      }
-      if (this.#raw.length < 8 + size) return;
-      const kind = header[0];
-      this.#raw.take(8);
-      const payload = this.#raw.take(size);
+    let frames: Array<{ kind: number; payload: Buffer }>;
+    try {
+      frames = this.#frames.push(chunk);
+    } catch (err) {
+      this.close(err as Error);
+      return;
+    }
+    for (const { kind, payload } of frames) {
       if (kind !== 1) continue; // the reader's own stderr (perl's warnings) is not an answer
       let answers: ExecResult[];
       try {
