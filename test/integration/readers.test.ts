@@ -95,7 +95,7 @@ describe('kept readers and quiet entrypoints on a real engine', () => {
     expect(await readersIn('r2')).toBe(1);
   });
 
-  it("reads GoBGP through its gRPC API over one kept relay: what the gobgp CLI says, even with the CLI gone", async () => {
+  it('reads GoBGP through its gRPC API over one kept relay: what the gobgp CLI says, even with the CLI gone', async () => {
     expect(allUp(await status())).toBe(true);
     for (let i = 0; i < 3; i++) await status();
     // one relay, in the GoBGP container only, however many reads

@@ -3,6 +3,8 @@
  * IPv4 CIDR a line, added by the entrypoint with `gobgp global rib add`); status read back with
  * `gobgp neighbor -j` and `gobgp global rib -a ipv4 -j`.
  */
+
+import { Message } from './protobuf.js';
 import {
   assertIPv4Cidr,
   checkCommonConfig,
@@ -16,7 +18,6 @@ import {
   quoteEscaped,
   toBgpState,
 } from './states.js';
-import { Message } from './protobuf.js';
 import type { ApplyPlan, BgpChange, BgpConfig, ConfigFile, DaemonDriver, NeighborStatus, RouteEntry } from './types.js';
 
 export const GOBGP_CONF_PATH = '/etc/gobgp/gobgpd.toml';

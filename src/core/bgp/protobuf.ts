@@ -4,7 +4,10 @@
  * come from a container.
  */
 
-export type Field = { no: number; wire: 0; value: number } | { no: number; wire: 2; value: Buffer } | { no: number; wire: 1 | 5; value: Buffer };
+export type Field =
+  | { no: number; wire: 0; value: number }
+  | { no: number; wire: 2; value: Buffer }
+  | { no: number; wire: 1 | 5; value: Buffer };
 
 export class ProtobufError extends Error {}
 

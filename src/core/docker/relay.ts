@@ -205,7 +205,8 @@ export class RelayPool {
   async call(id: string, c: GrpcCall): Promise<Buffer[]> {
     const key = `${id}:${c.port}`;
     const until = this.#without.get(key);
-    if (until !== undefined && until > Date.now()) throw new RelayUnavailable('no relay in this container (tried within the last ten seconds)');
+    if (until !== undefined && until > Date.now())
+      throw new RelayUnavailable('no relay in this container (tried within the last ten seconds)');
     let p = this.#relays.get(key);
     if (!p) {
       if (this.#relays.size >= MAX_READERS) throw new RelayUnavailable('too many relays open');
