@@ -27,6 +27,7 @@ import pLimit from 'p-limit';
 import { loadConfig } from '../src/config.js';
 import { drivers } from '../src/core/bgp/index.js';
 import { bgpConfig } from '../src/core/daemon-config.js';
+import type { CallEntry } from '../src/core/docker/dial.js';
 import { createLab, type Lab } from '../src/core/lab.js';
 import { bridgeName } from '../src/core/networks.js';
 import { emptyState } from '../src/core/store/schema.js';
@@ -391,13 +392,37 @@ async function statusTime(lab: Lab, name: string, rounds = 3): Promise<number> {
   return times.sort((a, b) => a - b)[Math.floor(rounds / 2)] as number;
 }
 
+/** Engine API calls by operation (count, total ms) while `on`: where standup and teardown spend their time. */
+class Calls {
+  on = false;
+  by = new Map<string, { n: number; ms: number }>();
+  readonly log = (e: CallEntry) => {
+    if (!this.on) return;
+    const x = this.by.get(e.op) ?? { n: 0, ms: 0 };
+    x.n++;
+    x.ms += e.ms;
+    this.by.set(e.op, x);
+  };
+  async during<T>(f: () => Promise<T>): Promise<[T, Map<string, { n: number; ms: number }>]> {
+    this.by = new Map();
+    this.on = true;
+    try {
+      return [await f(), this.by];
+    } finally {
+      this.on = false;
+    }
+  }
+}
+const calls = new Calls();
+type Ops = Map<string, { n: number; ms: number }>;
+
 async function benchSize(lab: Lab, layout: Layout) {
   // Both baselines first, then netstream-lab, on the same engine in the same run.
   const loadBefore = load();
   const bl = await baselineUp(lab, layout);
   const blDown = await bl.down();
-  const lean = await leanUp(lab, layout);
-  const leanDown = await lean.down();
+  const [lean, leanUpOps] = await calls.during(() => leanUp(lab, layout));
+  const [leanDown, leanDownOps] = await calls.during(() => lean.down());
   const name = `${PREFIX}bench${layout.label.replace(':', '')}`;
   await call(lab, 'topology_create', { spec: layout.spec(name, 200), replace: true });
   let up: number;
@@ -412,9 +437,10 @@ async function benchSize(lab: Lab, layout: Layout) {
   let mem: Awaited<ReturnType<typeof perNode>>;
   let started: Awaited<ReturnType<typeof starts>>;
   let rss: number;
+  let upOps: Ops;
   try {
     const t0 = Date.now();
-    await call(lab, 'topology_standup', { name, concurrency: CONCURRENCY });
+    [, upOps] = await calls.during(() => call(lab, 'topology_standup', { name, concurrency: CONCURRENCY }));
     up = secs(t0);
     loadAfterUp = load();
     const t1 = Date.now();
@@ -424,7 +450,10 @@ async function benchSize(lab: Lab, layout: Layout) {
     status = await call(lab, 'topology_status', { name });
     statusS = await statusTime(lab, name);
     // the first status of a server that has no reader open yet (each daemon's reader is started)
-    for (const { engine } of lab.placement.all()) engine.execs.readers.closeAll();
+    for (const { engine } of lab.placement.all()) {
+      engine.execs.readers.closeAll();
+      engine.execs.relays.closeAll();
+    }
     statusCold = await statusTime(lab, name, 1);
     idle = await idleCpu(status.nodes);
     mem = await perNode(status.nodes);
@@ -437,7 +466,7 @@ async function benchSize(lab: Lab, layout: Layout) {
     throw err;
   }
   const t2 = Date.now();
-  await call(lab, 'topology_teardown', { name });
+  const [, downOps] = await calls.during(() => call(lab, 'topology_teardown', { name }));
   const down = secs(t2);
   await call(lab, 'topology_delete', { name });
   return {
@@ -466,7 +495,14 @@ async function benchSize(lab: Lab, layout: Layout) {
     loadBefore,
     loadAfterUp,
     started,
+    ops: { upOps, leanUpOps, downOps, leanDownOps },
   };
+}
+
+/** `count x mean ms` of one operation, or a dash. */
+function opCell(ops: Ops, op: string): string {
+  const x = ops.get(op);
+  return x ? `${x.n} x ${Math.round(x.ms / x.n)} ms` : '-';
 }
 
 async function main() {
@@ -476,7 +512,9 @@ async function main() {
     if (!l) throw new Error(`a size is a number of nodes (10) or ring:<containers> (ring:200), not '${a}'`);
     return l;
   });
-  const lab = createLab(loadConfig({ ...process.env, NSLAB_DATA_DIR: mkdtempSync(join(tmpdir(), 'nslab-bench-store-')) }, {}, root));
+  const lab = createLab(loadConfig({ ...process.env, NSLAB_DATA_DIR: mkdtempSync(join(tmpdir(), 'nslab-bench-store-')) }, {}, root), {
+    callLog: calls.log,
+  });
   await lab.engine.ready();
   const rows = [];
   for (const layout of layouts) {
@@ -496,6 +534,23 @@ async function main() {
     process.stdout.write(
       `| ${r.size} | ${r.containers} | ${r.sessions} | ${f(r.up)} s | ${f(r.blUp)} s | ${f(r.leanUp)} s | ${x(r.up, r.blUp)} / ${x(r.up, r.leanUp)} | ${f(r.down)} s | ${f(r.blDown)} s | ${f(r.leanDown)} s | ${x(r.down, r.blDown)} / ${x(r.down, r.leanDown)} | ${f(r.waited)} s (call ${f(r.established)} s)${r.allEstablished ? '' : ` (not all: ${r.notEstablished} down when the wait ended, ${r.establishedAtStatus}/${r.sessions} at the status read after)`} | ${r.statusS.toFixed(2)} s / ${r.statusCold.toFixed(2)} s | ${Math.round(r.rss)} MiB |\n`,
     );
+  }
+  process.stdout.write(
+    '\n| size | Engine API call (standup / teardown) | netstream-lab: calls x mean latency | lean baseline |\n|---|---|---:|---:|\n',
+  );
+  for (const r of rows) {
+    const { upOps, leanUpOps, downOps, leanDownOps } = r.ops;
+    for (const op of [
+      'network.create',
+      'container.create',
+      'container.put_archive',
+      'network.connect',
+      'container.start',
+      'container.inspect',
+    ])
+      process.stdout.write(`| ${r.size} | ${op} | ${opCell(upOps, op)} | ${opCell(leanUpOps, op)} |\n`);
+    for (const op of ['container.remove', 'network.remove'])
+      process.stdout.write(`| ${r.size} | ${op} | ${opCell(downOps, op)} | ${opCell(leanDownOps, op)} |\n`);
   }
   process.stdout.write('\n| size | load average (1 min) before / after standup |\n|---|---|\n');
   for (const r of rows) process.stdout.write(`| ${r.size} | ${r.loadBefore} / ${r.loadAfterUp} |\n`);

@@ -5,6 +5,7 @@ import { Checks } from './checks/service.js';
 import { DaemonConfig } from './daemon-config.js';
 import { Daemons } from './daemons.js';
 import { dockerCallLog } from './docker/call-log.js';
+import type { CallLog } from './docker/dial.js';
 import { DockerEngine } from './docker/engine.js';
 import { EventWatch, type EventWatchOptions } from './docker/events.js';
 import { Placement } from './engines/placement.js';
@@ -61,13 +62,21 @@ export interface Lab {
   events: LabEvents;
 }
 
-export function createLab(config: Config): Lab {
+/** `callLog` also hears of every call to the default engine (the benchmark counts them). */
+export function createLab(config: Config, opts: { callLog?: CallLog } = {}): Lab {
   const store = new Store(config.dataDir);
+  const logged = dockerCallLog(config.logLevel);
+  const extra = opts.callLog;
   const engine = new DockerEngine(
     config.dockerHost,
     { extra: config.extraLabels, store: '' },
     () => store.id(),
-    dockerCallLog(config.logLevel),
+    logged && extra
+      ? (e) => {
+          logged(e);
+          extra(e);
+        }
+      : (extra ?? logged),
   );
   const engines = new Engines(config.engines, engine, config.dataDir);
   // Which engine holds each node and network: one object every service shares.

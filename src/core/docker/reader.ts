@@ -16,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { ExecOptions, ExecResult } from './exec.js';
 import { DEFAULT_EXEC_TIMEOUT_S, DEFAULT_MAX_OUTPUT } from './exec.js';
+import { Kept } from './kept.js';
 
 export const READER_PATH = '/usr/local/bin/nslab-reader';
 /** a reader unused this long is closed (and its process ends) */
@@ -275,20 +276,12 @@ export class Reader {
  * remembered as missing for a container whose image has none (then one-shot execs).
  */
 export class ReaderPool {
-  readonly #readers = new Map<string, Promise<Reader | undefined>>();
-  /** containers whose reader did not start, until when not to try again (a minute: a restarting container gets another chance) */
-  readonly #without = new Map<string, number>();
-  #sweep: NodeJS.Timeout | undefined;
-
-  #skip(id: string): void {
-    if (this.#without.size >= MAX_READERS) this.#without.clear();
-    this.#without.set(id, Date.now() + 60_000);
-  }
+  readonly #kept = new Kept<Reader>(MAX_READERS, READER_IDLE_MS);
 
   constructor(private readonly container: (id: string) => Docker.Container) {}
 
   get size(): number {
-    return this.#readers.size;
+    return this.#kept.size;
   }
 
   /**
@@ -296,21 +289,17 @@ export class ReaderPool {
    * none or it could not answer. A command that ran and failed is an answer, not a fallback.
    */
   async run(id: string, opts: ExecOptions, fallback: () => Promise<ExecResult>): Promise<ExecResult> {
-    const until = this.#without.get(id);
-    if (until !== undefined && until > Date.now()) return fallback();
-    let p = this.#readers.get(id);
-    if (!p) {
-      if (this.#readers.size >= MAX_READERS) return fallback();
-      p = Reader.open(this.container(id), () => this.#readers.delete(id)).catch(() => undefined);
-      this.#readers.set(id, p);
-      this.#arm();
-    }
-    const reader = await p;
-    if (!reader || reader.closed) {
-      if (!reader) {
-        this.#readers.delete(id);
-        this.#skip(id);
-      }
+    if (this.#kept.skipped(id)) return fallback();
+    let opened = false;
+    const reader = await this.#kept.get(id, async () => {
+      opened = true;
+      let r: Reader | undefined;
+      r = await Reader.open(this.container(id), () => r && this.#kept.forget(id, r));
+      return r;
+    });
+    if (!reader) {
+      // its reader did not start: a minute without (a restarting container gets another chance)
+      if (opened) this.#kept.skip(id, 60_000);
       return fallback();
     }
     try {
@@ -321,36 +310,18 @@ export class ReaderPool {
       }
       if (!(err instanceof ReaderUnavailable)) throw err;
       // a reader that died before its first answer: the image has none (or it cannot run there)
-      if (reader.answered === 0) this.#skip(id);
+      if (reader.answered === 0) this.#kept.skip(id, 60_000);
       return fallback();
     }
   }
 
   /** Close one container's reader, if it has one open. */
   close(id: string): void {
-    const p = this.#readers.get(id);
-    this.#readers.delete(id);
-    void p?.then((r) => r?.close());
+    this.#kept.close((key) => key === id);
   }
 
   /** Close every reader (their processes end). */
   closeAll(): void {
-    for (const p of this.#readers.values()) void p.then((r) => r?.close());
-    this.#readers.clear();
-    if (this.#sweep) clearInterval(this.#sweep);
-    this.#sweep = undefined;
-  }
-
-  #arm(): void {
-    if (this.#sweep) return;
-    this.#sweep = setInterval(() => {
-      const now = Date.now();
-      for (const p of this.#readers.values()) void p.then((r) => r && now - r.lastUsed > READER_IDLE_MS && r.close());
-      if (this.#readers.size === 0 && this.#sweep) {
-        clearInterval(this.#sweep);
-        this.#sweep = undefined;
-      }
-    }, 10_000);
-    this.#sweep.unref();
+    this.#kept.closeAll();
   }
 }

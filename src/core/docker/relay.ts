@@ -14,6 +14,7 @@
 import http2 from 'node:http2';
 import { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
+import { Kept } from './kept.js';
 import { DockerFrames, MAX_READERS, READER_IDLE_MS, READER_PATH, type Socketish } from './reader.js';
 
 /** The relay could not give an answer (none in the image, the port refused, a broken stream, a deadline). */
@@ -191,40 +192,35 @@ class Relay {
 
 /** The relays of one engine, by container and port: opened on first use, closed when idle. */
 export class RelayPool {
-  readonly #relays = new Map<string, Promise<Relay | undefined>>();
-  readonly #without = new Map<string, number>();
-  #sweep: NodeJS.Timeout | undefined;
+  readonly #kept = new Kept<Relay>(MAX_READERS, READER_IDLE_MS);
 
   constructor(private readonly container: (id: string) => Docker.Container) {}
 
   get size(): number {
-    return this.#relays.size;
+    return this.#kept.size;
   }
 
   /** Call a gRPC method in the container; RelayUnavailable when it cannot be asked this way (read the old way then). */
   async call(id: string, c: GrpcCall): Promise<Buffer[]> {
     const key = `${id}:${c.port}`;
-    const until = this.#without.get(key);
-    if (until !== undefined && until > Date.now())
-      throw new RelayUnavailable('no relay in this container (tried within the last ten seconds)');
-    let p = this.#relays.get(key);
-    if (!p) {
-      if (this.#relays.size >= MAX_READERS) throw new RelayUnavailable('too many relays open');
-      p = this.#open(id, c.port, () => this.#relays.delete(key)).catch(() => undefined);
-      this.#relays.set(key, p);
-      this.#arm();
-    }
-    const relay = await p;
-    if (!relay || relay.closed) {
-      this.#relays.delete(key);
-      this.#skip(key);
+    if (this.#kept.skipped(key)) throw new RelayUnavailable('no relay in this container (tried within the last ten seconds)');
+    let opened = false;
+    const relay = await this.#kept.get(key, async () => {
+      opened = true;
+      let r: Relay | undefined;
+      r = await this.#open(id, c.port, () => r && this.#kept.forget(key, r));
+      return r;
+    });
+    if (!relay) {
+      // ten seconds: also what a daemon still starting (its port refused) looks like
+      if (opened) this.#kept.skip(key, 10_000);
       throw new RelayUnavailable('the relay could not be opened');
     }
     try {
       return await relay.call(c);
     } catch (err) {
-      // a relay that never answered: the image has none, or nothing listens on the port
-      if (err instanceof RelayUnavailable && relay.answered === 0) this.#skip(key);
+      // a relay that never answered: the image has none, or nothing listens on the port yet
+      if (err instanceof RelayUnavailable && relay.answered === 0) this.#kept.skip(key, 10_000);
       throw err;
     }
   }
@@ -253,38 +249,12 @@ export class RelayPool {
     return new Relay(sock, session, onClose);
   }
 
-  #skip(key: string): void {
-    if (this.#without.size >= MAX_READERS) this.#without.clear();
-    // ten seconds: also what a daemon still starting (its port refused) looks like
-    this.#without.set(key, Date.now() + 10_000);
-  }
-
   /** Close a container's relays. */
   close(id: string): void {
-    for (const [key, p] of this.#relays) {
-      if (!key.startsWith(`${id}:`)) continue;
-      this.#relays.delete(key);
-      void p.then((r) => r?.close());
-    }
+    this.#kept.close((key) => key.startsWith(`${id}:`));
   }
 
   closeAll(): void {
-    for (const p of this.#relays.values()) void p.then((r) => r?.close());
-    this.#relays.clear();
-    if (this.#sweep) clearInterval(this.#sweep);
-    this.#sweep = undefined;
-  }
-
-  #arm(): void {
-    if (this.#sweep) return;
-    this.#sweep = setInterval(() => {
-      const now = Date.now();
-      for (const p of this.#relays.values()) void p.then((r) => r && now - r.lastUsed > READER_IDLE_MS && r.close());
-      if (this.#relays.size === 0 && this.#sweep) {
-        clearInterval(this.#sweep);
-        this.#sweep = undefined;
-      }
-    }, 10_000);
-    this.#sweep.unref();
+    this.#kept.closeAll();
   }
 }
