@@ -8,6 +8,7 @@ import { drivers } from './bgp/index.js';
 import type { ApplyMode, ApplyPlan, BgpChange, BgpConfig, NeighborStatus } from './bgp/types.js';
 import type { FileEntry } from './docker/archive.js';
 import type { ContainerInfo, DockerEngine } from './docker/engine.js';
+import type { ExecClient } from './docker/exec-client.js';
 import type { Placement } from './engines/placement.js';
 import { conflict, LabError, notFound } from './errors.js';
 import { recordFile } from './nodes/records.js';
@@ -224,9 +225,10 @@ export class DaemonConfig {
     const deadline = Date.now() + 15_000;
     let seen: NeighborStatus[] = [];
     while (Date.now() < deadline) {
-      const r = await engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10, reuse: true });
+      const viaApi = await apiNeighbors(engine.execs, info.Id, rec, state);
+      const r = viaApi ? undefined : await engine.exec(info, name, { command: driver.neighborsCommand, timeoutS: 10, reuse: true });
       try {
-        seen = r.exit_code === 0 ? driver.parseNeighbors(r.stdout, bgpConfig(rec, state)) : seen;
+        seen = viaApi ?? (r?.exit_code === 0 ? driver.parseNeighbors(r.stdout, bgpConfig(rec, state)) : seen);
         const have = new Set(seen.map((n) => n.address));
         if (present.every((a) => have.has(a)) && absent.every((a) => !have.has(a))) return;
       } catch {
@@ -241,5 +243,25 @@ export class DaemonConfig {
         hint: `look at \`docker logs ${name}\``,
       },
     );
+  }
+}
+
+/**
+ * A daemon's neighbors through its own API (drivers' `api`: GoBGP's gRPC, relay.ts), or undefined
+ * when its kind has none or it could not be asked that way: then read with the driver's command.
+ */
+export async function apiNeighbors(
+  execs: ExecClient,
+  id: string,
+  daemon: DaemonRecord,
+  state: StoreState,
+): Promise<NeighborStatus[] | undefined> {
+  const api = drivers[daemon.kind].api;
+  if (!api) return undefined;
+  try {
+    const messages = await execs.relays.call(id, { port: api.port, path: api.path, message: api.request, timeoutMs: 10_000 });
+    return api.parse(messages, bgpConfig(daemon, state));
+  } catch {
+    return undefined;
   }
 }

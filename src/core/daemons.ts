@@ -3,10 +3,9 @@ import { drivers } from './bgp/index.js';
 import { neighborRefusals } from './bgp/refusals.js';
 import { timersProblem } from './bgp/states.js';
 import type { ApplyMode, BgpNeighbor, DaemonKind, NeighborStatus, RouteEntry } from './bgp/types.js';
-import { bgpConfig, type DaemonConfig } from './daemon-config.js';
+import { apiNeighbors, bgpConfig, type DaemonConfig } from './daemon-config.js';
 import type { ContainerInfo } from './docker/engine.js';
 import type { ExecOptions, ExecResult } from './docker/exec.js';
-import type { ExecClient } from './docker/exec-client.js';
 import { conflict, invalid, LabError, notFound } from './errors.js';
 import { containerStates } from './node-states.js';
 import { type DaemonView, daemonKind } from './nodes/kinds/daemon.js';
@@ -17,7 +16,7 @@ import type { OpContext } from './progress.js';
 import type { DaemonRecord, StoreState } from './store/schema.js';
 import { connectedSubnets, inSubnet } from './subnets.js';
 
-export { bgpConfig };
+export { apiNeighbors, bgpConfig };
 
 export interface DaemonCreateInput {
   name: string;
@@ -379,26 +378,6 @@ function stripUndefined<T extends object>(o: T): T {
 }
 
 /** A node with its own config whose daemon says it runs no BGP at all (see DaemonDriver.runsNoBgp). */
-/**
- * A daemon's neighbors through its own API (drivers' `api`: GoBGP's gRPC, relay.ts), or undefined
- * when its kind has none or it could not be asked that way: then read with the driver's command.
- */
-export async function apiNeighbors(
-  execs: ExecClient,
-  id: string,
-  daemon: DaemonRecord,
-  state: StoreState,
-): Promise<NeighborStatus[] | undefined> {
-  const api = drivers[daemon.kind].api;
-  if (!api) return undefined;
-  try {
-    const messages = await execs.relays.call(id, { port: api.port, path: api.path, message: api.request, timeoutMs: 10_000 });
-    return api.parse(messages, bgpConfig(daemon, state));
-  } catch {
-    return undefined;
-  }
-}
-
 export function noBgp(daemon: DaemonRecord, r: { stdout: string; stderr: string }): boolean {
   return daemon.own?.config !== undefined && drivers[daemon.kind].runsNoBgp?.(`${r.stderr}\n${r.stdout}`) === true;
 }
