@@ -11,6 +11,8 @@ export interface Closable {
 
 export class Kept<T extends Closable> {
   readonly #items = new Map<string, Promise<T | undefined>>();
+  /** the entries whose opening has finished, for forget() to act at once */
+  readonly #open = new Map<string, T>();
   readonly #without = new Map<string, number>();
   #sweep: NodeJS.Timeout | undefined;
 
@@ -40,13 +42,21 @@ export class Kept<T extends Closable> {
     let p = this.#items.get(key);
     if (!p) {
       if (this.#items.size >= this.max) return undefined;
-      p = open().catch(() => undefined);
+      p = open()
+        .catch(() => undefined)
+        .then((x) => {
+          if (x && !x.closed && this.#items.get(key) === p) this.#open.set(key, x);
+          return x;
+        });
       this.#items.set(key, p);
       this.#arm();
     }
     const item = await p;
     if (!item || item.closed) {
-      if (this.#items.get(key) === p) this.#items.delete(key);
+      if (this.#items.get(key) === p) {
+        this.#items.delete(key);
+        this.#open.delete(key);
+      }
       return undefined;
     }
     return item;
@@ -54,8 +64,9 @@ export class Kept<T extends Closable> {
 
   /** forget `key`'s entry if it is still `item` (it closed by itself) */
   forget(key: string, item: T): void {
-    const p = this.#items.get(key);
-    void p?.then((x) => x === item && this.#items.get(key) === p && this.#items.delete(key));
+    if (this.#open.get(key) !== item) return;
+    this.#open.delete(key);
+    this.#items.delete(key);
   }
 
   /** close the entries whose key passes `which` */
@@ -63,6 +74,7 @@ export class Kept<T extends Closable> {
     for (const [key, p] of this.#items) {
       if (!which(key)) continue;
       this.#items.delete(key);
+      this.#open.delete(key);
       void p.then((x) => x?.close());
     }
   }

@@ -57,7 +57,7 @@ export function splitGrpcMessages(body: Buffer): Buffer[] {
 }
 
 /** The hijacked exec stream as the byte stream HTTP/2 runs over: Docker's stdout frames in, stdin out. */
-function relayStream(sock: Socketish): Duplex {
+export function relayStream(sock: Socketish): Duplex {
   const frames = new DockerFrames();
   const d = new Duplex({
     read() {},
@@ -83,11 +83,15 @@ function relayStream(sock: Socketish): Duplex {
   sock.on('end', () => d.push(null));
   sock.on('close', () => d.destroy());
   sock.on('error', (err) => d.destroy(err));
+  // what broke the stream (a frame too big, the socket's error) closes the session; never an
+  // unhandled 'error' event, which would end the whole server
+  d.on('error', () => undefined);
   return d;
 }
 
 class Relay {
   lastUsed = Date.now();
+  /** answers the API gave, a refusal included: the relay itself works */
   answered = 0;
   #closed = false;
   #inFlight = 0;
@@ -137,6 +141,8 @@ class Relay {
         this.lastUsed = Date.now();
         if (err) {
           if (!req.closed) req.close(http2.constants.NGHTTP2_CANCEL);
+          // a stream that failed with its session (garbage from the container): the relay goes
+          if (this.session.destroyed || this.session.closed) this.close();
           reject(err);
           return;
         }
@@ -144,7 +150,6 @@ class Relay {
         if (status !== '0') return reject(new GrpcStatusError(Number(status), `gRPC status ${status}: ${grpcMessage}`.trim()));
         try {
           const messages = splitGrpcMessages(Buffer.concat(chunks, size));
-          this.answered++;
           resolve(messages);
         } catch (e) {
           reject(e);
@@ -163,6 +168,7 @@ class Relay {
         if (typeof m === 'string') grpcMessage = decodeURIComponent(m.slice(0, 1000)).replace(/[\r\n]+/g, ' ');
       };
       req.on('response', (h) => {
+        this.answered++;
         if (h[':status'] !== 200) done(new RelayUnavailable(`HTTP status ${h[':status']}`));
         else take(h);
       });
