@@ -60,6 +60,9 @@ const peerMessage = (address: string, asn: number, state: number, counts: { rece
   );
 
 const cfg: BgpConfig = {
+  name: 'r2',
+  kind: 'gobgp',
+  interfaces: [],
   asn: 65102,
   router_id: '10.0.0.2',
   neighbors: [
