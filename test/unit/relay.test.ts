@@ -80,6 +80,11 @@ beforeAll(async () => {
           { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '12', 'grpc-message': 'unknown%20method' },
           { endStream: true },
         );
+      } else if (path === '/t.S/BadText') {
+        stream.respond(
+          { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '13', 'grpc-message': '50%_off%E0%A4%A' },
+          { endStream: true },
+        );
       } else if (path === '/t.S/Big') {
         stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
         stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
@@ -127,6 +132,8 @@ describe('gRPC through a relayed exec stream', () => {
       const refused = await ask(pool, '/t.S/Fail').catch((e) => e);
       expect(refused).toBeInstanceOf(GrpcStatusError);
       expect(refused).toMatchObject({ code: 12, message: 'gRPC status 12: unknown method' });
+      // a grpc-message that is not valid percent-encoding is kept as sent
+      await expect(ask(pool, '/t.S/BadText')).rejects.toMatchObject({ code: 13, message: 'gRPC status 13: 50%_off%E0%A4%A' });
       await expect(ask(pool, '/t.S/Big', { maxBytes: 100_000 })).rejects.toThrow(/over 100000 bytes/);
       await expect(ask(pool, '/t.S/NoStatus')).rejects.toThrow(/without a gRPC status/);
       await expect(ask(pool, '/t.S/Nope')).rejects.toThrow(/HTTP status 404/);

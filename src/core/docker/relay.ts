@@ -56,6 +56,15 @@ export function splitGrpcMessages(body: Buffer): Buffer[] {
   return out;
 }
 
+/** grpc-message is percent-encoded; what the container sent is kept as it is when it is not (never a throw in an event handler). */
+function percentDecoded(v: string): string {
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
+}
+
 /** The hijacked exec stream as the byte stream HTTP/2 runs over: Docker's stdout frames in, stdin out. */
 export function relayStream(sock: Socketish): Duplex {
   const frames = new DockerFrames();
@@ -165,7 +174,7 @@ class Relay {
         const s = h['grpc-status'];
         if (typeof s === 'string') status = s;
         const m = h['grpc-message'];
-        if (typeof m === 'string') grpcMessage = decodeURIComponent(m.slice(0, 1000)).replace(/[\r\n]+/g, ' ');
+        if (typeof m === 'string') grpcMessage = percentDecoded(m.slice(0, 1000)).replace(/[\r\n]+/g, ' ');
       };
       req.on('response', (h) => {
         this.answered++;
