@@ -53,6 +53,12 @@ describe('kept readers and quiet entrypoints on a real engine', () => {
     await call(lab, 'topology_create', { yaml: SPEC });
     await call(lab, 'topology_standup', { name: T, wait_established_s: 90 });
     await waitFor('the r1-r2 session', async () => (allUp(await status()) ? true : undefined), 60);
+    // While gobgpd's API did not answer yet (the first reads of the standup's wait), GoBGP was read
+    // the old way, through a reader, and its relay is not tried again for 10 s: start the tests
+    // from the steady state, the relay open and no reader anywhere.
+    await waitFor('the relay into r2', async () => (allUp(await status()) && relays().size === 1 ? true : undefined), 30);
+    pool().closeAll();
+    await waitFor('no reader left', async () => ((await readersIn('r1')) + (await readersIn('r2')) === 0 ? true : undefined), 15);
   }, 240_000);
 
   afterAll(async () => {
