@@ -71,10 +71,6 @@ export class Message {
     const f = this.#last(no);
     return f?.wire === 0 ? f.value : 0;
   }
-  /** whether a field is present at all */
-  has(no: number): boolean {
-    return this.#last(no) !== undefined;
-  }
   string(no: number): string {
     const f = this.#last(no);
     return f?.wire === 2 ? f.value.toString('utf8') : '';
