@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CallEntry } from '../../src/core/docker/dial.js';
 import { DockerEngine } from '../../src/core/docker/engine.js';
+import { SwarmClient } from '../../src/core/docker/swarm-client.js';
 import { LabError } from '../../src/core/errors.js';
 
 // An engine address where nothing listens: every call fails to connect (ENOENT), no Docker needed.
@@ -59,5 +60,31 @@ describe('the Docker layer', () => {
     const { e } = engine();
     expect('api' in e).toBe(false);
     expect('call' in e).toBe(false);
+  });
+  it('leaves a swarm only when the engine reads back inactive: a 503 while the swarm component restarts is asked again', async () => {
+    // A stand-in engine: the first leave answers 503 and changes nothing (as Docker does while its
+    // swarm component restarts), the second takes the node out.
+    let state = 'active';
+    let leaves = 0;
+    const api = {
+      swarmLeave: async () => {
+        leaves++;
+        if (leaves === 1) throw Object.assign(new Error('swarm component not ready'), { statusCode: 503 });
+        state = 'inactive';
+      },
+      info: async () => ({ Swarm: { LocalNodeState: state } }),
+    };
+    const dial = { run: (_op: string, _id: string | undefined, fn: (a: never) => Promise<unknown>) => fn(api as never) };
+    await new SwarmClient(dial as never).leave(8, 1);
+    expect([leaves, state]).toEqual([2, 'inactive']);
+
+    // One that never leaves: a clear refusal after the attempts, not a silent success.
+    const stuck = { ...api, swarmLeave: async () => Promise.reject(Object.assign(new Error('unavailable'), { statusCode: 503 })) };
+    state = 'active';
+    const err = await failure(
+      new SwarmClient({ run: (_o: string, _i: unknown, fn: (a: never) => Promise<unknown>) => fn(stuck as never) } as never).leave(3, 1),
+    );
+    expect(err.message).toContain('still in its swarm (state active) after 3 forced leaves');
+    expect(err.hint).toContain('docker swarm leave --force');
   });
 });

@@ -1,3 +1,4 @@
+import { LabError } from '../errors.js';
 import type { Dial } from './dial.js';
 
 /**
@@ -21,13 +22,33 @@ export class SwarmClient {
     await this.dial.run('swarm.join', opts.RemoteAddrs.join(','), (api) => api.swarmJoin(opts));
   }
 
-  /** Leave (forced); an engine already in no swarm (503) is where leave wants it. */
-  async leave(): Promise<void> {
-    try {
-      await this.dial.run('swarm.leave', undefined, (api) => api.swarmLeave({ force: true }));
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 503) throw err;
+  /**
+   * Leave (forced), and return only once the engine says it is in no swarm. An engine already in
+   * no swarm (503) is where leave wants it. Docker also answers 503 while its swarm component is
+   * restarting, and then the node is still in: so the state is read back, and the leave asked again
+   * (up to `attempts` times, `pauseMs` apart) until it reads `inactive`.
+   */
+  async leave(attempts = 8, pauseMs = 750): Promise<void> {
+    let state = 'unknown';
+    for (let i = 0; i < attempts; i++) {
+      try {
+        await this.dial.run('swarm.leave', undefined, (api) => api.swarmLeave({ force: true }));
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode !== 503) throw err;
+      }
+      state = await this.localState();
+      if (state === 'inactive') return;
+      await new Promise((r) => setTimeout(r, pauseMs));
     }
+    throw new LabError('CONFLICT', `the engine is still in its swarm (state ${state}) after ${attempts} forced leaves`, {
+      hint: 'run `docker swarm leave --force` on that engine, then engine_leave again',
+    });
+  }
+
+  /** The engine's own view of its swarm membership (`inactive` when in none). */
+  async localState(): Promise<string> {
+    const info = (await this.dial.run('system.info', undefined, (api) => api.info())) as { Swarm?: { LocalNodeState?: string } };
+    return info.Swarm?.LocalNodeState || 'inactive';
   }
 
   /** The ids of the swarm's nodes (asked of a manager). */
