@@ -155,10 +155,18 @@ describe('standup as steps', () => {
     );
   });
 
-  it('teardown tries every removal, containers before networks, and a failure stops the rules and records', async () => {
+  it('teardown freezes the running daemons, tries every removal, containers before networks, and a failure thaws what is left and stops the rules and records', async () => {
     const log: string[] = [];
     const engine = {
       isLocal: false,
+      pauseContainer: async (id: string) => {
+        log.push(`pause ${id}`);
+        if (id === 'id-d') throw new Error('is not running');
+      },
+      unpauseContainer: async (id: string) => {
+        log.push(`unpause ${id}`);
+        if (id === 'id-a') throw new Error('No such container'); // removed already: no matter
+      },
       removeContainerId: async (id: string) => {
         log.push(`rm ${id}`);
         if (id === 'id-b') throw new Error('device busy');
@@ -169,20 +177,39 @@ describe('standup as steps', () => {
       placement: { of: () => engine },
       networks: { unprovision: async (rec: { name: string }) => void log.push(`net ${rec.name}`) },
     } as unknown as StandupDeps;
-    const names = ['a', 'b', 'c'];
+    const names = ['a', 'b', 'c', 'd', 'e'];
     const facts = {
       containerIds: new Map(names.map((n) => [n, `id-${n}`])),
       engineOf: new Map(),
-      containers: new Map(),
+      // c is a host (nothing to freeze), e a daemon already stopped, d one whose pause fails
+      roles: new Map([
+        ['a', 'daemon'],
+        ['b', 'daemon'],
+        ['c', 'host'],
+        ['d', 'daemon'],
+        ['e', 'daemon'],
+      ]),
+      containers: new Map<string, 'running' | 'stopped'>([
+        ['a', 'running'],
+        ['b', 'running'],
+        ['c', 'running'],
+        ['d', 'running'],
+        ['e', 'stopped'],
+      ]),
       networks: new Set(['lab-core']),
       networkIds: new Map(),
       down: [],
     };
     const run = await runSteps(teardownPhases(deps, facts, emptyState(), ['lab-core']));
-    expect(log).toEqual(['rm id-a', 'rm id-b', 'rm id-c']);
+    expect(log.slice(0, 3)).toEqual(['pause id-a', 'pause id-b', 'pause id-d']);
+    expect(log.slice(3, 8)).toEqual(['rm id-a', 'rm id-b', 'rm id-c', 'rm id-d', 'rm id-e']);
+    // the removal failed: every frozen daemon is thawed (a was removed: its failed thaw is no matter)
+    expect(log.slice(8).sort()).toEqual(['unpause id-a', 'unpause id-b', 'unpause id-d']);
     expect(run.failures.map((f) => f.step.describe)).toEqual(['remove container b']);
+    expect(run.leftovers).toEqual([]);
+    log.length = 0;
     const ok = await runSteps(teardownPhases(deps, { ...facts, containerIds: new Map([['a', 'id-a']]) }, emptyState(), ['lab-core']));
     expect(ok.ok).toBe(true);
-    expect(log.slice(3)).toEqual(['rm id-a', 'net lab-core']);
+    expect(log).toEqual(['pause id-a', 'rm id-a', 'net lab-core']);
   });
 });

@@ -3,6 +3,7 @@
  * transaction that reserves them (and forgets what went), and the ones that settle a run (ids
  * recorded, a rollback released, a failure kept for inspection). Docker is not touched here.
  */
+import { LABELS } from '../docker/labels.js';
 import type { Placement } from '../engines/placement.js';
 import { LabError } from '../errors.js';
 import { bridgeName, Networks } from '../networks.js';
@@ -26,6 +27,8 @@ export async function dockerFacts(
     containerIds: Map<string, string>;
     networkIds: Map<string, string>;
     engineOf: Map<string, string>;
+    /** each container's role label (daemon, host, ...) */
+    roles: Map<string, string>;
     down: Array<{ name: string; error: string }>;
   }
 > {
@@ -33,8 +36,10 @@ export async function dockerFacts(
   const containers = new Map<string, 'running' | 'paused' | 'stopped' | 'restarting'>();
   const containerIds = new Map<string, string>();
   const engineOf = new Map<string, string>();
+  const roles = new Map<string, string>();
   for (const c of owned.containers) {
     const name = (c.Names[0] ?? '').replace(/^\//, '');
+    roles.set(name, c.Labels?.[LABELS.role] ?? '');
     containers.set(name, c.State === 'running' || c.State === 'paused' || c.State === 'restarting' ? c.State : 'stopped');
     containerIds.set(name, c.Id);
     engineOf.set(name, owned.engineOf.get(c.Id) ?? placement.defaultName);
@@ -44,6 +49,7 @@ export async function dockerFacts(
     containers,
     containerIds,
     engineOf,
+    roles,
     down: owned.down,
     networks: new Set(ns.map((n) => n.Name)),
     networkIds: new Map(ns.map((n) => [n.Name, n.Id])),

@@ -13,12 +13,48 @@ import { dockerFacts, type Facts, forgetNode } from './records.js';
 import { removeContainerStep, type StandupDeps, silent } from './standup-steps.js';
 
 /**
- * Containers (8 at a time), then networks, then their forwarding rules. Each removal is tried even
- * when one fails; the first failure is the error.
+ * The running daemons frozen first (docker pause, 16 at a time), then containers (8 at a time),
+ * then networks, then their forwarding rules. Each removal is tried even when one fails; the first
+ * failure is the error.
+ *
+ * Why freeze: a BGP daemon that loses a peer recomputes its routes and tells its other peers, who
+ * do the same, so removing routers one by one from a running lab made every router left work on
+ * each removal, a cost that grows with the square of the lab's size (ring of 60, measured: the
+ * containers themselves used 11.4 s of CPU during teardown, 0.5 s frozen; `container.remove` 1.9 s
+ * against 1.1 s each). A frozen daemon hears nothing; Docker removes a paused container as it
+ * removes a running one (the kill is delivered as it thaws). A freeze that fails is no matter (that
+ * container is removed as it is); if the teardown fails, what was frozen and is still there is
+ * thawed again.
  */
 export function teardownPhases(deps: StandupDeps, facts: Facts, state: StoreState, nets: string[]): Phase[] {
   const bridges = nets.map((n) => state.networks[n]?.bridge ?? bridgeName(n));
+  const frozen = [...facts.containerIds].filter(
+    ([name]) => facts.roles.get(name) === 'daemon' && facts.containers.get(name) === 'running',
+  );
   return [
+    {
+      title: `freezing ${frozen.length} daemons`,
+      span: [0, 0.1],
+      concurrency: 16,
+      keepGoing: true,
+      say: silent,
+      steps: frozen.map(([name, id]) => {
+        const engine = () => deps.placement.of(facts.engineOf.get(name));
+        return {
+          describe: `freeze ${name}`,
+          async apply() {
+            await engine()
+              .pauseContainer(id)
+              .catch(() => undefined);
+          },
+          async undo() {
+            await engine()
+              .unpauseContainer(id)
+              .catch(() => undefined);
+          },
+        };
+      }),
+    },
     {
       title: `removing ${facts.containerIds.size} containers`,
       span: [0.1, 0.7],
