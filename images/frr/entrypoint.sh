@@ -95,6 +95,23 @@ while :; do
   attempt=$((attempt + 1))
 done
 
+# bgpd given its configuration: watchfrr starts each daemon and then sends it its part of frr.conf
+# (`vtysh -b -d bgpd`). Under load that send can be lost (seen on a ring of 60 containers: bgpd up,
+# every other daemon configured, "BGP instance not found" for good), and nothing sends it again.
+# So when frr.conf has a `router bgp` and bgpd's running configuration has none, it is sent again
+# (up to 3 times). One vtysh (~60 ms of CPU) per start when all is well.
+bgpd_configured() {
+  grep -q '^router bgp' /etc/frr/frr.conf 2>/dev/null || return 0
+  vtysh -d bgpd -c 'show running-config' 2>/dev/null | grep -q '^router bgp'
+}
+for try in 1 2 3; do
+  bgpd_configured && break
+  log "bgpd has no BGP configuration after the start: sending frr.conf to bgpd again (try $try of 3)"
+  vtysh -b -d bgpd >/dev/null 2>&1
+  pause 1
+done
+bgpd_configured || log "warning: bgpd still has no BGP configuration"
+
 while :; do
   pause 2
   [ "$stopping" -eq 1 ] && break
