@@ -99,7 +99,14 @@ done
 # (`vtysh -b -d bgpd`). Under load that send can be lost (seen on a ring of 60 containers: bgpd up,
 # every other daemon configured, "BGP instance not found" for good), and nothing sends it again.
 # So when frr.conf has a `router bgp` and bgpd's running configuration has none, it is sent again
-# (up to 3 times). One vtysh (~60 ms of CPU) per start when all is well.
+# (up to 3 times). Checked once watchfrr's start jobs (which send it) have all ended: before that a
+# bgpd still being configured is not one that missed it. One vtysh (~60 ms of CPU) per start when
+# all is well.
+for _ in $(seq 1 180); do
+  pgrep -f '^/bin/bash /usr/lib/frr/watchfrr\.sh ' >/dev/null 2>&1 || break
+  [ "$stopping" -eq 1 ] && exit 0
+  pause 1
+done
 bgpd_configured() {
   grep -q '^router bgp' /etc/frr/frr.conf 2>/dev/null || return 0
   vtysh -d bgpd -c 'show running-config' 2>/dev/null | grep -q '^router bgp'
