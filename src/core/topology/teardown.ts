@@ -28,9 +28,7 @@ import { removeContainerStep, type StandupDeps, silent } from './standup-steps.j
  */
 export function teardownPhases(deps: StandupDeps, facts: Facts, state: StoreState, nets: string[]): Phase[] {
   const bridges = nets.map((n) => state.networks[n]?.bridge ?? bridgeName(n));
-  const frozen = [...facts.containerIds].filter(
-    ([name]) => facts.roles.get(name) === 'daemon' && facts.containers.get(name) === 'running',
-  );
+  const frozen = [...facts.containerIds].filter(([name]) => facts.roles.get(name) === 'daemon' && facts.containers.get(name) === 'running');
   return [
     {
       title: `freezing ${frozen.length} daemons`,
