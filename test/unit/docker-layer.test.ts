@@ -72,17 +72,20 @@ describe('the Docker layer', () => {
         if (leaves === 1) throw Object.assign(new Error('swarm component not ready'), { statusCode: 503 });
         state = 'inactive';
       },
-      info: async () => ({ Swarm: { LocalNodeState: state } }),
     };
+    const system = { info: async () => ({ Swarm: { LocalNodeState: state } }) };
     const dial = { run: (_op: string, _id: string | undefined, fn: (a: never) => Promise<unknown>) => fn(api as never) };
-    await new SwarmClient(dial as never).leave(8, 1);
+    await new SwarmClient(dial as never, system).leave(8, 1);
     expect([leaves, state]).toEqual([2, 'inactive']);
 
     // One that never leaves: a clear refusal after the attempts, not a silent success.
-    const stuck = { ...api, swarmLeave: async () => Promise.reject(Object.assign(new Error('unavailable'), { statusCode: 503 })) };
+    const stuck = { swarmLeave: async () => Promise.reject(Object.assign(new Error('unavailable'), { statusCode: 503 })) };
     state = 'active';
     const err = await failure(
-      new SwarmClient({ run: (_o: string, _i: unknown, fn: (a: never) => Promise<unknown>) => fn(stuck as never) } as never).leave(3, 1),
+      new SwarmClient({ run: (_o: string, _i: unknown, fn: (a: never) => Promise<unknown>) => fn(stuck as never) } as never, system).leave(
+        3,
+        1,
+      ),
     );
     expect(err.message).toContain('still in its swarm (state active) after 3 forced leaves');
     expect(err.hint).toContain('docker swarm leave --force');

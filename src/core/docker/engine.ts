@@ -57,8 +57,8 @@ export class DockerEngine {
     this.networks = new NetworksClient(dial);
     this.images = new ImagesClient(dial);
     this.execs = new ExecClient(dial);
-    this.swarm = new SwarmClient(dial);
     this.system = new SystemClient(dial);
+    this.swarm = new SwarmClient(dial, this.system);
   }
 
   /** The engine runs on this machine, so its bridges' firewall is this machine's firewall. */

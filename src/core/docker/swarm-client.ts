@@ -1,12 +1,16 @@
 import { LabError } from '../errors.js';
 import type { Dial } from './dial.js';
+import type { SystemClient } from './system-client.js';
 
 /**
  * Swarm membership of one engine. Through the dial like every other call, so an engine that does
  * not answer is reported as DOCKER_UNAVAILABLE naming it, not as a failed join.
  */
 export class SwarmClient {
-  constructor(private readonly dial: Dial) {}
+  constructor(
+    private readonly dial: Dial,
+    private readonly system: Pick<SystemClient, 'info'>,
+  ) {}
 
   async init(opts: { ListenAddr: string; AdvertiseAddr?: string }): Promise<void> {
     await this.dial.run('swarm.init', undefined, (api) => api.swarmInit(opts));
@@ -36,19 +40,13 @@ export class SwarmClient {
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode !== 503) throw err;
       }
-      state = await this.localState();
+      state = (await this.system.info()).Swarm?.LocalNodeState || 'inactive';
       if (state === 'inactive') return;
       await new Promise((r) => setTimeout(r, pauseMs));
     }
     throw new LabError('CONFLICT', `the engine is still in its swarm (state ${state}) after ${attempts} forced leaves`, {
       hint: 'run `docker swarm leave --force` on that engine, then engine_leave again',
     });
-  }
-
-  /** The engine's own view of its swarm membership (`inactive` when in none). */
-  async localState(): Promise<string> {
-    const info = (await this.dial.run('system.info', undefined, (api) => api.info())) as { Swarm?: { LocalNodeState?: string } };
-    return info.Swarm?.LocalNodeState || 'inactive';
   }
 
   /** The ids of the swarm's nodes (asked of a manager). */
