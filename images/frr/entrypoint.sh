@@ -3,8 +3,16 @@
 #
 # Each time the container starts: give /etc/frr to frr:frr (netstream-lab writes frr.conf as root),
 # drop pid/vty files a previous run left behind (a `docker restart` keeps the filesystem and
-# reuses pids), then start FRR with frrinit.sh (watchfrr + zebra + bgpd + staticd, all reading
-# the integrated /etc/frr/frr.conf).
+# reuses pids), then start FRR in two steps:
+#   1. the daemons /etc/frr/daemons enables (zebra, bgpd, staticd, bfdd in the image's; an
+#      imported node's own file may enable others), with FRR's own all_start
+#      (`watchfrr.sh start all`): each daemon started with `-d`, then a single `vtysh -b` that
+#      configures them all from the integrated /etc/frr/frr.conf;
+#   2. watchfrr with frrinit.sh, which finds them running and supervises them.
+# Letting watchfrr start the daemons (frrinit.sh alone) runs a job per daemon, each a bash that
+# sources frrcommon.sh and a `vtysh -b -d DAEMON` that builds vtysh's whole command tree again:
+# about 1 s of CPU per router on a machine starting a hundred of them, and the jobs are killed
+# and retried when they take longer than watchfrr's timeouts.
 #
 # Start under load: watchfrr is started with longer start timeouts (nslab-watchfrr, through
 # frrinit.sh's watchfrr_wrap, whatever /etc/frr/daemons the node has). watchfrr still gives up
@@ -78,6 +86,11 @@ attempts=${NSLAB_FRR_START_ATTEMPTS:-3}
 attempt=1
 while :; do
   t0=$(date +%s)
+  # The daemons first, as FRR's own all_start does it: each daemon /etc/frr/daemons enables, with
+  # its options, then one `vtysh -b` that gives every daemon its part of frr.conf. `-d` returns
+  # once the daemon is ready, however long that takes under load.
+  /usr/lib/frr/watchfrr.sh start all >/dev/null
+  # Then watchfrr, which finds them running and supervises them (restarting one that crashes).
   /usr/lib/frr/frrinit.sh start
   if pgrep -x watchfrr >/dev/null 2>&1; then
     log "FRR started in $(($(date +%s) - t0)) s (attempt $attempt of $attempts)"
@@ -95,13 +108,12 @@ while :; do
   attempt=$((attempt + 1))
 done
 
-# bgpd given its configuration: watchfrr starts each daemon and then sends it its part of frr.conf
-# (`vtysh -b -d bgpd`). Under load that send can be lost (seen on a ring of 60 containers: bgpd up,
-# every other daemon configured, "BGP instance not found" for good), and nothing sends it again.
-# So when frr.conf has a `router bgp` and bgpd's running configuration has none, it is sent again
-# (up to 3 times). Checked once watchfrr's start jobs (which send it) have all ended: before that a
-# bgpd still being configured is not one that missed it. One vtysh (~60 ms of CPU) per start when
-# all is well.
+# bgpd given its configuration: seen on a ring of 60 containers when watchfrr started the daemons
+# (each through a job that sent it its part of frr.conf): bgpd up, every other daemon configured,
+# "BGP instance not found" for good. So when frr.conf has a `router bgp` and bgpd's running
+# configuration has none, it is sent again (up to 3 times). One vtysh (~60 ms of CPU) per start
+# when all is well. A daemon that all_start could not start is started by watchfrr's own job
+# (which sends it its configuration): checked once those jobs have ended.
 for _ in $(seq 1 180); do
   pgrep -f '^/bin/bash /usr/lib/frr/watchfrr\.sh ' >/dev/null 2>&1 || break
   [ "$stopping" -eq 1 ] && exit 0
