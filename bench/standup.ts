@@ -178,12 +178,6 @@ async function baselineUp(lab: Lab, layout: Layout): Promise<{ up: number; down:
     throw err;
   }
   const up = secs(t0);
-  // not timed: that the lean run's containers run as the lab's do (see above)
-  const running = (await docker('ps', '-q', '--filter', 'label=netstream-lab.bench=1', '--filter', 'status=running')).stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean).length;
-  process.stdout.write(`  lean run: ${running} of ${ids.length} containers running after its standup\n`);
   return {
     up,
     down: async () => {
