@@ -107,16 +107,16 @@ if [ -f "$advertise" ]; then
   done < "$advertise"
 fi
 
+# ---- the route functions (test/unit/gobgp-routes.test.ts runs them with a stand-in `ip`) ----
 declare -A failed=()
 
-# The kernel made to hold the routes in the associative array named $1 (prefix -> next hop), for
-# our proto: what differs from what is installed is replaced or deleted with one `ip -batch`.
-# Installed routes read as "PREFIX via NH dev IF metric 20 ..." (host routes have no /32).
-install_routes() {
-  local -n want_=$1
-  local - IFS routes line prefix nh batch=''
+# The routes of our proto installed now, into the associative array named $1 (prefix -> next
+# hop). `ip -4 route show proto 186` prints "PREFIX via NH dev IF metric 20 ..." (host routes
+# have no /32); split in memory.
+read_installed() {
+  local -n into_=$1
+  local - IFS routes line prefix
   local -a lines fields
-  declare -A have=()
   set -f # split below, never globbed
   routes="$(ip -4 route show proto "$RT_PROTO" 2>/dev/null)"
   IFS=$'\n'
@@ -128,31 +128,51 @@ install_routes() {
     [ -z "$prefix" ] && continue
     [ "$prefix" = default ] && prefix=0.0.0.0/0
     [[ "$prefix" == */* ]] || prefix="$prefix/32"
-    have["$prefix"]="${fields[2]:-}"
+    into_["$prefix"]="${fields[2]:-}"
   done
+}
+
+# The changes that make the routes in the array named $2 into those in the array named $1
+# (prefix -> next hop), given to one `ip -force -batch` (one unreachable next hop must not stop
+# the other changes); nothing is run when there is no change. A failing change is logged once.
+change_routes() {
+  local -n want_=$1 have_=$2
+  local prefix batch='' key
   for prefix in "${!want_[@]}"; do
-    nh="${want_[$prefix]}"
-    if [ "${have[$prefix]:-}" != "$nh" ]; then
-      batch+="route replace $prefix via $nh proto $RT_PROTO metric $RT_METRIC"$'\n'
+    if [ "${have_[$prefix]:-}" != "${want_[$prefix]}" ]; then
+      batch+="route replace $prefix via ${want_[$prefix]} proto $RT_PROTO metric $RT_METRIC"$'\n'
     fi
   done
-  for prefix in "${!have[@]}"; do
+  for prefix in "${!have_[@]}"; do
     if [ -z "${want_[$prefix]:-}" ]; then
       batch+="route del $prefix proto $RT_PROTO metric $RT_METRIC"$'\n'
     fi
   done
-  if [ -n "$batch" ]; then
-    # -force: one unreachable next hop must not stop the other changes.
-    if ! printf '%s' "$batch" | ip -force -batch - 2>/tmp/nslab-route-errors; then
-      # Log each failing change once, not at every sync.
-      local key
-      key="$(cat /tmp/nslab-route-errors)"
-      if [ -z "${failed[$key]:-}" ]; then
-        failed["$key"]=1
-        log "route sync errors: $key"
-      fi
+  [ -n "$batch" ] || return 0
+  if ! printf '%s' "$batch" | ip -force -batch - 2>/tmp/nslab-route-errors; then
+    key="$(cat /tmp/nslab-route-errors)"
+    if [ -z "${failed[$key]:-}" ]; then
+      failed["$key"]=1
+      log "route sync errors: $key"
     fi
   fi
+}
+
+# The kernel made to hold the routes in the array named $1, against what it has installed now.
+install_routes() {
+  declare -A installed_=()
+  read_installed installed_
+  change_routes "$1" installed_
+}
+
+# What follow_rib applied last (applied[], the caller's) made into best[] (the caller's): only the
+# changes since, with no read of the kernel (a `read_installed` at each monitor start, and the
+# full sync every 60 s, catch what else changed it).
+apply_best() {
+  local prefix
+  change_routes best applied
+  applied=()
+  for prefix in "${!best[@]}"; do applied["$prefix"]=${best[$prefix]}; done
 }
 
 # A full sync from the RIB: each best IPv4 path learned from a peer, from `gobgp global rib`'s
@@ -181,13 +201,53 @@ sync_routes() {
   install_routes want
 }
 
+# The complete lines of the monitor's output in $buf (the caller's) taken into best[] (the
+# caller's), prefix -> next hop; the last, partial line stays in $buf. What gobgp prints is
+# container-written text: a prefix and a next hop are used only when they are an IPv4 CIDR and
+# address, a line is split in memory with globbing off, and nothing from it is ever run.
+take_lines() {
+  local - IFS complete line i prefix nh
+  local -a lines fields
+  [[ "$buf" == *$'\n'* ]] || return 0
+  complete=${buf%$'\n'*}
+  buf=${buf##*$'\n'}
+  set -f
+  IFS=$'\n'
+  lines=($complete)
+  IFS=' '
+  for line in "${lines[@]}"; do
+    fields=($line)
+    for ((i = 0; i < ${#fields[@]} && i < 4; i++)); do
+      case ${fields[i]} in
+        '[ROUTE]')
+          prefix=${fields[i + 1]:-} nh=${fields[i + 3]:-}
+          [[ "$prefix" =~ $cidr4_re ]] || break
+          if [[ "${fields[i + 2]:-}" == via && "$nh" =~ $ipv4_re && "$nh" != 0.0.0.0 ]]; then
+            best["$prefix"]=$nh
+          else
+            unset 'best[$prefix]'
+          fi
+          break
+          ;;
+        '[DELROUTE]')
+          prefix=${fields[i + 1]:-}
+          [[ "$prefix" =~ $cidr4_re ]] && unset 'best[$prefix]'
+          break
+          ;;
+      esac
+    done
+  done
+}
+# ---- end of the route functions ----
+
 # The routes follow GoBGP's best paths as they change, from `gobgp monitor global rib --current`:
 # first a line per current best path, then a line per change, "TIME [ROUTE] PREFIX via NEXTHOP
 # aspath [...] attrs [...]" for a new best path and "[DELROUTE] PREFIX ..." when a prefix has none
-# left. The best paths are kept here (best[]) and the kernel made to match them, so a change costs
-# one or two `ip` processes and no `gobgp` (a full sync from the RIB was ~40 ms of CPU for the
-# `gobgp` process alone, and a router in a converging ring of 100 synced every few seconds for
-# minutes). A full sync every 60 s (the main loop) is the safety net, and the only cost of an idle
+# left. The best paths are kept here (best[]), with what was last installed (applied[]), and only
+# the difference is given to `ip`: a change costs one `ip` process, and a burst that ends where it
+# began none (a full sync from the RIB was ~40 ms of CPU for the `gobgp` process alone, then one
+# `ip` to read the kernel and one to change it, and a router in a converging ring of 100 synced
+# every few seconds for minutes). A full sync every 60 s (the main loop) is the safety net, and the only cost of an idle
 # lab.
 #
 # The stream is read in blocks (`read -N`) and split in memory: bash reads a line from a pipe one
@@ -201,43 +261,11 @@ sync_routes() {
 monitor_pid=''
 follow_rib() {
   local last=0 took=0 gap now until rc chunk buf
-  local -A best
-  # Complete lines of buf into best[] (the last, partial line stays in buf).
-  take_lines() {
-    local - IFS complete line i prefix nh
-    local -a lines fields
-    [[ "$buf" == *$'\n'* ]] || return 0
-    complete=${buf%$'\n'*}
-    buf=${buf##*$'\n'}
-    set -f
-    IFS=$'\n'
-    lines=($complete)
-    IFS=' '
-    for line in "${lines[@]}"; do
-      fields=($line)
-      for ((i = 0; i < ${#fields[@]} && i < 4; i++)); do
-        case ${fields[i]} in
-          '[ROUTE]')
-            prefix=${fields[i + 1]:-} nh=${fields[i + 3]:-}
-            [[ "$prefix" =~ $cidr4_re ]] || break
-            if [[ "${fields[i + 2]:-}" == via && "$nh" =~ $ipv4_re && "$nh" != 0.0.0.0 ]]; then
-              best["$prefix"]=$nh
-            else
-              unset 'best[$prefix]'
-            fi
-            break
-            ;;
-          '[DELROUTE]')
-            prefix=${fields[i + 1]:-}
-            [[ "$prefix" =~ $cidr4_re ]] && unset 'best[$prefix]'
-            break
-            ;;
-        esac
-      done
-    done
-  }
+  local -A best applied
   while kill -0 "$gobgpd_pid" 2>/dev/null; do
     best=()
+    applied=()
+    read_installed applied
     buf=''
     gobgp monitor global rib --current 2>/dev/null | {
       # the first byte of a change (end of the stream ends the loop)
@@ -262,7 +290,7 @@ follow_rib() {
           now=${EPOCHREALTIME/./}
         done
         last=${EPOCHREALTIME/./}
-        install_routes best
+        apply_best
         now=${EPOCHREALTIME/./}
         took=$((now - last))
       done
