@@ -87,8 +87,9 @@ if [ "$ready" -ne 1 ]; then
   exit 1
 fi
 
-cidr4_re='^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$'
-ipv4_re='^([0-9]{1,3}\.){3}[0-9]{1,3}$'
+# cidr4_re, ipv4_re, read_installed, change_routes, install_routes (images/common)
+# shellcheck source=../common/nslab-routes.sh
+. /usr/local/lib/nslab-routes.sh
 
 if [ -f "$advertise" ]; then
   while IFS= read -r line || [ -n "$line" ]; do
@@ -108,63 +109,6 @@ if [ -f "$advertise" ]; then
 fi
 
 # ---- the route functions (test/unit/gobgp-routes.test.ts runs them with a stand-in `ip`) ----
-declare -A failed=()
-
-# The routes of our proto installed now, into the associative array named $1 (prefix -> next
-# hop). `ip -4 route show proto 186` prints "PREFIX via NH dev IF metric 20 ..." (host routes
-# have no /32); split in memory.
-read_installed() {
-  local -n into_=$1
-  local - IFS routes line prefix
-  local -a lines fields
-  set -f # split below, never globbed
-  routes="$(ip -4 route show proto "$RT_PROTO" 2>/dev/null)"
-  IFS=$'\n'
-  lines=($routes)
-  IFS=' '
-  for line in "${lines[@]}"; do
-    fields=($line)
-    prefix="${fields[0]:-}"
-    [ -z "$prefix" ] && continue
-    [ "$prefix" = default ] && prefix=0.0.0.0/0
-    [[ "$prefix" == */* ]] || prefix="$prefix/32"
-    into_["$prefix"]="${fields[2]:-}"
-  done
-}
-
-# The changes that make the routes in the array named $2 into those in the array named $1
-# (prefix -> next hop), given to one `ip -force -batch` (one unreachable next hop must not stop
-# the other changes); nothing is run when there is no change. A failing change is logged once.
-change_routes() {
-  local -n want_=$1 have_=$2
-  local prefix batch='' key
-  for prefix in "${!want_[@]}"; do
-    if [ "${have_[$prefix]:-}" != "${want_[$prefix]}" ]; then
-      batch+="route replace $prefix via ${want_[$prefix]} proto $RT_PROTO metric $RT_METRIC"$'\n'
-    fi
-  done
-  for prefix in "${!have_[@]}"; do
-    if [ -z "${want_[$prefix]:-}" ]; then
-      batch+="route del $prefix proto $RT_PROTO metric $RT_METRIC"$'\n'
-    fi
-  done
-  [ -n "$batch" ] || return 0
-  if ! printf '%s' "$batch" | ip -force -batch - 2>/tmp/nslab-route-errors; then
-    key="$(cat /tmp/nslab-route-errors)"
-    if [ -z "${failed[$key]:-}" ]; then
-      failed["$key"]=1
-      log "route sync errors: $key"
-    fi
-  fi
-}
-
-# The kernel made to hold the routes in the array named $1, against what it has installed now.
-install_routes() {
-  declare -A installed_=()
-  read_installed installed_
-  change_routes "$1" installed_
-}
-
 # What follow_rib applied last (applied[], the caller's) made into best[] (the caller's): only the
 # changes since, with no read of the kernel (a `read_installed` at each monitor start, and the
 # full sync every 60 s, catch what else changed it).

@@ -63,8 +63,9 @@ bgpd -d -f "$conf" &
 bgpd_pid=$!
 log "bgpd started (pid $bgpd_pid)"
 
-cidr4_re='^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$'
-ipv4_re='^([0-9]{1,3}\.){3}[0-9]{1,3}$'
+# cidr4_re, ipv4_re, install_routes (images/common)
+# shellcheck source=../common/nslab-routes.sh
+. /usr/local/lib/nslab-routes.sh
 
 # Best IPv4 paths learned from a peer (locally originated ones have no peer address and next hop
 # 0.0.0.0), as "PREFIX<TAB>NEXTHOP" lines.
@@ -76,11 +77,9 @@ jq_best='
   | select(.[1] != "" and .[1] != "0.0.0.0")
   | @tsv'
 
-declare -A failed=()
-
 sync_routes() {
-  local rib line prefix nh batch=''
-  declare -A want=() have=()
+  local rib prefix nh
+  declare -A want=()
   if ! rib="$(bgpctl -j show rib 2>/dev/null)"; then
     return 1
   fi
@@ -89,38 +88,7 @@ sync_routes() {
     [[ "$prefix" =~ $cidr4_re && "$nh" =~ $ipv4_re ]] || continue
     want["$prefix"]="$nh"
   done < <(printf '%s' "$rib" | jq -r "$jq_best" 2>/dev/null)
-
-  # Installed routes of our proto: "PREFIX via NH dev IF metric 20 ..." (host routes have no /32).
-  while read -r prefix _ nh _; do
-    [ -z "$prefix" ] && continue
-    [ "$prefix" = default ] && prefix=0.0.0.0/0
-    [[ "$prefix" == */* ]] || prefix="$prefix/32"
-    have["$prefix"]="$nh"
-  done < <(ip -4 route show proto "$RT_PROTO" 2>/dev/null)
-
-  for prefix in "${!want[@]}"; do
-    nh="${want[$prefix]}"
-    if [ "${have[$prefix]:-}" != "$nh" ]; then
-      batch+="route replace $prefix via $nh proto $RT_PROTO metric $RT_METRIC"$'\n'
-    fi
-  done
-  for prefix in "${!have[@]}"; do
-    if [ -z "${want[$prefix]:-}" ]; then
-      batch+="route del $prefix proto $RT_PROTO metric $RT_METRIC"$'\n'
-    fi
-  done
-  if [ -n "$batch" ]; then
-    # -force: one unreachable next hop must not stop the other changes.
-    if ! printf '%s' "$batch" | ip -force -batch - 2>/tmp/nslab-route-errors; then
-      # Log each failing change once, not every 2 s.
-      local key
-      key="$(cat /tmp/nslab-route-errors)"
-      if [ -z "${failed[$key]:-}" ]; then
-        failed["$key"]=1
-        log "route sync errors: $key"
-      fi
-    fi
-  fi
+  install_routes want
 }
 
 ticks=0
